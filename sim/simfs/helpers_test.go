@@ -18,8 +18,8 @@ func newTestRand(seed uint64) *testRand {
 	return &testRand{rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
 }
 
-func (r *testRand) Intn(n int) int         { return r.IntN(n) }
-func (r *testRand) Int63n(n int64) int64   { return r.Int64N(n) }
+func (r *testRand) Intn(n int) int       { return r.IntN(n) }
+func (r *testRand) Int63n(n int64) int64 { return r.Int64N(n) }
 func (r *testRand) Read(p []byte) (int, error) {
 	for i := range p {
 		p[i] = byte(r.Uint64())
