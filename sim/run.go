@@ -1,0 +1,219 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/natsim/natsim/env"
+	"github.com/natsim/natsim/sim/simfs"
+)
+
+// Scenario is a named workload with its checker, run by Run for one seed at a time.
+type Scenario struct {
+	// Name is what -scenario selects.
+	Name string
+	// Summary says in one line what the scenario exercises and checks.
+	Summary string
+	// ServersMin and ServersMax bound the number of faulty processes the swarm
+	// configuration draws (Config.Servers).
+	ServersMin, ServersMax int
+	// Configure, when set, adjusts the drawn configuration (e.g. a shorter safety
+	// phase) before the world is built.
+	Configure func(c *Config)
+	// Setup spawns the processes (Config.Servers faulty ones plus any clients) and
+	// returns the workload. It runs at virtual time zero.
+	Setup func(w *World) Workload
+}
+
+// Workload is a running scenario: the world calls it at the phase change and at the end.
+type Workload interface {
+	// StartLiveness is called once the safety phase is over and every fault has been
+	// undone: the network healed, paused processes resumed, crashed ones restarted.
+	StartLiveness()
+	// Converged reports whether the scenario has reached its liveness goal; the run
+	// ends as soon as it does, and fails if it does not within Config.LivenessBound.
+	Converged() bool
+	// Check validates what the run observed (histories, invariants) and returns the
+	// violation, if any. It may attach artifacts (World.AddArtifact).
+	Check() error
+}
+
+// Artifact is a file a failing run produces, e.g. porcupine's HTML visualization.
+type Artifact struct {
+	Name string
+	Data []byte
+}
+
+// Result is the outcome of one run.
+type Result struct {
+	Scenario    string
+	Seed        uint64
+	Config      Config
+	Hash        uint64
+	Events      uint64
+	VirtualTime time.Duration
+	// Violation is nil when every check passed.
+	Violation error
+	Artifacts []Artifact
+	// Faults counts the nemesis's injections by kind.
+	Faults [faultKinds]uint64
+}
+
+// ErrLiveness: the scenario did not converge within the liveness bound.
+var ErrLiveness = errors.New("liveness: did not converge")
+
+// ErrEventBudget: the run dispatched Config.EventsMax events without finishing.
+var ErrEventBudget = errors.New("event budget exhausted")
+
+// ReplayCommand is the command line that replays the run.
+func (r Result) ReplayCommand() string {
+	return fmt.Sprintf("go run ./cmd/sim -seed %d -scenario %s", r.Seed, r.Scenario)
+}
+
+// livenessPollInterval is how often the liveness phase asks Converged.
+const livenessPollInterval = 10 * time.Millisecond
+
+// AddArtifact attaches a file to the run's result.
+func (w *World) AddArtifact(name string, data []byte) {
+	w.artifacts = append(w.artifacts, Artifact{Name: name, Data: data})
+}
+
+// Fail records a violation found during the run and stops it.
+func (w *World) Fail(err error) {
+	if w.violation == nil {
+		w.violation = err
+	}
+	w.Stop()
+}
+
+// Disks returns the simulated disk of every process that has one, in spawn order.
+func (w *World) Disks() []*simfs.Disk {
+	var out []*simfs.Disk
+	for _, p := range w.processes {
+		if d, ok := p.disk.(*simfs.Disk); ok {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// simfsDisk is the default DiskFactory: sim/simfs.
+func simfsDisk(process string, rnd env.Rand) Disk {
+	return simfs.New(rnd, simfs.Config{Name: process})
+}
+
+// DiskFaultRates turns the configuration's intensity into simfs fault rates.
+func DiskFaultRates(c Config, s *Stream) simfs.Faults {
+	i := c.DiskFaultIntensity
+	f := simfs.Faults{
+		ReadBitFlipProbability:       0.01 * i * s.Float64(),
+		AtRestBitFlipProbability:     0.2 * i * s.Float64(),
+		LatentSectorErrorProbability: 0.01 * i * s.Float64(),
+		MisdirectedWriteProbability:  0.01 * i * s.Float64(),
+		StaleReadProbability:         0.02 * i * s.Float64(),
+		CrashTruncateProbability:     0.2 * i * s.Float64(),
+		TornWriteProbability:         s.Float64(),
+		SyncErrorProbability:         0.02 * i * s.Float64(),
+	}
+	if s.Chance(0.1) {
+		f.CapacityBytes = s.Between(256, 64<<10)
+	}
+	return f
+}
+
+// Run plays one seed of the scenario: it draws the configuration, builds the world,
+// injects faults for Config.Safety, undoes them, gives the scenario Config.LivenessBound
+// to converge, and checks it.
+func Run(s *Scenario, seed uint64, options Options) Result {
+	config := DrawConfig(seed, s.ServersMin, s.ServersMax)
+	if s.Configure != nil {
+		s.Configure(&config)
+	}
+	if options.NewDisk == nil {
+		options.NewDisk = simfsDisk
+	}
+	w := NewWorld(config, options)
+	if w.tracing {
+		options.Trace("config: " + config.String())
+	}
+	workload := s.Setup(w)
+
+	atlas := simfs.NewAtlas(w.Rand("atlas"), simfs.AtlasRecoverable)
+	var group []*simfs.Disk
+	for _, p := range w.processes {
+		if d, ok := p.disk.(*simfs.Disk); ok && p.options.Faulty {
+			group = append(group, d)
+		}
+	}
+	if config.DiskFaults && len(group) > 0 {
+		atlas.AddGroup(group...)
+		atlas.Choose()
+		atlas.Apply(DiskFaultRates(config, w.Rand("disk-faults")))
+	}
+
+	nemesis := newNemesis(w)
+	nemesis.start()
+	exhausted := w.RunUntil(config.Safety, config.EventsMax)
+
+	if !exhausted && w.violation == nil {
+		nemesis.active = false
+		atlas.Disable()
+		w.beginLiveness()
+		workload.StartLiveness()
+		converged := false
+		var poll func()
+		poll = func() {
+			if workload.Converged() {
+				converged = true
+				w.Stop()
+				return
+			}
+			w.At(livenessPollInterval, "liveness poll", poll)
+		}
+		w.At(0, "liveness poll", poll)
+		exhausted = w.RunUntil(config.Safety+config.LivenessBound, config.EventsMax)
+		if !exhausted && !converged && w.violation == nil {
+			w.violation = fmt.Errorf("%w within %v of the faults ending", ErrLiveness, config.LivenessBound)
+		}
+	}
+	if exhausted && w.violation == nil {
+		w.violation = fmt.Errorf("%w: %d events by virtual time %v", ErrEventBudget, w.events, w.Now())
+	}
+	if w.violation == nil {
+		if err := workload.Check(); err != nil {
+			w.violation = err
+		}
+	}
+	return Result{
+		Scenario:    s.Name,
+		Seed:        seed,
+		Config:      config,
+		Hash:        w.hash,
+		Events:      w.events,
+		VirtualTime: w.Now(),
+		Violation:   w.violation,
+		Artifacts:   w.artifacts,
+		Faults:      nemesis.injected,
+	}
+}
+
+// beginLiveness undoes every fault: partitions and clogs heal, paused processes resume,
+// crashed ones restart (in spawn order), and Buggify stops firing.
+func (w *World) beginLiveness() {
+	w.SetBuggify(false)
+	w.Heal()
+	w.UnclogAll()
+	for _, p := range w.processes {
+		switch p.state {
+		case statePaused:
+			w.Resume(p)
+		case stateDown:
+			w.Restart(p)
+		}
+	}
+	if w.tracing {
+		w.traceLine(KindWorld, nil, "liveness phase: faults off")
+	}
+	w.fold(hashString("liveness"))
+}
