@@ -5,14 +5,14 @@ type EventKind uint8
 
 // The kinds of scheduled events.
 const (
-	KindTask     EventKind = iota + 1 // a Tasks.Go callback
-	KindTimer                         // a Clock.AfterFunc callback
-	KindDeliver                       // network bytes reaching a connection
-	KindAccept                        // a listener accepting a connection
-	KindDial                          // a Dial completing (with a connection or an error)
-	KindClose                         // a connection's OnClose
-	KindWorld                         // the world's own work: faults, phases, checks
-	KindNote                          // a record written by a scenario (not scheduled)
+	KindTask    EventKind = iota + 1 // a Tasks.Go callback
+	KindTimer                        // a Clock.AfterFunc callback
+	KindDeliver                      // network bytes reaching a connection
+	KindAccept                       // a listener accepting a connection
+	KindDial                         // a Dial completing (with a connection or an error)
+	KindClose                        // a connection's OnClose
+	KindWorld                        // the world's own work: faults, phases, checks
+	KindNote                         // a record written by a scenario (not scheduled)
 )
 
 var kindNames = [...]string{
