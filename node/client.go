@@ -1,0 +1,589 @@
+package node
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/natsim/natsim/ds/subject"
+	"github.com/natsim/natsim/env"
+	"github.com/natsim/natsim/node/opts"
+	"github.com/natsim/natsim/proto/client"
+)
+
+// Close reasons, with the reference's texts (they show in /connz as "reason").
+const (
+	reasonClientClosed          = "Client Closed"
+	reasonAuthenticationTimeout = "Authentication Timeout"
+	reasonAuthenticationFailure = "Authentication Failure"
+	reasonSlowConsumerPending   = "Slow Consumer (Pending Bytes)"
+	reasonStaleConnection       = "Stale Connection"
+	reasonProtocolViolation     = "Protocol Violation"
+	reasonBadProtocolVersion    = "Bad Client Protocol Version"
+	reasonMaxConnections        = "Maximum Connections Exceeded"
+	reasonMaxAccountConnections = "Maximum Account Connections Exceeded"
+	reasonMaxPayload            = "Maximum Message Payload Exceeded"
+	reasonMaxControlLine        = "Maximum Control Line Exceeded"
+	reasonServerShutdown        = "Server Shutdown"
+	reasonNoRespondersHeaders   = "No Responders Requires Headers"
+	reasonParseError            = "Parse Error"
+)
+
+// outWriteBytes is the size at which a connection's coalesced output is handed to the
+// network before the end of the read batch, so one batch cannot grow it without bound.
+const outWriteBytes = 64 * 1024
+
+// outKeptBytesMax bounds the output buffer a connection keeps for reuse after a flush.
+const outKeptBytesMax = 256 * 1024
+
+// permissionCacheMax bounds a connection's cache of publish permission decisions.
+const permissionCacheMax = 256
+
+// errConnectionClosed stops the parser after the handler closed the connection.
+var errConnectionClosed = errors.New("node: connection closed")
+
+// clientConn is one client connection. Fields marked "reader" are used only by the
+// connection's own OnData calls, which never overlap; the others are guarded by mu,
+// because publishers on other connections write into out, and timers and monitoring
+// read the state.
+type clientConn struct {
+	server *Server
+	conn   env.Conn
+	id     uint64
+	start  time.Time
+	host   string
+	port   int
+
+	// reader
+	parser          *client.Parser
+	pendingFlush    flushSet
+	permissionCache map[string]bool
+
+	mu              sync.Mutex
+	out             []byte
+	flushQueued     bool
+	closed          bool
+	connectReceived bool
+	options         client.ConnectOptions
+	headers         bool
+	account         *Account
+	user            *authUser
+	nonce           string
+	subs            map[string]*subscription
+	pingsOut        int
+	pingTimer       env.Timer
+	authTimer       env.Timer
+	lastActivity    time.Time
+	lastIn          time.Time
+	stopTime        time.Time
+	closeReason     string
+	pendingMax      int64
+	// responseGrants are reply subjects this client may publish to under
+	// allow_responses, with how many publishes remain.
+	responseGrants map[string]*responseGrant
+
+	inMsgs, inBytes, outMsgs, outBytes int64
+}
+
+// responseGrant is an allow_responses permission for one reply subject.
+type responseGrant struct {
+	remaining int
+	expires   time.Time
+}
+
+// subscription is one SUB of one connection.
+type subscription struct {
+	client  *clientConn
+	subject string
+	queue   string
+	sid     []byte
+	// max and delivered are guarded by client.mu.
+	max       int64
+	delivered int64
+}
+
+func newClientConn(s *Server, conn env.Conn, id uint64, o *opts.Options) *clientConn {
+	now := s.env.Clock.Now()
+	c := &clientConn{
+		server:       s,
+		conn:         conn,
+		id:           id,
+		start:        now,
+		lastActivity: now,
+		lastIn:       now,
+		options:      client.DefaultConnectOptions(),
+		subs:         make(map[string]*subscription),
+		pendingMax:   o.MaxPending,
+		parser: client.NewParser(client.Limits{
+			ControlLineBytesMax: int(o.MaxControlLine),
+			PayloadBytesMax:     int(o.MaxPayload),
+		}),
+	}
+	c.host, c.port, _ = splitHostPort(conn.RemoteAddr())
+	return c
+}
+
+// begin sends INFO, arms the timers, and starts reading; tooMany rejects the
+// connection right after INFO, as the reference does.
+func (c *clientConn) begin(tooMany bool) {
+	s := c.server
+	s.mu.Lock()
+	auth := s.auth
+	o := s.options
+	infoJSON := s.infoJSON
+	if auth.required() && len(auth.nkeys) > 0 {
+		info := s.baseInfoLocked()
+		c.nonce = s.newNonceLocked()
+		info.Nonce = c.nonce
+		info.ClientID = c.id
+		info.ClientIP = c.host
+		infoJSON, _ = json.Marshal(info)
+	}
+	s.mu.Unlock()
+	c.mu.Lock()
+	c.out = client.AppendInfo(c.out, infoJSON)
+	if tooMany {
+		c.mu.Unlock()
+		c.closeConnection(reasonMaxConnections, "maximum connections exceeded")
+		return
+	}
+	if !auth.required() {
+		c.bindAccountLocked(s.globalAccount, nil)
+	} else {
+		timeout := time.Duration(o.AuthTimeout * float64(time.Second))
+		c.authTimer = s.env.Clock.AfterFunc(timeout, c.authTimeout)
+	}
+	c.pingTimer = s.env.Clock.AfterFunc(o.PingInterval, c.pingTick)
+	c.mu.Unlock()
+	c.flushOut()
+	c.conn.Start(c)
+}
+
+// newNonceLocked returns a fresh nonce for nkey authentication.
+func (s *Server) newNonceLocked() string {
+	var raw [11]byte
+	_, _ = s.env.Rand.Read(raw[:])
+	return base64URL(raw[:])
+}
+
+// OnData is the connection's read event: parse, act, then flush every connection the
+// batch wrote to.
+func (c *clientConn) OnData(b []byte) {
+	now := c.server.env.Clock.Now()
+	c.mu.Lock()
+	c.lastIn = now
+	c.mu.Unlock()
+	err := c.parser.Parse(b, c)
+	c.pendingFlush.flush()
+	if err != nil && !errors.Is(err, errConnectionClosed) {
+		c.parseFailed(err)
+	}
+}
+
+// OnClose is the connection's end.
+func (c *clientConn) OnClose(err error) {
+	c.closeConnection(reasonClientClosed, "")
+}
+
+// parseFailed closes the connection after a protocol error, with the reference's
+// -ERR when it sends one.
+func (c *clientConn) parseFailed(err error) {
+	text, hasText := client.ErrorText(err)
+	reason := reasonProtocolViolation
+	switch {
+	case errors.Is(err, client.ErrPayload):
+		reason = reasonMaxPayload
+	case errors.Is(err, client.ErrControlLine):
+		reason = reasonMaxControlLine
+	case errors.Is(err, client.ErrUnknownProtocol):
+		reason = reasonParseError
+	}
+	if !hasText {
+		text = ""
+	}
+	c.server.logger.Debugf("%s - cid:%d - Client parser ERROR: %v", c.host, c.id, err)
+	c.closeConnection(reason, text)
+}
+
+// HandleOp acts on one parsed operation (client.Handler).
+func (c *clientConn) HandleOp(op *client.Op) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return errConnectionClosed
+	}
+	needsAuth := !c.connectReceived && c.account == nil
+	c.mu.Unlock()
+	if needsAuth && op.Kind != client.OpConnect {
+		if !c.bindNoAuthUser() {
+			c.closeConnection(reasonAuthenticationFailure, errAuthorizationViolation)
+			return errConnectionClosed
+		}
+	}
+	switch op.Kind {
+	case client.OpConnect:
+		return c.processConnect(op.Arguments)
+	case client.OpPub, client.OpHPub:
+		return c.processPub(op)
+	case client.OpSub:
+		return c.processSub(op)
+	case client.OpUnsub:
+		return c.processUnsub(op)
+	case client.OpPing:
+		c.queueOwn(client.PongOp)
+	case client.OpPong:
+		c.mu.Lock()
+		c.pingsOut = 0
+		c.mu.Unlock()
+	case client.OpErr:
+		c.closeConnection(reasonClientClosed, "")
+		return errConnectionClosed
+	}
+	return nil
+}
+
+// bindNoAuthUser lets a client that skipped CONNECT in as no_auth_user.
+func (c *clientConn) bindNoAuthUser() bool {
+	s := c.server
+	s.mu.Lock()
+	user := s.auth.noAuthUser
+	s.mu.Unlock()
+	if user == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.authTimer != nil {
+		c.authTimer.Stop()
+	}
+	return c.bindAccountLocked(user.account, user) == ""
+}
+
+// bindAccountLocked attaches the connection to an account as user; it returns the
+// -ERR text when the account is full.
+func (c *clientConn) bindAccountLocked(account *Account, user *authUser) string {
+	account.mu.Lock()
+	if account.limits.MaxConnections > 0 && account.connections >= account.limits.MaxConnections {
+		account.mu.Unlock()
+		return "maximum account active connections exceeded"
+	}
+	account.connections++
+	account.mu.Unlock()
+	c.account, c.user = account, user
+	limits := c.parser.Limits()
+	if account.limits.MaxPayload > 0 && (limits.PayloadBytesMax <= 0 || account.limits.MaxPayload < limits.PayloadBytesMax) {
+		limits.PayloadBytesMax = account.limits.MaxPayload
+		c.parser.SetLimits(limits)
+	}
+	return ""
+}
+
+// processConnect applies a CONNECT: options, protocol checks and authentication.
+func (c *clientConn) processConnect(arguments []byte) error {
+	s := c.server
+	c.mu.Lock()
+	options := c.options
+	alreadyBound := c.account != nil
+	c.mu.Unlock()
+	if err := json.Unmarshal(arguments, &options); err != nil {
+		c.closeConnection(reasonProtocolViolation, "")
+		return errConnectionClosed
+	}
+	if options.Protocol < 0 || options.Protocol > ProtocolVersion {
+		c.closeConnection(reasonBadProtocolVersion, "invalid client protocol")
+		return errConnectionClosed
+	}
+	if options.Account != "" || options.NewAccount {
+		c.closeConnection(reasonAuthenticationFailure, errAuthorizationViolation)
+		return errConnectionClosed
+	}
+	s.mu.Lock()
+	auth := s.auth
+	noHeaders := s.options.NoHeaderSupport
+	s.mu.Unlock()
+	if options.NoResponders && !options.Headers {
+		c.closeConnection(reasonNoRespondersHeaders, "no responders requires headers support")
+		return errConnectionClosed
+	}
+	var user *authUser
+	if auth.required() {
+		user = auth.authenticate(&options, c.nonce)
+		if user == nil {
+			s.logger.Errorf("%s:%d - cid:%d - authentication error", c.host, c.port, c.id)
+			c.closeConnection(reasonAuthenticationFailure, errAuthorizationViolation)
+			return errConnectionClosed
+		}
+	}
+	c.mu.Lock()
+	c.options = options
+	c.connectReceived = true
+	c.headers = options.Headers && !noHeaders
+	if c.authTimer != nil {
+		c.authTimer.Stop()
+		c.authTimer = nil
+	}
+	var bindError string
+	if user != nil && !alreadyBound {
+		bindError = c.bindAccountLocked(user.account, user)
+	}
+	c.mu.Unlock()
+	if bindError != "" {
+		c.closeConnection(reasonMaxAccountConnections, bindError)
+		return errConnectionClosed
+	}
+	if options.Verbose {
+		c.queueOwn(client.OKOp)
+	}
+	return nil
+}
+
+// processSub adds a subscription.
+func (c *clientConn) processSub(op *client.Op) error {
+	c.mu.Lock()
+	account, user, verbose := c.account, c.user, c.options.Verbose
+	c.mu.Unlock()
+	subj, queue := string(op.Subject), string(op.Queue)
+	if user != nil && !user.permissions.canSubscribe(subj, queue) {
+		text := fmt.Sprintf("Permissions Violation for Subscription to %q", subj)
+		if queue != "" {
+			text += fmt.Sprintf(" using queue %q", queue)
+		}
+		c.server.logger.Errorf("%s:%d - cid:%d - %s", c.host, c.port, c.id, text)
+		c.queueErr(text)
+		return nil
+	}
+	if !subject.IsValidSubject(subj) || (queue != "" && !subject.IsValidLiteralSubject(queue)) {
+		c.queueErr("Invalid Subject")
+		return nil
+	}
+	s := c.server
+	s.mu.Lock()
+	subsMax := s.options.MaxSubs
+	s.mu.Unlock()
+	if account.limits.MaxSubscriptions > 0 && (subsMax <= 0 || account.limits.MaxSubscriptions < subsMax) {
+		subsMax = account.limits.MaxSubscriptions
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return errConnectionClosed
+	}
+	if _, exists := c.subs[string(op.SID)]; exists {
+		c.mu.Unlock()
+		if verbose {
+			c.queueOwn(client.OKOp)
+		}
+		return nil
+	}
+	if subsMax > 0 && len(c.subs) >= subsMax {
+		c.mu.Unlock()
+		c.queueErr("maximum subscriptions exceeded")
+		return nil
+	}
+	sub := &subscription{client: c, subject: subj, queue: queue, sid: append([]byte(nil), op.SID...)}
+	c.subs[string(sub.sid)] = sub
+	c.mu.Unlock()
+	if err := account.sublist.Insert(subj, queue, sub); err != nil {
+		c.mu.Lock()
+		delete(c.subs, string(sub.sid))
+		c.mu.Unlock()
+		c.queueErr("Invalid Subject")
+		return nil
+	}
+	if verbose {
+		c.queueOwn(client.OKOp)
+	}
+	return nil
+}
+
+// processUnsub removes a subscription now, or after max more messages.
+func (c *clientConn) processUnsub(op *client.Op) error {
+	c.mu.Lock()
+	verbose := c.options.Verbose
+	sub := c.subs[string(op.SID)]
+	remove := false
+	if sub != nil {
+		if op.Max > 0 && op.Max > sub.delivered {
+			sub.max = op.Max
+		} else {
+			remove = true
+			delete(c.subs, string(op.SID))
+		}
+	}
+	account := c.account
+	c.mu.Unlock()
+	if remove {
+		_ = account.sublist.Remove(sub.subject, sub.queue, sub)
+	}
+	if verbose {
+		c.queueOwn(client.OKOp)
+	}
+	return nil
+}
+
+// queueOwn appends a protocol line to this connection's output, flushed at the end of
+// the read batch.
+func (c *clientConn) queueOwn(line []byte) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.out = append(c.out, line...)
+	queue := !c.flushQueued
+	c.flushQueued = true
+	c.mu.Unlock()
+	if queue {
+		c.pendingFlush.add(c)
+	}
+}
+
+// queueErr sends -ERR '<text>' and keeps the connection open.
+func (c *clientConn) queueErr(text string) {
+	c.queueOwn(client.AppendErr(nil, text))
+}
+
+// authTimeout closes a connection that did not authenticate in time.
+func (c *clientConn) authTimeout() {
+	c.mu.Lock()
+	done := c.connectReceived || c.closed
+	c.mu.Unlock()
+	if !done {
+		c.closeConnection(reasonAuthenticationTimeout, errAuthenticationTimeout)
+	}
+}
+
+// pingTick sends a keepalive PING, or closes the connection when ping_max are
+// outstanding.
+func (c *clientConn) pingTick() {
+	s := c.server
+	s.mu.Lock()
+	interval, pingsMax := s.options.PingInterval, s.options.MaxPingsOut
+	s.mu.Unlock()
+	now := s.env.Clock.Now()
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	if c.pingsOut+1 > pingsMax {
+		c.mu.Unlock()
+		s.logger.Debugf("%s:%d - cid:%d - Stale Client Connection - Closing", c.host, c.port, c.id)
+		c.closeConnection(reasonStaleConnection, "Stale Connection")
+		return
+	}
+	// A client that just sent us something is alive; the reference skips the PING.
+	if now.Sub(c.lastIn) >= interval || !c.connectReceived {
+		c.pingsOut++
+		c.out = append(c.out, client.PingOp...)
+	}
+	c.pingTimer = s.env.Clock.AfterFunc(interval, c.pingTick)
+	c.mu.Unlock()
+	c.flushOut()
+}
+
+// sendLameDuckInfo tells a client that the server is entering lame duck mode.
+func (c *clientConn) sendLameDuckInfo() {
+	s := c.server
+	s.mu.Lock()
+	infoJSON := s.infoJSON
+	s.mu.Unlock()
+	c.mu.Lock()
+	if c.closed || c.options.Protocol < 1 {
+		c.mu.Unlock()
+		return
+	}
+	c.out = client.AppendInfo(c.out, infoJSON)
+	c.mu.Unlock()
+	c.flushOut()
+}
+
+// flushOut hands the coalesced output to the network and checks for a slow consumer.
+func (c *clientConn) flushOut() {
+	c.mu.Lock()
+	c.flushQueued = false
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	if len(c.out) > 0 {
+		_, _ = c.conn.Write(c.out)
+		if cap(c.out) > outKeptBytesMax {
+			c.out = nil
+		} else {
+			c.out = c.out[:0]
+		}
+	}
+	pendingMax := c.pendingMax
+	c.mu.Unlock()
+	c.conn.Flush()
+	if pendingMax > 0 && int64(c.conn.Pending()) > pendingMax {
+		c.slowConsumer()
+	}
+}
+
+// slowConsumer closes a connection that does not read fast enough.
+func (c *clientConn) slowConsumer() {
+	c.server.slowConsumers.Add(1)
+	c.server.logger.Noticef("%s:%d - cid:%d - Slow Consumer Detected: MaxPending of %d Exceeded", c.host, c.port, c.id, c.pendingMax)
+	c.closeConnection(reasonSlowConsumerPending, "")
+}
+
+// closeConnection ends the connection once: an optional -ERR, the queued output, then
+// the close; its subscriptions leave the account.
+func (c *clientConn) closeConnection(reason, errText string) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	if errText != "" {
+		c.out = client.AppendErr(c.out, errText)
+	}
+	if len(c.out) > 0 {
+		_, _ = c.conn.Write(c.out)
+		c.out = nil
+	}
+	c.closed = true
+	c.closeReason = reason
+	c.stopTime = c.server.env.Clock.Now()
+	for _, timer := range []env.Timer{c.pingTimer, c.authTimer} {
+		if timer != nil {
+			timer.Stop()
+		}
+	}
+	subs := c.subs
+	c.subs = nil
+	account := c.account
+	c.mu.Unlock()
+	info := c.connInfo(true, connzSubsNone)
+	c.conn.Flush()
+	_ = c.conn.Close()
+	if account != nil {
+		for _, sub := range sortedSubs(subs) {
+			_ = account.sublist.Remove(sub.subject, sub.queue, sub)
+		}
+		account.mu.Lock()
+		account.connections--
+		account.mu.Unlock()
+	}
+	c.server.removeClient(c, info)
+}
+
+// flushSet collects the connections a batch of work wrote to, so each is flushed
+// once at the end.
+type flushSet struct {
+	conns []*clientConn
+}
+
+func (f *flushSet) add(c *clientConn) { f.conns = append(f.conns, c) }
+
+func (f *flushSet) flush() {
+	for i, c := range f.conns {
+		c.flushOut()
+		f.conns[i] = nil
+	}
+	f.conns = f.conns[:0]
+}

@@ -1,0 +1,321 @@
+package node
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/natsim/natsim/ds/sublist"
+	"github.com/natsim/natsim/ds/subject"
+	"github.com/natsim/natsim/proto/client"
+)
+
+// responseGrantsMax bounds the allow_responses grants one connection holds.
+const responseGrantsMax = 16 * 1024
+
+// publication is one message on its way to subscribers.
+type publication struct {
+	subject []byte
+	reply   []byte
+	// headerBytes is the size of the header block at the start of message, or -1
+	// for a message without headers (PUB).
+	headerBytes int
+	message     []byte
+}
+
+// processPub routes a PUB or HPUB from this connection.
+func (c *clientConn) processPub(op *client.Op) error {
+	pub := publication{subject: op.Subject, reply: op.Reply, headerBytes: -1, message: op.Payload}
+	if op.Kind == client.OpHPub {
+		if !c.headers {
+			c.closeConnection(reasonProtocolViolation, "")
+			return errConnectionClosed
+		}
+		pub.headerBytes = op.HeaderBytes
+	}
+	s := c.server
+	s.inMsgs.Add(1)
+	s.inBytes.Add(int64(len(pub.message)))
+	c.mu.Lock()
+	c.inMsgs++
+	c.inBytes += int64(len(pub.message))
+	c.mu.Unlock()
+	if c.options.Pedantic && !subject.IsValidLiteralSubjectBytes(pub.subject) {
+		c.queueErr("Invalid Publish Subject")
+		return nil
+	}
+	if c.user != nil && c.user.permissions != nil && !c.canPublish(pub.subject) {
+		text := fmt.Sprintf("Permissions Violation for Publish to %q", pub.subject)
+		s.logger.Errorf("%s:%d - cid:%d - %s", c.host, c.port, c.id, text)
+		c.queueErr(text)
+		return nil
+	}
+	if len(pub.reply) > 0 && bytes.HasPrefix(pub.reply, []byte(replyPrefix)) {
+		c.queueErr(fmt.Sprintf("Permissions Violation for Publish with Reply of %q", pub.reply))
+		return nil
+	}
+	// The reference acknowledges before delivering, so +OK precedes an echoed MSG.
+	if c.options.Verbose {
+		c.queueOwn(client.OKOp)
+	}
+	delivered := c.route(c.account, &pub, &c.pendingFlush)
+	if !delivered && len(pub.reply) > 0 && c.options.NoResponders {
+		c.sendNoResponders(&pub)
+	}
+	return nil
+}
+
+// canPublish applies the publish permissions through a small per-connection cache,
+// and allow_responses grants for replies to requests this client received.
+func (c *clientConn) canPublish(subj []byte) bool {
+	allowed, cached := c.permissionCache[string(subj)]
+	if !cached {
+		allowed = c.user.permissions.canPublish(string(subj))
+		if c.permissionCache == nil || len(c.permissionCache) >= permissionCacheMax {
+			c.permissionCache = make(map[string]bool)
+		}
+		c.permissionCache[string(subj)] = allowed
+	}
+	if allowed {
+		return true
+	}
+	if c.user.permissions.response == nil {
+		return false
+	}
+	now := c.server.env.Clock.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	grant := c.responseGrants[string(subj)]
+	if grant == nil {
+		return false
+	}
+	if now.After(grant.expires) {
+		delete(c.responseGrants, string(subj))
+		return false
+	}
+	if grant.remaining > 0 {
+		grant.remaining--
+		if grant.remaining == 0 {
+			delete(c.responseGrants, string(subj))
+		}
+	}
+	return true
+}
+
+// route delivers a publication in account: to its subscribers, to accounts importing
+// it as a stream, to an exporter of a service it imports, and back to the importer
+// of a service response. It reports whether anyone received it.
+func (c *clientConn) route(account *Account, pub *publication, set *flushSet) bool {
+	delivered := c.deliverResult(account.sublist.MatchBytes(pub.subject), pub, set)
+	if len(account.streamImporters) > 0 {
+		for _, si := range account.streamImporters {
+			published := string(pub.subject)
+			if !subject.MatchesFilter(published, si.subject) {
+				continue
+			}
+			mapped := publication{subject: []byte(si.mapSubject(published)), reply: pub.reply,
+				headerBytes: pub.headerBytes, message: pub.message}
+			if c.deliverResult(si.importer.sublist.MatchBytes(mapped.subject), &mapped, set) {
+				delivered = true
+			}
+		}
+	}
+	if len(account.serviceImports) > 0 {
+		if c.routeServiceImport(account, pub, set) {
+			delivered = true
+		}
+	}
+	if bytes.HasPrefix(pub.subject, []byte(replyPrefix)) {
+		if response := account.takeResponse(string(pub.subject), c.server.env.Clock.Now()); response != nil {
+			mapped := publication{subject: []byte(response.reply), reply: pub.reply,
+				headerBytes: pub.headerBytes, message: pub.message}
+			if c.deliverResult(response.importer.sublist.MatchBytes(mapped.subject), &mapped, set) {
+				delivered = true
+			}
+		}
+	}
+	return delivered
+}
+
+// routeServiceImport forwards a request on an imported service's subject to the
+// exporting account, with an invented reply that maps back to the requester.
+func (c *clientConn) routeServiceImport(account *Account, pub *publication, set *flushSet) bool {
+	published := string(pub.subject)
+	for _, si := range account.serviceImports {
+		if !subject.MatchesFilter(published, si.to) {
+			continue
+		}
+		forwarded := publication{subject: []byte(transformSubject(si.to, si.subject, published)),
+			headerBytes: pub.headerBytes, message: pub.message}
+		if len(pub.reply) > 0 {
+			reply := c.server.newResponseSubject()
+			now := c.server.env.Clock.Now()
+			si.exporter.addResponse(reply, &serviceResponse{importer: account, reply: string(pub.reply),
+				singleton: si.singleton, expires: now.Add(si.threshold)}, now)
+			forwarded.reply = []byte(reply)
+		}
+		return c.deliverResult(si.exporter.sublist.MatchBytes(forwarded.subject), &forwarded, set)
+	}
+	return false
+}
+
+// newResponseSubject invents a reply subject for a service import.
+func (s *Server) newResponseSubject() string {
+	var raw [9]byte
+	_, _ = s.env.Rand.Read(raw[:])
+	return replyPrefix + base64URL(raw[:])
+}
+
+// deliverResult sends a publication to the plain subscribers of a match and to one
+// member of each queue group, chosen at random among those that accept it.
+func (c *clientConn) deliverResult(result *sublist.Result[*subscription], pub *publication, set *flushSet) bool {
+	delivered := false
+	for _, sub := range result.Plain {
+		if c.deliver(sub, pub, set) {
+			delivered = true
+		}
+	}
+	for i := range result.Queues {
+		members := result.Queues[i].Members
+		count := len(members)
+		first := 0
+		if count > 1 {
+			first = c.server.env.Rand.Intn(count)
+		}
+		for j := range count {
+			if c.deliver(members[(first+j)%count], pub, set) {
+				delivered = true
+				break
+			}
+		}
+	}
+	return delivered
+}
+
+// deliver writes one MSG or HMSG into the subscriber's connection output. It reports
+// false when the subscriber does not take it (closed, own message without echo, or
+// past its auto-unsubscribe count).
+func (c *clientConn) deliver(sub *subscription, pub *publication, set *flushSet) bool {
+	t := sub.client
+	t.mu.Lock()
+	if t.closed || (t == c && !t.options.Echo) {
+		t.mu.Unlock()
+		return false
+	}
+	removeAfter := false
+	if sub.max > 0 {
+		if sub.delivered >= sub.max {
+			t.mu.Unlock()
+			return false
+		}
+		removeAfter = sub.delivered+1 >= sub.max
+	}
+	sub.delivered++
+	message, headerBytes := pub.message, pub.headerBytes
+	if headerBytes >= 0 && !t.headers {
+		message, headerBytes = message[headerBytes:], -1
+	}
+	t.out = client.AppendMsgHeader(t.out, pub.subject, sub.sid, pub.reply, headerBytes, len(message))
+	t.out = append(t.out, message...)
+	t.out = append(t.out, '\r', '\n')
+	t.outMsgs++
+	t.outBytes += int64(len(message))
+	if len(pub.reply) > 0 && t.user != nil && t.user.permissions != nil && t.user.permissions.response != nil {
+		t.grantResponseLocked(string(pub.reply))
+	}
+	slow := t.pendingMax > 0 && int64(len(t.out)) > t.pendingMax
+	writeNow := !slow && len(t.out) >= outWriteBytes
+	if writeNow {
+		_, _ = t.conn.Write(t.out)
+		t.out = t.out[:0]
+	}
+	queue := !t.flushQueued && !slow
+	if queue {
+		t.flushQueued = true
+	}
+	t.mu.Unlock()
+	c.server.outMsgs.Add(1)
+	c.server.outBytes.Add(int64(len(message)))
+	if queue {
+		set.add(t)
+	}
+	if slow {
+		t.slowConsumer()
+		return true
+	}
+	if removeAfter {
+		t.removeSubscription(sub)
+	}
+	return true
+}
+
+// grantResponseLocked lets this client publish replies to a request it received.
+func (c *clientConn) grantResponseLocked(reply string) {
+	permission := c.user.permissions.response
+	if c.responseGrants == nil || len(c.responseGrants) >= responseGrantsMax {
+		c.responseGrants = make(map[string]*responseGrant)
+	}
+	expires := permission.Expires
+	if expires <= 0 {
+		expires = 2 * time.Minute
+	}
+	remaining := permission.MaxMsgs
+	if remaining == 0 {
+		remaining = 1
+	}
+	c.responseGrants[reply] = &responseGrant{remaining: remaining, expires: c.server.env.Clock.Now().Add(expires)}
+}
+
+// removeSubscription drops a subscription that reached its auto-unsubscribe count.
+func (c *clientConn) removeSubscription(sub *subscription) {
+	c.mu.Lock()
+	if c.subs == nil || c.subs[string(sub.sid)] != sub {
+		c.mu.Unlock()
+		return
+	}
+	delete(c.subs, string(sub.sid))
+	account := c.account
+	c.mu.Unlock()
+	_ = account.sublist.Remove(sub.subject, sub.queue, sub)
+}
+
+// sendNoResponders answers a request nobody received with a 503 status on the
+// requester's reply subscription.
+func (c *clientConn) sendNoResponders(pub *publication) {
+	var target *subscription
+	for _, sub := range c.account.sublist.MatchBytes(pub.reply).Plain {
+		if sub.client == c {
+			target = sub
+			break
+		}
+	}
+	if target == nil {
+		return
+	}
+	headerBytes := 32 + len(pub.subject)
+	var line []byte
+	line = append(line, "HMSG "...)
+	line = append(line, pub.reply...)
+	line = append(line, ' ')
+	line = append(line, target.sid...)
+	line = append(line, ' ')
+	line = strconv.AppendInt(line, int64(headerBytes), 10)
+	line = append(line, ' ')
+	line = strconv.AppendInt(line, int64(headerBytes), 10)
+	line = append(line, "\r\nNATS/1.0 503\r\nNats-Subject: "...)
+	line = append(line, pub.subject...)
+	line = append(line, "\r\n\r\n\r\n"...)
+	c.queueOwn(line)
+}
+
+// base64URL encodes b in raw URL-safe base64 without importing it on the hot path.
+func base64URL(b []byte) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	var out strings.Builder
+	for _, v := range b {
+		out.WriteByte(alphabet[v&63])
+	}
+	return out.String()
+}

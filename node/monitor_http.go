@@ -1,0 +1,215 @@
+package node
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/natsim/natsim/env"
+)
+
+// httpRequestBytesMax bounds a monitoring request's head; a longer one is refused.
+const httpRequestBytesMax = 16 * 1024
+
+// startMonitoring opens the monitoring listener: a minimal HTTP/1.1 server of GET
+// requests over env.Network (net/http is for cmd/ and env/osenv only).
+func (s *Server) startMonitoring() error {
+	s.mu.Lock()
+	o := s.options
+	port := o.HTTPPort
+	if port < 0 {
+		port = 0
+	}
+	address := joinHostPort(o.HTTPHost, port)
+	s.mu.Unlock()
+	listener, err := s.env.Net.Listen(address, s.acceptMonitor)
+	if err != nil {
+		return fmt.Errorf("node: monitoring listen on %s: %w", address, err)
+	}
+	s.mu.Lock()
+	s.monitor = listener
+	s.mu.Unlock()
+	s.logger.Noticef("Starting http monitor on %s", listener.Addr())
+	return nil
+}
+
+// MonitorAddr returns the monitoring listener's "host:port", or "".
+func (s *Server) MonitorAddr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.monitor == nil {
+		return ""
+	}
+	return s.monitor.Addr()
+}
+
+func (s *Server) stopMonitoring() {
+	s.mu.Lock()
+	listener := s.monitor
+	s.monitor = nil
+	s.mu.Unlock()
+	if listener != nil {
+		_ = listener.Close()
+	}
+}
+
+// httpConn is one monitoring connection: it reads request heads and answers each.
+type httpConn struct {
+	server *Server
+	conn   env.Conn
+	mu     sync.Mutex
+	buffer []byte
+}
+
+func (s *Server) acceptMonitor(conn env.Conn) {
+	conn.Start(&httpConn{server: s, conn: conn})
+}
+
+// OnData collects a request head and answers it; bodies are not read (GET only).
+func (h *httpConn) OnData(b []byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.buffer = append(h.buffer, b...)
+	for {
+		end := bytes.Index(h.buffer, []byte("\r\n\r\n"))
+		if end < 0 {
+			if len(h.buffer) > httpRequestBytesMax {
+				h.respond(431, "text/plain", []byte("request header too large"), true)
+			}
+			return
+		}
+		head := string(h.buffer[:end])
+		h.buffer = h.buffer[end+4:]
+		lineEnd := strings.Index(head, "\r\n")
+		requestLine := head
+		if lineEnd >= 0 {
+			requestLine = head[:lineEnd]
+		}
+		closeAfter := strings.Contains(strings.ToLower(head), "connection: close")
+		fields := strings.Fields(requestLine)
+		if len(fields) != 3 {
+			h.respond(400, "text/plain", []byte("bad request"), true)
+			return
+		}
+		status, contentType, body := h.server.handleMonitor(fields[0], fields[1])
+		h.respond(status, contentType, body, closeAfter)
+		if closeAfter {
+			return
+		}
+	}
+}
+
+func (h *httpConn) OnClose(error) {}
+
+func (h *httpConn) respond(status int, contentType string, body []byte, closeAfter bool) {
+	var out []byte
+	out = fmt.Appendf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n", status, statusText(status), contentType, len(body))
+	if closeAfter {
+		out = append(out, "Connection: close\r\n"...)
+	}
+	out = append(out, "\r\n"...)
+	out = append(out, body...)
+	_, _ = h.conn.Write(out)
+	h.conn.Flush()
+	if closeAfter {
+		_ = h.conn.Close()
+	}
+}
+
+func statusText(status int) string {
+	switch status {
+	case 200:
+		return "OK"
+	case 400:
+		return "Bad Request"
+	case 404:
+		return "Not Found"
+	case 405:
+		return "Method Not Allowed"
+	case 431:
+		return "Request Header Fields Too Large"
+	case 503:
+		return "Service Unavailable"
+	}
+	return "Error"
+}
+
+// handleMonitor answers one monitoring request: a pure function of the server's state.
+func (s *Server) handleMonitor(method, target string) (int, string, []byte) {
+	if method != "GET" && method != "HEAD" {
+		return 405, "text/plain", []byte("method not allowed")
+	}
+	parsed, err := url.Parse(target)
+	if err != nil {
+		return 400, "text/plain", []byte(err.Error())
+	}
+	s.mu.Lock()
+	base := strings.TrimSuffix(s.options.HTTPBasePath, "/")
+	s.mu.Unlock()
+	path := strings.TrimPrefix(parsed.Path, base)
+	query := parsed.Query()
+	var value any
+	status := 200
+	switch strings.TrimSuffix(path, "/") {
+	case "":
+		return 200, "text/html; charset=utf-8", []byte(monitorIndex)
+	case "/varz":
+		value = s.Varz()
+	case "/connz":
+		options := ConnzOptions{Sort: query.Get("sort"), State: query.Get("state"),
+			User: query.Get("user"), Account: query.Get("acc")}
+		switch query.Get("subs") {
+		case "1", "true":
+			options.Subs = connzSubsList
+		case "detail":
+			options.Subs = connzSubsDetail
+		}
+		options.Offset, _ = strconv.Atoi(query.Get("offset"))
+		options.Limit, _ = strconv.Atoi(query.Get("limit"))
+		cid, _ := strconv.ParseUint(query.Get("cid"), 10, 64)
+		options.CID = cid
+		connz, err := s.Connz(options)
+		if err != nil {
+			return 400, "text/plain", []byte(err.Error())
+		}
+		value = connz
+	case "/subsz", "/subscriptionsz":
+		options := SubszOptions{Test: query.Get("test"), Account: query.Get("acc")}
+		options.Subs = query.Get("subs") == "1" || query.Get("subs") == "true" || query.Get("subs") == "detail"
+		options.Offset, _ = strconv.Atoi(query.Get("offset"))
+		options.Limit, _ = strconv.Atoi(query.Get("limit"))
+		value = s.Subsz(options)
+	case "/healthz":
+		health := s.Healthz()
+		if health.StatusCode != 0 {
+			status = health.StatusCode
+		}
+		value = health
+	case "/accountz":
+		accountz, err := s.Accountz(query.Get("acc"))
+		if err != nil {
+			return 400, "text/plain", []byte(err.Error())
+		}
+		value = accountz
+	default:
+		return 404, "text/plain", []byte("404 page not found\n")
+	}
+	body, err := json.MarshalIndent(value, "", "  ")
+	if err != nil {
+		return 500, "text/plain", []byte(err.Error())
+	}
+	if callback := query.Get("callback"); callback != "" {
+		body = []byte(callback + "(" + string(body) + ")")
+		return status, "application/javascript", body
+	}
+	return status, "application/json", body
+}
+
+const monitorIndex = `<html><body><h1>NATS monitoring</h1><ul>
+<li><a href="varz">varz</a></li><li><a href="connz">connz</a></li>
+<li><a href="subsz">subsz</a></li><li><a href="accountz">accountz</a></li>
+<li><a href="healthz">healthz</a></li></ul></body></html>`
