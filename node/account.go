@@ -7,8 +7,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/natsim/natsim/ds/sublist"
 	"github.com/natsim/natsim/ds/subject"
+	"github.com/natsim/natsim/ds/sublist"
 	"github.com/natsim/natsim/node/opts"
 )
 

@@ -9,8 +9,8 @@ import (
 	"github.com/nats-io/nkeys"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/natsim/natsim/ds/sublist"
 	"github.com/natsim/natsim/ds/subject"
+	"github.com/natsim/natsim/ds/sublist"
 	"github.com/natsim/natsim/node/opts"
 	"github.com/natsim/natsim/proto/client"
 )

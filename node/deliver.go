@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/natsim/natsim/ds/sublist"
 	"github.com/natsim/natsim/ds/subject"
+	"github.com/natsim/natsim/ds/sublist"
 	"github.com/natsim/natsim/proto/client"
 )
 
