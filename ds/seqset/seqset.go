@@ -10,7 +10,7 @@
 // the reference's 2 KiB nodes. A node holds its chunk base, a count of present sequences,
 // and a pointer to a 256-byte bitmap. A chunk whose every sequence is present drops its
 // bitmap (the pointer is nil), so a run of sequential inserts costs one 48-byte node per
-// 2048 sequences, about 0.023 bytes per sequence, while a sparse chunk costs 48 + 256
+// 2048 sequences, about 0.024 bytes per sequence, while a sparse chunk costs 48 + 256
 // bytes. A plain bitmap per node could not go below 0.125 bytes per sequence, which is
 // why full chunks are special.
 //

@@ -241,6 +241,10 @@ func compareEntries(a, b entry) int {
 
 // scheduled reports whether e is still scheduled at its expiration.
 func (w *HashWheel) scheduled(e entry) bool {
+	if w.wheel == nil {
+		// A callback replaced the wheel with an empty snapshot.
+		return false
+	}
 	s := w.wheel[position(e.expires)]
 	if s == nil {
 		return false

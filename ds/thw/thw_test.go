@@ -246,6 +246,26 @@ func TestCallbackChangesWheel(t *testing.T) {
 	}
 }
 
+// TestCallbackDecodesEmptySnapshot proves that a callback replacing the wheel's
+// contents with an empty snapshot ends the pass without offering stale tasks.
+func TestCallbackDecodesEmptySnapshot(t *testing.T) {
+	w := NewHashWheel()
+	w.Add(1, epoch)
+	w.Add(2, epoch)
+	calls := 0
+	w.ExpireTasks(epoch, func(uint64, int64) bool {
+		calls++
+		if _, err := w.Decode(NewHashWheel().Encode(0)); err != nil {
+			t.Fatal(err)
+		}
+		return true
+	})
+	if calls != 1 || w.Count() != 0 {
+		t.Fatalf("calls %d, Count %d", calls, w.Count())
+	}
+	mustCheck(t, w)
+}
+
 // TestRandomAgainstModel proves agreement with a map over a large seeded workload
 // spanning several revolutions.
 func TestRandomAgainstModel(t *testing.T) {
