@@ -359,3 +359,42 @@ func TestDeterminism(t *testing.T) {
 		t.Fatal("two seeds gave the same disk")
 	}
 }
+
+// TestTargetedCorruption proves the chosen-place injections: a flipped bit at a given
+// offset, a cut tail, and an unreadable sector, each surviving a power loss where the
+// fault is at rest.
+func TestTargetedCorruption(t *testing.T) {
+	disk := newTestDisk(11, Faults{})
+	want := pattern(3*sectorBytesDefault, 3)
+	durableFile(t, disk, "a", want)
+	if err := disk.FlipBit("a", 10, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := disk.CutTail("a", 2*sectorBytesDefault); err != nil {
+		t.Fatal(err)
+	}
+	if err := disk.MakeUnreadable("a", sectorBytesDefault+1); err != nil {
+		t.Fatal(err)
+	}
+	if err := disk.FlipBit("missing", 0, 0); err == nil {
+		t.Fatal("no error for a missing file")
+	}
+	disk.Crash(true)
+	f, err := disk.FS().Open("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size, _ := f.Size(); size != 2*sectorBytesDefault {
+		t.Fatalf("size %d after the cut", size)
+	}
+	first := make([]byte, sectorBytesDefault)
+	if _, err := f.ReadAt(first, 0); err != nil {
+		t.Fatal(err)
+	}
+	if first[10] != want[10]^4 || differingBits(first, want[:sectorBytesDefault]) != 1 {
+		t.Fatal("the bit at offset 10 did not flip alone")
+	}
+	if _, err := f.ReadAt(first, sectorBytesDefault); !errors.Is(err, env.ErrIO) {
+		t.Fatalf("read of the unreadable sector: %v", err)
+	}
+}
