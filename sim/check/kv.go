@@ -56,7 +56,12 @@ func KVModel() porcupine.Model {
 		Partition: PartitionByKey,
 		Init:      func() any { return kvState{} },
 		Step: func(state, input, output any) (bool, any) {
-			return kvStep(state.(kvState), input.(KVInput), output)
+			in, ok := input.(KVInput)
+			if !ok {
+				// An input of another type is a recording bug: it fits no state.
+				return false, state
+			}
+			return kvStep(state.(kvState), in, output)
 		},
 		DescribeOperation: describeKVOperation,
 		DescribeState: func(state any) string {
@@ -74,7 +79,10 @@ func KVModel() porcupine.Model {
 func PartitionByKey(history []porcupine.Operation) [][]porcupine.Operation {
 	byKey := map[string][]porcupine.Operation{}
 	for _, operation := range history {
-		key := operation.Input.(KVInput).Key
+		// An input of another type lands in the "" partition, where the model
+		// rejects it.
+		input, _ := operation.Input.(KVInput)
+		key := input.Key
 		byKey[key] = append(byKey[key], operation)
 	}
 	keys := make([]string, 0, len(byKey))
@@ -114,7 +122,10 @@ func kvStep(state kvState, input KVInput, output any) (bool, any) {
 }
 
 func describeKVOperation(input, output any) string {
-	in := input.(KVInput)
+	in, ok := input.(KVInput)
+	if !ok {
+		return fmt.Sprintf("bad input %v -> %v", input, output)
+	}
 	result, known := output.(KVOutput)
 	switch in.Operation {
 	case KVGet:

@@ -217,3 +217,15 @@ func TestHistoryPending(t *testing.T) {
 	}
 	_ = pending
 }
+
+// TestWrongInputTypeFails proves that an operation recorded with the wrong input type
+// makes the history fail instead of panicking.
+func TestWrongInputTypeFails(t *testing.T) {
+	for _, model := range []porcupine.Model{RegisterModel(""), KVModel()} {
+		operations := record([]timedOperation{{0, "not an input", RegisterOutput{}, 0, 10}})
+		result, err := CheckLinearizable(model, operations, LinearizabilityOptions{Visualization: &bytes.Buffer{}})
+		if err != nil || result.OK() {
+			t.Fatalf("result %v, err %v", result, err)
+		}
+	}
+}

@@ -44,7 +44,12 @@ func RegisterModel(initialValue string) porcupine.Model {
 	return porcupine.Model{
 		Init: func() any { return initialValue },
 		Step: func(state, input, output any) (bool, any) {
-			return registerStep(state.(string), input.(RegisterInput), output)
+			in, ok := input.(RegisterInput)
+			if !ok {
+				// An input of another type is a recording bug: it fits no state.
+				return false, state
+			}
+			return registerStep(state.(string), in, output)
 		},
 		DescribeOperation: describeRegisterOperation,
 		DescribeState:     func(state any) string { return fmt.Sprintf("%q", state) },
@@ -72,7 +77,10 @@ func registerStep(state string, input RegisterInput, output any) (bool, any) {
 }
 
 func describeRegisterOperation(input, output any) string {
-	in := input.(RegisterInput)
+	in, ok := input.(RegisterInput)
+	if !ok {
+		return fmt.Sprintf("bad input %v -> %v", input, output)
+	}
 	result, known := output.(RegisterOutput)
 	switch in.Operation {
 	case RegisterRead:

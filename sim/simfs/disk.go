@@ -12,6 +12,10 @@ import (
 // unset: the logical sector of most drives.
 const sectorBytesDefault = 512
 
+// fileBytesMax bounds one file's length. The disk lives in memory, so a write at a wild
+// offset must fail (EFBIG) instead of allocating it.
+const fileBytesMax = 1 << 32
+
 // Config describes one disk.
 type Config struct {
 	// Name identifies the disk in listings and reports (e.g. the process's name).

@@ -18,6 +18,9 @@ var (
 	ErrDirectoryNotEmpty error = directoryNotEmptyError{}
 	// ErrReadOnly: a write through a handle opened with Open (EBADF).
 	ErrReadOnly = errors.New("bad file descriptor: opened read-only")
+	// ErrFileTooLarge: a write or truncate would make a file longer than
+	// fileBytesMax (EFBIG).
+	ErrFileTooLarge = errors.New("file too large")
 )
 
 // directoryNotEmptyError is ENOTEMPTY: the syscall package reports it as fs.ErrExist too,

@@ -30,6 +30,13 @@ func TestErrors(t *testing.T) {
 	_, readDirFile := fsys.ReadDir("f")
 	_, writeReadOnly := readOnly.WriteAt([]byte("x"), 0)
 	_, readPastEnd := readOnly.ReadAt(make([]byte, 4), 1)
+	writable, err := fsys.OpenReadWrite("f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, writeHuge := writable.WriteAt([]byte("x"), 1<<50)
+	truncateHuge := writable.Truncate(1 << 50)
+	_, writeNegative := writable.WriteAt([]byte("x"), -1)
 	cases := []struct {
 		name string
 		err  error
@@ -52,6 +59,9 @@ func TestErrors(t *testing.T) {
 		{"write read-only", writeReadOnly, ErrReadOnly},
 		{"read past the end", readPastEnd, io.EOF},
 		{"removeall missing", fsys.RemoveAll("missing/x"), nil},
+		{"write at a wild offset", writeHuge, ErrFileTooLarge},
+		{"truncate to a wild size", truncateHuge, ErrFileTooLarge},
+		{"write at a negative offset", writeNegative, fs.ErrInvalid},
 	}
 	for _, c := range cases {
 		if !errors.Is(c.err, c.want) || (c.want == nil) != (c.err == nil) {

@@ -92,6 +92,9 @@ func (f *file) Truncate(size int64) error {
 	if size < 0 {
 		return pathError("truncate", f.name, errInvalid)
 	}
+	if size > fileBytesMax {
+		return pathError("truncate", f.name, ErrFileTooLarge)
+	}
 	d, n := f.disk, f.node
 	growth := size - int64(len(n.data))
 	if !d.hasRoom(growth) {
@@ -197,6 +200,9 @@ func (d *Disk) write(n *inode, filePath string, p []byte, offset int64, name str
 		target = d.misdirect(n, offset, int64(len(p)))
 	}
 	end := target + int64(len(p))
+	if end > fileBytesMax || end < 0 {
+		return 0, pathError("write", name, ErrFileTooLarge)
+	}
 	growth := end - int64(len(n.data))
 	if !d.hasRoom(growth) {
 		d.counters.NoSpaceErrors++
