@@ -49,12 +49,14 @@ func CheckSend(m pb.Message, d Durable) error {
 		return fail("term %d, durable term %d", m.Term, d.HardState.Term)
 	}
 	switch m.Type {
+	// A vote cast (or asked for) in term T is safe once the durable state records it, or
+	// once a later term is durable: the node can never vote in T again.
 	case pb.MsgVote:
-		if d.HardState.Term != m.Term || d.HardState.Vote != m.From {
+		if d.HardState.Term < m.Term || (d.HardState.Term == m.Term && d.HardState.Vote != m.From) {
 			return fail("durable term %d vote %d", d.HardState.Term, d.HardState.Vote)
 		}
 	case pb.MsgVoteResponse:
-		if !m.Reject && (d.HardState.Term != m.Term || d.HardState.Vote != m.To) {
+		if !m.Reject && (d.HardState.Term < m.Term || (d.HardState.Term == m.Term && d.HardState.Vote != m.To)) {
 			return fail("granted, durable term %d vote %d", d.HardState.Term, d.HardState.Vote)
 		}
 	case pb.MsgAppResponse:

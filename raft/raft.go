@@ -779,6 +779,12 @@ func (r *raft) handleAppendEntries(m pb.Message) error {
 		r.send(pb.Message{To: m.From, Type: pb.MsgAppResponse, Index: r.log.committed})
 		return nil
 	}
+	oldLast := r.log.lastIndex()
+	if conflict := r.log.findConflict(m.Entries); conflict != 0 && conflict <= oldLast && r.log.matchTerm(m.Index, m.LogTerm) {
+		// The suffix from conflict is about to be replaced before it was persisted
+		// or after; acknowledgements of it still queued must not go out.
+		r.dropAcksFrom(conflict)
+	}
 	last, ok, err := r.log.maybeAppend(m.Index, m.LogTerm, m.Commit, m.Entries)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrStepDropped, err)
@@ -840,6 +846,22 @@ func (r *raft) handleSnapshotChunk(m pb.Message) error {
 	return nil
 }
 
+// dropAcksFrom removes queued acknowledgements of entries at index and above: those
+// entries are being replaced, and an acknowledgement of them sent after the replacement
+// is persisted would claim entries this node does not hold (a leader could count it
+// toward a quorum and commit an entry that then gets lost).
+func (r *raft) dropAcksFrom(index uint64) {
+	kept := r.msgs[:0]
+	for _, m := range r.msgs {
+		if m.Type == pb.MsgAppResponse && !m.Reject && m.Index >= index {
+			continue
+		}
+		kept = append(kept, m)
+	}
+	clear(r.msgs[len(kept):])
+	r.msgs = kept
+}
+
 // restore installs a snapshot from the leader; false if it is not needed.
 func (r *raft) restore(s pb.Snapshot) bool {
 	if s.Metadata.Index <= r.log.committed {
@@ -850,6 +872,7 @@ func (r *raft) restore(s pb.Snapshot) bool {
 		r.log.commitTo(s.Metadata.Index)
 		return false
 	}
+	r.dropAcksFrom(s.Metadata.Index + 1)
 	r.log.restore(s)
 	r.restoreConfState(s.Metadata.ConfState)
 	r.removed = false

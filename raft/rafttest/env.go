@@ -1,0 +1,462 @@
+// Package rafttest runs groups of raft nodes over an in-memory network under the
+// test's control: the interaction-test harness (scripts in testdata/ with golden output)
+// and the randomized property test share it. Every node persists its Ready before
+// sending, and every outgoing message is checked against the durable state
+// (raft.CheckSend); safety invariants are checked as nodes apply entries.
+//
+// It imports raft, raft/raftpb and the standard library only.
+package rafttest
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/natsim/natsim/raft"
+	pb "github.com/natsim/natsim/raft/raftpb"
+)
+
+// Node is one member: its raft node, its storage (which survives crashes) and its
+// state machine (a list of applied values, rebuilt from the snapshot on restart).
+type Node struct {
+	ID      uint64
+	Config  raft.Config
+	Storage *raft.MemoryStorage
+	RawNode *raft.RawNode
+	// State is the applied values, in order; Applied the index they reach.
+	State   []string
+	Applied uint64
+	// Down: crashed; messages to it are dropped.
+	Down bool
+	// StorageBroken makes the next persist fail.
+	StorageBroken bool
+}
+
+// Env is a set of nodes, the messages in flight between them and the partitions.
+type Env struct {
+	Nodes map[uint64]*Node
+	// Messages are in flight, in send order.
+	Messages []pb.Message
+	// side assigns nodes to partition sides; messages between sides are dropped.
+	side map[uint64]int
+	// Out collects the trace of what happened.
+	Out strings.Builder
+	// Quiet suppresses the trace (for the property test).
+	Quiet bool
+
+	// committed[i] is the entry applied at index i by the first node that applied it.
+	committed map[uint64]pb.Entry
+	// leaders[term] is the node that became leader in term.
+	leaders map[uint64]uint64
+	// Template is copied into each new node's Config.
+	Template raft.Config
+	nextID   uint64
+}
+
+// ZeroRand makes every randomized election timeout exactly ElectionTicks, which keeps
+// scripts readable.
+type ZeroRand struct{}
+
+// Intn returns 0.
+func (ZeroRand) Intn(int) int { return 0 }
+
+// NewEnv returns an empty environment whose nodes use template (ID, Storage and
+// GroupID are filled in per node).
+func NewEnv(template raft.Config) *Env {
+	return &Env{Nodes: map[uint64]*Node{}, side: map[uint64]int{}, committed: map[uint64]pb.Entry{},
+		leaders: map[uint64]uint64{}, Template: template, nextID: 1}
+}
+
+// DefaultConfig is the template interaction scripts start from.
+func DefaultConfig() raft.Config {
+	return raft.Config{
+		ElectionTicks: 10, HeartbeatTicks: 1, InflightMessagesMax: 256, MessageBytesMax: 1 << 20,
+		PreVote: true, CheckQuorum: true, Rand: ZeroRand{}, SnapshotChunkBytes: 1 << 20,
+	}
+}
+
+// IDs returns the node ids in ascending order.
+func (e *Env) IDs() []uint64 {
+	ids := make([]uint64, 0, len(e.Nodes))
+	for id := range e.Nodes {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func (e *Env) logf(format string, args ...any) {
+	if !e.Quiet {
+		fmt.Fprintf(&e.Out, format+"\n", args...)
+	}
+}
+
+// AddNodes creates n nodes. With bootstrap, their storage holds the bootstrap snapshot
+// with membership cs; otherwise they start empty and join through the leader.
+func (e *Env) AddNodes(n int, bootstrap bool, cs pb.ConfState, groupID uint64) ([]uint64, error) {
+	var ids []uint64
+	for range n {
+		ids = append(ids, e.nextID)
+		e.nextID++
+	}
+	if bootstrap && len(cs.Voters) == 0 {
+		cs.Voters = ids
+	}
+	for _, id := range ids {
+		st := raft.NewMemoryStorage()
+		if bootstrap {
+			if err := st.ApplySnapshot(raft.BootstrapSnapshot(cs)); err != nil {
+				return nil, err
+			}
+		}
+		cfg := e.Template
+		cfg.ID, cfg.Storage, cfg.GroupID = id, st, groupID
+		node := &Node{ID: id, Config: cfg, Storage: st}
+		if err := e.start(node); err != nil {
+			return nil, err
+		}
+		e.Nodes[id] = node
+	}
+	return ids, nil
+}
+
+// start builds a node's RawNode from its storage; its state machine restarts from the
+// storage's snapshot.
+func (e *Env) start(n *Node) error {
+	snap, err := n.Storage.Snapshot()
+	if err != nil {
+		return err
+	}
+	n.State = decodeState(snap.Data)
+	n.Applied = snap.Metadata.Index
+	cfg := n.Config
+	cfg.Applied = snap.Metadata.Index
+	rn, err := raft.NewRawNode(&cfg)
+	if err != nil {
+		return err
+	}
+	n.RawNode = rn
+	n.Down = false
+	return nil
+}
+
+func decodeState(data []byte) []string {
+	if len(data) == 0 {
+		return nil
+	}
+	return strings.Split(string(data), ",")
+}
+
+// Crash stops a node: its raft state is lost except what its storage persisted, and the
+// messages in flight to it are dropped.
+func (e *Env) Crash(id uint64) {
+	n := e.Nodes[id]
+	n.Down = true
+	n.RawNode = nil
+	e.Messages = slices.DeleteFunc(e.Messages, func(m pb.Message) bool { return m.To == id })
+}
+
+// Restart brings a crashed node back from its storage.
+func (e *Env) Restart(id uint64) error {
+	n := e.Nodes[id]
+	if !n.Down {
+		return fmt.Errorf("node %d is not down", id)
+	}
+	return e.start(n)
+}
+
+// Partition splits the nodes into sides; nodes in no side form one more side.
+func (e *Env) Partition(sides [][]uint64) {
+	clear(e.side)
+	for i, s := range sides {
+		for _, id := range s {
+			e.side[id] = i + 1
+		}
+	}
+}
+
+// Heal removes all partitions.
+func (e *Env) Heal() { clear(e.side) }
+
+func (e *Env) connected(a, b uint64) bool { return e.side[a] == e.side[b] }
+
+// ProcessReady handles one Ready of node id following the ordering contract: persist,
+// check and send the messages, apply, Advance. It reports whether there was a Ready.
+func (e *Env) ProcessReady(id uint64) (bool, error) {
+	n := e.Nodes[id]
+	if n.Down || !n.RawNode.HasReady() {
+		return false, nil
+	}
+	if n.StorageBroken && n.RawNode.Status().StorageError != nil {
+		// The node knows its storage is broken; its output waits for the repair.
+		return false, nil
+	}
+	rd := n.RawNode.Ready()
+	e.logReady(id, &rd)
+	if n.StorageBroken && (len(rd.Entries) > 0 || !rd.HardState.IsEmpty() || !rd.Snapshot.IsEmpty()) {
+		// The write failed: nothing is persisted, so nothing that depends on it may be
+		// sent or applied. The node learns of the failure and stops taking part.
+		e.logf("%d: persist failed: storage error; messages withheld", id)
+		n.RawNode.ReportStorageError(errStorage)
+		n.RawNode.Advance(raft.Ready{SoftState: rd.SoftState})
+		return true, nil
+	}
+	if err := e.persist(n, &rd); err != nil {
+		return true, err
+	}
+	durable, err := raft.DurableOf(n.Storage)
+	if err != nil {
+		return true, err
+	}
+	for _, m := range rd.Messages {
+		if err := raft.CheckSend(m, durable); err != nil {
+			return true, err
+		}
+		e.send(m)
+	}
+	if err := e.apply(n, &rd); err != nil {
+		return true, err
+	}
+	n.RawNode.Advance(rd)
+	return true, nil
+}
+
+var errStorage = errors.New("injected storage error")
+
+func (e *Env) persist(n *Node, rd *raft.Ready) error {
+	if !rd.Snapshot.IsEmpty() {
+		if err := n.Storage.ApplySnapshot(rd.Snapshot); err != nil {
+			return err
+		}
+	}
+	if err := n.Storage.Append(rd.Entries); err != nil {
+		return err
+	}
+	if !rd.HardState.IsEmpty() {
+		if err := n.Storage.SetHardState(rd.HardState); err != nil {
+			return err
+		}
+	}
+	if rd.SoftState != nil && rd.SoftState.RaftState == raft.StateLeader {
+		term := rd.HardState.Term
+		if term == 0 {
+			term = n.Storage.HardState().Term
+		}
+		if prev, ok := e.leaders[term]; ok && prev != n.ID {
+			return fmt.Errorf("two leaders in term %d: %d and %d", term, prev, n.ID)
+		}
+		e.leaders[term] = n.ID
+	}
+	return nil
+}
+
+func (e *Env) send(m pb.Message) {
+	to := e.Nodes[m.To]
+	if to == nil || to.Down || !e.connected(m.From, m.To) {
+		e.logf("  dropped in network: %s", m)
+		return
+	}
+	e.Messages = append(e.Messages, m)
+}
+
+// apply applies the snapshot and committed entries to the node's state machine and
+// checks state machine safety: every node applies the same entry at each index.
+func (e *Env) apply(n *Node, rd *raft.Ready) error {
+	if !rd.Snapshot.IsEmpty() {
+		n.State = decodeState(rd.Snapshot.Data)
+		n.Applied = rd.Snapshot.Metadata.Index
+	}
+	for _, ent := range rd.CommittedEntries {
+		if ent.Index <= n.Applied {
+			continue
+		}
+		if ent.Index != n.Applied+1 {
+			return fmt.Errorf("node %d applies %d after %d", n.ID, ent.Index, n.Applied)
+		}
+		if prev, ok := e.committed[ent.Index]; ok {
+			if prev.Term != ent.Term || string(prev.Data) != string(ent.Data) || prev.Type != ent.Type {
+				return fmt.Errorf("state machine safety: node %d applies %s at %d, another applied %s",
+					n.ID, ent, ent.Index, prev)
+			}
+		} else {
+			e.committed[ent.Index] = ent
+		}
+		if ent.Type == pb.EntryNormal && len(ent.Data) > 0 {
+			n.State = append(n.State, string(ent.Data))
+		}
+		n.Applied = ent.Index
+	}
+	return nil
+}
+
+func (e *Env) logReady(id uint64, rd *raft.Ready) {
+	if e.Quiet {
+		return
+	}
+	if rd.SoftState != nil {
+		e.logf("%d: Lead:%d State:%s", id, rd.SoftState.Lead, rd.SoftState.RaftState)
+	}
+	if !rd.HardState.IsEmpty() {
+		e.logf("%d: HardState Term:%d Vote:%d Commit:%d", id, rd.HardState.Term, rd.HardState.Vote, rd.HardState.Commit)
+	}
+	if !rd.Snapshot.IsEmpty() {
+		m := rd.Snapshot.Metadata
+		e.logf("%d: Snapshot Index:%d Term:%d %s", id, m.Index, m.Term, m.ConfState)
+	}
+	for _, ent := range rd.Entries {
+		e.logf("%d: Persist %s", id, ent)
+	}
+	for _, ent := range rd.CommittedEntries {
+		e.logf("%d: Apply %s", id, ent)
+	}
+	for _, rs := range rd.ReadStates {
+		e.logf("%d: ReadState Index:%d Context:%q", id, rs.Index, rs.Context)
+	}
+	for _, m := range rd.Messages {
+		e.logf("%d: Send %s", id, m)
+	}
+}
+
+// Deliver steps the in-flight messages addressed to the given nodes (all if none), in
+// order. It returns how many were delivered.
+func (e *Env) Deliver(ids ...uint64) int {
+	var keep, deliver []pb.Message
+	for _, m := range e.Messages {
+		if len(ids) == 0 || slices.Contains(ids, m.To) {
+			deliver = append(deliver, m)
+		} else {
+			keep = append(keep, m)
+		}
+	}
+	e.Messages = keep
+	for _, m := range deliver {
+		e.Step(m)
+	}
+	return len(deliver)
+}
+
+// Step hands one message to its recipient (a message the network already carried).
+func (e *Env) Step(m pb.Message) {
+	n := e.Nodes[m.To]
+	if n == nil || n.Down {
+		return
+	}
+	e.logf("%s", m)
+	if err := n.RawNode.Step(m); err != nil {
+		e.logf("  %v", err)
+	}
+}
+
+// Drop removes the in-flight messages matching from and to (None matches any).
+func (e *Env) Drop(from, to uint64) int {
+	before := len(e.Messages)
+	e.Messages = slices.DeleteFunc(e.Messages, func(m pb.Message) bool {
+		return (from == raft.None || m.From == from) && (to == raft.None || m.To == to)
+	})
+	return before - len(e.Messages)
+}
+
+// stabilizeRoundsMax bounds Stabilize; a group that has not converged by then is livelocked.
+const stabilizeRoundsMax = 10000
+
+// Stabilize processes Readies and delivers messages among ids (all nodes if none) until
+// nothing is left to do.
+func (e *Env) Stabilize(ids ...uint64) error {
+	if len(ids) == 0 {
+		ids = e.IDs()
+	}
+	for range stabilizeRoundsMax {
+		progress := false
+		for _, id := range ids {
+			did, err := e.ProcessReady(id)
+			if err != nil {
+				return err
+			}
+			progress = progress || did
+		}
+		if e.Deliver(ids...) > 0 {
+			progress = true
+		}
+		if !progress {
+			return nil
+		}
+	}
+	return errors.New("stabilize did not converge")
+}
+
+// CheckLogs checks log matching over the persisted logs: if two logs hold an entry with
+// the same index and term, they hold the same entries up to it. It also checks that no
+// committed (applied) entry is missing from the log of the latest leader.
+func (e *Env) CheckLogs() error {
+	ids := e.IDs()
+	logs := map[uint64]map[uint64]pb.Entry{}
+	for _, id := range ids {
+		logs[id] = storedLog(e.Nodes[id].Storage)
+	}
+	for i, a := range ids {
+		for _, b := range ids[i+1:] {
+			if err := checkMatching(logs[a], logs[b]); err != nil {
+				return fmt.Errorf("log matching between %d and %d: %w", a, b, err)
+			}
+		}
+	}
+	// Leader completeness: the leader of the highest term holds every applied entry
+	// (unless compacted into its snapshot).
+	var topTerm, leader uint64
+	for term, id := range e.leaders {
+		if term > topTerm {
+			topTerm, leader = term, id
+		}
+	}
+	if n := e.Nodes[leader]; n != nil && !n.Down && n.RawNode.Status().RaftState == raft.StateLeader {
+		snap, _ := n.Storage.Snapshot()
+		for index, ent := range e.committed {
+			if index <= snap.Metadata.Index {
+				continue
+			}
+			got, ok := logs[leader][index]
+			if !ok || got.Term != ent.Term || string(got.Data) != string(ent.Data) {
+				return fmt.Errorf("leader completeness: leader %d of term %d lacks committed %s", leader, topTerm, ent)
+			}
+		}
+	}
+	return nil
+}
+
+func storedLog(st *raft.MemoryStorage) map[uint64]pb.Entry {
+	first, _ := st.FirstIndex()
+	last, _ := st.LastIndex()
+	out := map[uint64]pb.Entry{}
+	if last < first {
+		return out
+	}
+	ents, err := st.Entries(first, last+1, 1<<62)
+	if err != nil {
+		return out
+	}
+	for _, ent := range ents {
+		out[ent.Index] = ent
+	}
+	return out
+}
+
+func checkMatching(a, b map[uint64]pb.Entry) error {
+	var top uint64
+	for index, ea := range a {
+		if eb, ok := b[index]; ok && ea.Term == eb.Term && index > top {
+			top = index
+		}
+	}
+	for index := uint64(1); index <= top; index++ {
+		ea, okA := a[index]
+		eb, okB := b[index]
+		if okA && okB && (ea.Term != eb.Term || string(ea.Data) != string(eb.Data)) {
+			return fmt.Errorf("index %d: %s vs %s, though both hold an entry of the same term at %d", index, ea, eb, top)
+		}
+	}
+	return nil
+}
+
+// Committed returns the applied entries by index, for the no-committed-entry-lost check.
+func (e *Env) Committed() map[uint64]pb.Entry { return e.committed }
