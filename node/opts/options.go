@@ -8,7 +8,11 @@
 // and look up environment variables. It must not import node/ or anything above it.
 package opts
 
-import "time"
+import (
+	"time"
+
+	"github.com/natsim/natsim/proto/conf"
+)
 
 // Defaults of the reference server (server/const.go), kept under the same meaning.
 const (
@@ -116,15 +120,18 @@ type Options struct {
 	PortsFileDir    string
 
 	// Limits.
-	MaxConn               int
-	MaxSubs               int
-	MaxSubTokens          uint8
-	MaxControlLine        int32
-	MaxPayload            int32
-	MaxPending            int64
-	PingInterval          time.Duration
-	MaxPingsOut           int
-	WriteDeadline         time.Duration
+	MaxConn        int
+	MaxSubs        int
+	MaxSubTokens   uint8
+	MaxControlLine int32
+	MaxPayload     int32
+	MaxPending     int64
+	PingInterval   time.Duration
+	MaxPingsOut    int
+	WriteDeadline  time.Duration
+	// WriteTimeout is write_timeout: what a stalled write does ("default", "retry",
+	// "close"); empty is the default.
+	WriteTimeout          string
 	MaxClosedClients      int
 	NoFastProducerStall   bool
 	NoSublistCache        bool
@@ -218,6 +225,14 @@ type Options struct {
 
 	// CheckConfig is set by `-t`: check the config file and exit.
 	CheckConfig bool
+
+	// Deferred holds the values of keys whose features later issues implement, as
+	// parsed: top-level keys by name ("ocsp", "proxies", "feature_flags", ...) and block
+	// keys as "block.key" ("jetstream.tpm").
+	Deferred map[string]*conf.Value
+	// Warnings are the config file's accepted but deprecated forms, such as a duration
+	// given as a number of seconds; the server logs them.
+	Warnings []error
 
 	// inConfig and inCmdLine record which options the file and the flags set
 	// explicitly; MergeOptions and the reload diff read them.
