@@ -266,7 +266,26 @@ func handleDeliver(e *Env, a args) error {
 		}
 		return nil
 	}
-	e.Deliver(ids...)
+	from, err := a.uint("from", raft.None)
+	if err != nil {
+		return err
+	}
+	if from == raft.None {
+		e.Deliver(ids...)
+		return nil
+	}
+	// Deliver only the messages from one sender, keeping the others in flight.
+	var deliver []pb.Message
+	e.Messages = slices.DeleteFunc(e.Messages, func(m pb.Message) bool {
+		if m.From == from && (len(ids) == 0 || slices.Contains(ids, m.To)) {
+			deliver = append(deliver, m)
+			return true
+		}
+		return false
+	})
+	for _, m := range deliver {
+		e.Step(m)
+	}
 	return nil
 }
 

@@ -45,10 +45,11 @@ type Env struct {
 	// Quiet suppresses the trace (for the property test).
 	Quiet bool
 
-	// committed[i] is the entry applied at index i by the first node that applied it.
-	committed map[uint64]pb.Entry
-	// leaders[term] is the node that became leader in term.
-	leaders map[uint64]uint64
+	// committed[g][i] is the entry applied at index i in group g by the first node that
+	// applied it.
+	committed map[uint64]map[uint64]pb.Entry
+	// leaders[g][term] is the node that became leader in term of group g.
+	leaders map[uint64]map[uint64]uint64
 	// Template is copied into each new node's Config.
 	Template raft.Config
 	nextID   uint64
@@ -64,8 +65,9 @@ func (ZeroRand) Intn(int) int { return 0 }
 // NewEnv returns an empty environment whose nodes use template (ID, Storage and
 // GroupID are filled in per node).
 func NewEnv(template raft.Config) *Env {
-	return &Env{Nodes: map[uint64]*Node{}, side: map[uint64]int{}, committed: map[uint64]pb.Entry{},
-		leaders: map[uint64]uint64{}, Template: template, nextID: 1}
+	return &Env{Nodes: map[uint64]*Node{}, side: map[uint64]int{},
+		committed: map[uint64]map[uint64]pb.Entry{}, leaders: map[uint64]map[uint64]uint64{},
+		Template: template, nextID: 1}
 }
 
 // DefaultConfig is the template interaction scripts start from.
@@ -243,10 +245,11 @@ func (e *Env) persist(n *Node, rd *raft.Ready) error {
 		if term == 0 {
 			term = n.Storage.HardState().Term
 		}
-		if prev, ok := e.leaders[term]; ok && prev != n.ID {
+		leaders := e.groupLeaders(n.Config.GroupID)
+		if prev, ok := leaders[term]; ok && prev != n.ID {
 			return fmt.Errorf("two leaders in term %d: %d and %d", term, prev, n.ID)
 		}
-		e.leaders[term] = n.ID
+		leaders[term] = n.ID
 	}
 	return nil
 }
@@ -274,13 +277,14 @@ func (e *Env) apply(n *Node, rd *raft.Ready) error {
 		if ent.Index != n.Applied+1 {
 			return fmt.Errorf("node %d applies %d after %d", n.ID, ent.Index, n.Applied)
 		}
-		if prev, ok := e.committed[ent.Index]; ok {
+		committed := e.Committed(n.Config.GroupID)
+		if prev, ok := committed[ent.Index]; ok {
 			if prev.Term != ent.Term || string(prev.Data) != string(ent.Data) || prev.Type != ent.Type {
 				return fmt.Errorf("state machine safety: node %d applies %s at %d, another applied %s",
 					n.ID, ent, ent.Index, prev)
 			}
 		} else {
-			e.committed[ent.Index] = ent
+			committed[ent.Index] = ent
 		}
 		if ent.Type == pb.EntryNormal && len(ent.Data) > 0 {
 			n.State = append(n.State, string(ent.Data))
@@ -385,11 +389,25 @@ func (e *Env) Stabilize(ids ...uint64) error {
 	return errors.New("stabilize did not converge")
 }
 
-// CheckLogs checks log matching over the persisted logs: if two logs hold an entry with
-// the same index and term, they hold the same entries up to it. It also checks that no
-// committed (applied) entry is missing from the log of the latest leader.
+// CheckLogs checks log matching over the persisted logs of each group: if two logs hold
+// an entry with the same index and term, they hold the same entries up to it. It also
+// checks leader completeness: the leader of a group's highest term holds every entry
+// applied in that group (unless compacted into its snapshot).
 func (e *Env) CheckLogs() error {
-	ids := e.IDs()
+	groups := map[uint64][]uint64{}
+	for _, id := range e.IDs() {
+		g := e.Nodes[id].Config.GroupID
+		groups[g] = append(groups[g], id)
+	}
+	for g, ids := range groups {
+		if err := e.checkGroupLogs(g, ids); err != nil {
+			return fmt.Errorf("group %d: %w", g, err)
+		}
+	}
+	return nil
+}
+
+func (e *Env) checkGroupLogs(group uint64, ids []uint64) error {
 	logs := map[uint64]map[uint64]pb.Entry{}
 	for _, id := range ids {
 		logs[id] = storedLog(e.Nodes[id].Storage)
@@ -401,24 +419,27 @@ func (e *Env) CheckLogs() error {
 			}
 		}
 	}
-	// Leader completeness: the leader of the highest term holds every applied entry
-	// (unless compacted into its snapshot).
 	var topTerm, leader uint64
-	for term, id := range e.leaders {
+	for term, id := range e.groupLeaders(group) {
 		if term > topTerm {
 			topTerm, leader = term, id
 		}
 	}
-	if n := e.Nodes[leader]; n != nil && !n.Down && n.RawNode.Status().RaftState == raft.StateLeader {
-		snap, _ := n.Storage.Snapshot()
-		for index, ent := range e.committed {
-			if index <= snap.Metadata.Index {
-				continue
-			}
-			got, ok := logs[leader][index]
-			if !ok || got.Term != ent.Term || string(got.Data) != string(ent.Data) {
-				return fmt.Errorf("leader completeness: leader %d of term %d lacks committed %s", leader, topTerm, ent)
-			}
+	n := e.Nodes[leader]
+	if n == nil || n.Down || n.Config.GroupID != group {
+		return nil
+	}
+	if st := n.RawNode.Status(); st.RaftState != raft.StateLeader || st.Term != topTerm {
+		return nil
+	}
+	snap, _ := n.Storage.Snapshot()
+	for index, ent := range e.Committed(group) {
+		if index <= snap.Metadata.Index {
+			continue
+		}
+		got, ok := logs[leader][index]
+		if !ok || got.Term != ent.Term || string(got.Data) != string(ent.Data) {
+			return fmt.Errorf("leader completeness: leader %d of term %d lacks committed %s", leader, topTerm, ent)
 		}
 	}
 	return nil
@@ -458,5 +479,18 @@ func checkMatching(a, b map[uint64]pb.Entry) error {
 	return nil
 }
 
-// Committed returns the applied entries by index, for the no-committed-entry-lost check.
-func (e *Env) Committed() map[uint64]pb.Entry { return e.committed }
+// Committed returns the applied entries of a group by index, for the
+// no-committed-entry-lost check.
+func (e *Env) Committed(group uint64) map[uint64]pb.Entry {
+	if e.committed[group] == nil {
+		e.committed[group] = map[uint64]pb.Entry{}
+	}
+	return e.committed[group]
+}
+
+func (e *Env) groupLeaders(group uint64) map[uint64]uint64 {
+	if e.leaders[group] == nil {
+		e.leaders[group] = map[uint64]uint64{}
+	}
+	return e.leaders[group]
+}

@@ -290,7 +290,7 @@ func (r *randomRun) converge() error {
 		n.RawNode.ClearStorageError()
 	}
 	var maxCommitted uint64
-	for index := range e.Committed() {
+	for index := range e.Committed(1) {
 		maxCommitted = max(maxCommitted, index)
 	}
 	final := -1
@@ -338,7 +338,7 @@ func (r *randomRun) checkStates(members pb.ConfState) error {
 		n := e.Nodes[id]
 		var want []string
 		for index := uint64(1); index <= n.Applied; index++ {
-			ent, ok := e.Committed()[index]
+			ent, ok := e.Committed(1)[index]
 			if !ok {
 				// Applied through a snapshot only; the snapshot carries the state.
 				continue
