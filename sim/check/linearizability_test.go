@@ -229,3 +229,59 @@ func TestWrongInputTypeFails(t *testing.T) {
 		}
 	}
 }
+
+func logAppend(value string) LogInput { return LogInput{Operation: LogAppend, Value: value} }
+func logRead(sequence uint64) LogInput {
+	return LogInput{Operation: LogRead, Sequence: sequence}
+}
+
+// TestLogVerdicts proves the append-log model's verdicts: sequence numbers must be
+// dense and in real-time order, reads must see what was appended there.
+func TestLogVerdicts(t *testing.T) {
+	cases := []struct {
+		name       string
+		operations []timedOperation
+		want       porcupine.CheckResult
+	}{
+		{"appends and reads", []timedOperation{
+			{0, logAppend("a"), LogOutput{Sequence: 1}, 0, 10},
+			{1, logAppend("b"), LogOutput{Sequence: 2}, 20, 30},
+			{2, logRead(2), LogOutput{Value: "b", Found: true}, 40, 50},
+			{2, LogInput{Operation: LogLast}, LogOutput{Sequence: 2}, 60, 70},
+			{2, logRead(3), LogOutput{}, 60, 70},
+		}, porcupine.Ok},
+		{"concurrent appends in either order", []timedOperation{
+			{0, logAppend("a"), LogOutput{Sequence: 2}, 0, 10},
+			{1, logAppend("b"), LogOutput{Sequence: 1}, 0, 10},
+		}, porcupine.Ok},
+		{"sequences against real time", []timedOperation{
+			{0, logAppend("a"), LogOutput{Sequence: 2}, 0, 10},
+			{1, logAppend("b"), LogOutput{Sequence: 1}, 20, 30},
+		}, porcupine.Illegal},
+		{"a gap: sequence 1 never assigned", []timedOperation{
+			{0, logAppend("a"), LogOutput{Sequence: 2}, 0, 10},
+		}, porcupine.Illegal},
+		{"a timed-out append fills the gap", []timedOperation{
+			{1, logAppend("x"), nil, 0, 0},
+			{0, logAppend("a"), LogOutput{Sequence: 2}, 5, 10},
+			{2, logRead(1), LogOutput{Value: "x", Found: true}, 20, 30},
+		}, porcupine.Ok},
+		{"a read of the wrong value", []timedOperation{
+			{0, logAppend("a"), LogOutput{Sequence: 1}, 0, 10},
+			{2, logRead(1), LogOutput{Value: "b", Found: true}, 20, 30},
+		}, porcupine.Illegal},
+		{"an acked append lost", []timedOperation{
+			{0, logAppend("a"), LogOutput{Sequence: 1}, 0, 10},
+			{2, logRead(1), LogOutput{}, 20, 30},
+		}, porcupine.Illegal},
+	}
+	for _, c := range cases {
+		result, err := CheckLinearizable(LogModel(), record(c.operations), LinearizabilityOptions{Visualization: &bytes.Buffer{}})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if result.Verdict != c.want {
+			t.Errorf("%s: verdict %s, want %s", c.name, result.Verdict, c.want)
+		}
+	}
+}
