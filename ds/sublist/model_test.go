@@ -196,3 +196,53 @@ func TestSublistStateMachine(t *testing.T) {
 		})
 	})
 }
+
+// FuzzSublist proves that arbitrary subjects, queues and operation sequences never panic
+// and that the Sublist agrees with the brute-force model. Each line of the script is an
+// operation byte, then subject and queue separated by a tab.
+func FuzzSublist(f *testing.F) {
+	f.Add("ifoo.bar\t\nifoo.*\tq\nmfoo.bar\nrfoo.*\tq\nmfoo.bar")
+	f.Add("i>\t\ni*.>\tq\nm \nia..b\t\nm.\nr>\t")
+	f.Add("ifoo bar\t\nifoo.>.bar\t\nm\x00")
+	f.Fuzz(func(t *testing.T, script string) {
+		model := &sublistModel{}
+		s := NewWithOptions[int](Options{CacheEntriesMax: 2})
+		for i, line := range strings.Split(script, "\n") {
+			if line == "" {
+				continue
+			}
+			subj, queue, _ := strings.Cut(line[1:], "\t")
+			subscription := modelSubscription{subject: subj, queue: queue, value: i % 3}
+			switch line[0] % 3 {
+			case 0:
+				err := s.Insert(subj, queue, subscription.value)
+				valid := subject.IsValidSubject(subj)
+				if (err == nil) != (valid && model.find(subscription) < 0) {
+					t.Fatalf("Insert(%q, %q) = %v", subj, queue, err)
+				}
+				if err == nil {
+					model.subscriptions = append(model.subscriptions, subscription)
+				}
+			case 1:
+				err := s.Remove(subj, queue, subscription.value)
+				position := model.find(subscription)
+				if (err == nil) != (position >= 0) {
+					t.Fatalf("Remove(%q, %q) = %v", subj, queue, err)
+				}
+				if err == nil {
+					model.subscriptions = slices.Delete(model.subscriptions, position, position+1)
+				}
+			case 2:
+				wantPlain, wantQueues := model.match(subj)
+				result := s.Match(subj)
+				if !slices.Equal(plainOf(result), wantPlain) || !slices.Equal(queuesOf(result), wantQueues) {
+					t.Fatalf("Match(%q) = %v, want %v %v", subj, result, wantPlain, wantQueues)
+				}
+				_ = s.HasInterestStartingIn(subj)
+			}
+		}
+		if s.Count() != len(model.subscriptions) {
+			t.Fatalf("Count = %d, model %d", s.Count(), len(model.subscriptions))
+		}
+	})
+}

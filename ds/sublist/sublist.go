@@ -6,8 +6,8 @@
 // server stores subscription pointers). It is safe for concurrent use: matches run in
 // parallel under a read lock, and inserts and removes take the write lock.
 //
-// The package lives in ds/ and imports only the standard library and ds/subject; it must
-// never import store/, node/ or anything above them.
+// The package lives in ds/ and imports only the standard library, ds/subject and ds/stree
+// (for IntersectStree); it must never import store/, node/ or anything above them.
 package sublist
 
 import (
