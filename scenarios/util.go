@@ -1,0 +1,5 @@
+package scenarios
+
+import "strconv"
+
+func itoa(i int) string { return strconv.Itoa(i) }
