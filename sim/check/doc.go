@@ -1,6 +1,7 @@
 // Package check holds the history checkers the simulator runs after a scenario:
-// linearizability through porcupine (a register model and a key-value model partitioned
-// by key, with timed-out operations that may or may not have happened), and a
+// linearizability through porcupine (a register model, a key-value model partitioned
+// by key, and an append-log model for streams, with timed-out operations that may or
+// may not have happened), and a
 // Jepsen-style checker for the JetStream queue workload (lost acked writes, unexpected
 // values, duplicates, divergence between nodes, per-publisher order).
 //

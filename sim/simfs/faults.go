@@ -84,5 +84,4 @@ type Counters struct {
 	PowerLosses        int64
 	UnsyncedBytesLost  int64 // bytes of unsynced sectors dropped by power losses and failed syncs
 	EntryChangesLost   int64 // unsynced directory entry changes undone by power losses
-	EntryChangesFailed int64 // directory entry changes a failed SyncDir left pending
 }
