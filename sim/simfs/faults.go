@@ -70,18 +70,18 @@ func (f Faults) WithoutCorruption() Faults {
 // Counters count the faults a disk injected and the crashes it went through, for
 // reports and for tests that need to see a fault class fire.
 type Counters struct {
-	ReadBitFlips       int64
-	AtRestBitFlips     int64
-	LatentSectorsMade  int64 // sectors made unreadable
-	LatentSectorReads  int64 // reads that failed on an unreadable sector
-	MisdirectedWrites  int64
-	StaleReads         int64
-	Truncations        int64
-	TornWrites         int64 // files that kept a strict prefix of their unsynced sectors
-	SyncErrors         int64
-	NoSpaceErrors      int64
-	ProcessKills       int64
-	PowerLosses        int64
-	UnsyncedBytesLost  int64 // bytes of unsynced sectors dropped by power losses and failed syncs
-	EntryChangesLost   int64 // unsynced directory entry changes undone by power losses
+	ReadBitFlips      int64
+	AtRestBitFlips    int64
+	LatentSectorsMade int64 // sectors made unreadable
+	LatentSectorReads int64 // reads that failed on an unreadable sector
+	MisdirectedWrites int64
+	StaleReads        int64
+	Truncations       int64
+	TornWrites        int64 // files that kept a strict prefix of their unsynced sectors
+	SyncErrors        int64
+	NoSpaceErrors     int64
+	ProcessKills      int64
+	PowerLosses       int64
+	UnsyncedBytesLost int64 // bytes of unsynced sectors dropped by power losses and failed syncs
+	EntryChangesLost  int64 // unsynced directory entry changes undone by power losses
 }
