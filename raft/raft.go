@@ -1080,8 +1080,13 @@ func (r *raft) applyConfChange(cc pb.ConfChange) {
 		}
 	}
 	if r.state == StateLeader {
-		r.maybeCommit()
-		r.broadcastAppend()
+		// A removal may shrink the quorum and commit more; an addition needs the new
+		// member probed at once.
+		if r.maybeCommit() {
+			r.broadcastAppend()
+		} else if cc.Type != pb.ConfChangeRemovePeer {
+			r.sendAppend(cc.NodeID)
+		}
 	}
 }
 
