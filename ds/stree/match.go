@@ -107,7 +107,7 @@ type frame[T any] struct {
 // subject when iterate is set), each exactly once, in byte order when ordered is set. It
 // stops and returns true as soon as callback returns false.
 func (t *SubjectTree[T]) walk(filters [][]byte, iterate, ordered bool, callback func([]byte, *T) bool) (stopped bool) {
-	if t == nil || t.root == nil {
+	if t == nil || t.root == nil || callback == nil {
 		return false
 	}
 	var frameBuffer [stackFramesInline]frame[T]
@@ -278,8 +278,11 @@ func anyAccepts(filters [][]byte, states []filterState) bool {
 // Match calls callback for every subject matched by filter, in byte order. In filter, a
 // '*' token matches any one token and a '>' token one or more trailing tokens; the tokens
 // of stored subjects are taken literally. The subject passed to callback must not be
-// modified. Match does not allocate.
+// modified. A nil callback makes Match a no-op. Match does not allocate.
 func (t *SubjectTree[T]) Match(filter []byte, callback func(subject []byte, value *T)) {
+	if callback == nil {
+		return
+	}
 	if isLiteral(filter) {
 		if l := t.findLeaf(filter); l != nil {
 			callback(l.subject, &l.value)
@@ -296,6 +299,9 @@ func (t *SubjectTree[T]) Match(filter []byte, callback func(subject []byte, valu
 // MatchUntil is Match with a callback that returns false to stop the walk. It reports
 // whether the walk was stopped.
 func (t *SubjectTree[T]) MatchUntil(filter []byte, callback func(subject []byte, value *T) bool) (stopped bool) {
+	if callback == nil {
+		return false
+	}
 	if isLiteral(filter) {
 		if l := t.findLeaf(filter); l != nil {
 			return !callback(l.subject, &l.value)
@@ -339,4 +345,28 @@ func isLiteral(filter []byte) bool {
 		}
 	}
 	return true
+}
+
+// LazyIntersect calls callback for every subject present in both trees, with its value in
+// each, in byte order. It walks the smaller tree in order and looks each subject up in the
+// larger one, so its cost follows the smaller tree.
+func LazyIntersect[A, B any](a *SubjectTree[A], b *SubjectTree[B], callback func(subject []byte, valueA *A, valueB *B)) {
+	if a.Size() == 0 || b.Size() == 0 || callback == nil {
+		return
+	}
+	if a.Size() <= b.Size() {
+		a.IterOrdered(func(subject []byte, valueA *A) bool {
+			if valueB, ok := b.Find(subject); ok {
+				callback(subject, valueA, valueB)
+			}
+			return true
+		})
+		return
+	}
+	b.IterOrdered(func(subject []byte, valueB *B) bool {
+		if valueA, ok := a.Find(subject); ok {
+			callback(subject, valueA, valueB)
+		}
+		return true
+	})
 }

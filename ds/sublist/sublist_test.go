@@ -437,3 +437,88 @@ func TestLongSubject(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestWildcardCharactersAsLiterals proves '*' and '>' inside longer tokens are literal: they
+// neither match other subjects nor get removed by them.
+func TestWildcardCharactersAsLiterals(t *testing.T) {
+	s := New[int]()
+	for i, subject := range []string{"foo.*-", "foo.>-", "foo.a*", "foo.>>"} {
+		mustInsert(t, s, subject, "", i)
+		if got := plainOf(s.Match("foo.bar")); len(got) != 0 {
+			t.Errorf("%q matched foo.bar", subject)
+		}
+		if got := plainOf(s.Match(subject)); !slices.Equal(got, []int{i}) {
+			t.Errorf("Match(%q) = %v", subject, got)
+		}
+		if err := s.Remove("foo.bar", "", i); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Remove(foo.bar) = %v", err)
+		}
+		if err := s.Remove(subject, "", i); err != nil {
+			t.Errorf("Remove(%q) = %v", subject, err)
+		}
+	}
+	if !s.root.isEmpty() {
+		t.Error("levels left behind")
+	}
+}
+
+// TestEmptyTokensMatchNothing proves published subjects with empty tokens match nothing,
+// not even '>', and are not cached.
+func TestEmptyTokensMatchNothing(t *testing.T) {
+	s := New[int]()
+	mustInsert(t, s, ">", "", 1)
+	mustInsert(t, s, "*.*", "", 2)
+	for _, subject := range []string{".foo", "..foo", "foo..", "foo.", "foo..bar", "foo...bar", ".", ""} {
+		if got := s.Match(subject); got.Len() != 0 {
+			t.Errorf("Match(%q) = %v", subject, got)
+		}
+		if s.HasInterest(subject) {
+			t.Errorf("HasInterest(%q)", subject)
+		}
+		if plain, queued := s.NumInterest(subject); plain+queued != 0 {
+			t.Errorf("NumInterest(%q) = %d, %d", subject, plain, queued)
+		}
+	}
+	if entries := s.Stats().CacheEntries; entries != 0 {
+		t.Errorf("%d invalid subjects cached", entries)
+	}
+}
+
+// TestInterestOverlapping proves interest through overlapping literal and wildcard
+// subscriptions of different lengths.
+func TestInterestOverlapping(t *testing.T) {
+	s := New[int]()
+	mustInsert(t, s, "stream.A.child", "", 1)
+	mustInsert(t, s, "stream.*", "", 2)
+	for subject, want := range map[string]bool{"stream.A.child": true, "stream.A": true, "stream": false, "stream.A.other": false} {
+		if got := s.HasInterest(subject); got != want {
+			t.Errorf("HasInterest(%q) = %v, want %v", subject, got, want)
+		}
+	}
+	cases := []struct {
+		filter string
+		want   map[string]bool
+	}{
+		{"foo.*", map[string]bool{"foo": false, "foo.bar": true, "foo.bar.baz": false}},
+		{"foo.>", map[string]bool{"foo": false, "foo.bar": true, "foo.bar.baz": true}},
+		{"*.>", map[string]bool{"foo": false, "foo.bar": true, "foo.bar.baz": true}},
+		{"*.bar", map[string]bool{"foo": false, "foo.bar": true, "foo.baz": false}},
+		{"*", map[string]bool{"foo": true, "foo.bar": false}},
+	}
+	for _, c := range cases {
+		mustInsert(t, s, c.filter, "", 9)
+		for subject, want := range c.want {
+			if got := s.HasInterest(subject); got != want {
+				t.Errorf("with %q, HasInterest(%q) = %v, want %v", c.filter, subject, got, want)
+			}
+		}
+		if err := s.Remove(c.filter, "", 9); err != nil {
+			t.Fatal(err)
+		}
+		for subject := range c.want {
+			if s.HasInterest(subject) && !strings.HasPrefix(subject, "stream") {
+				t.Errorf("after removing %q, interest in %q remains", c.filter, subject)
+			}
+		}
+	}
+}
