@@ -60,6 +60,8 @@ var (
 	ErrInvalidConfChange = errors.New("raft: invalid membership change")
 	// ErrStorageFailed: the node's storage failed; it neither votes nor leads.
 	ErrStorageFailed = errors.New("raft: storage failed")
+	// ErrTransferTarget: a leader transfer names a node that is not a voter.
+	ErrTransferTarget = errors.New("raft: leader transfer target is not a voter")
 	// ErrStepDropped: Step dropped a message (wrong group, wrong recipient, malformed
 	// or stale). Dropping is the protocol's answer to bad input; the caller may count it.
 	ErrStepDropped = errors.New("raft: message dropped")
@@ -1060,6 +1062,7 @@ func (r *raft) applyConfChange(cc pb.ConfChange) {
 		return
 	}
 	last := r.log.lastIndex()
+	added := r.tracker.progress[cc.NodeID] == nil
 	switch cc.Type {
 	case pb.ConfChangeAddVoter:
 		if p := r.tracker.progress[cc.NodeID]; p != nil {
@@ -1084,7 +1087,7 @@ func (r *raft) applyConfChange(cc pb.ConfChange) {
 		// member probed at once.
 		if r.maybeCommit() {
 			r.broadcastAppend()
-		} else if cc.Type != pb.ConfChangeRemovePeer {
+		} else if added {
 			r.sendAppend(cc.NodeID)
 		}
 	}
@@ -1097,7 +1100,8 @@ func (r *raft) removeSelf() {
 	if r.state != StateLeader {
 		return
 	}
-	r.broadcastAppend()
+	// The followers learned the commit index of the removal when it committed (the
+	// commit broadcast precedes its application), so the leader can leave at once.
 	last := r.log.lastIndex()
 	for _, id := range r.tracker.voters() {
 		if r.tracker.progress[id].Match == last {
@@ -1117,7 +1121,7 @@ func (r *raft) transferLeader(to uint64) error {
 	}
 	p := r.tracker.progress[to]
 	if p == nil || p.IsObserver {
-		return fmt.Errorf("%w: transfer target %d is not a voter", ErrInvalidConfChange, to)
+		return fmt.Errorf("%w: %d", ErrTransferTarget, to)
 	}
 	r.leadTransferee = to
 	// The transfer must complete within one election timeout.
