@@ -365,11 +365,12 @@ func (o *Options) processTopology(r *reader, e *conf.Entry, key string) bool {
 		o.processJetStream(r, e)
 	case "store_dir", "storedir":
 		if s, ok := r.str(e); ok {
-			if o.StoreDir != "" {
+			if o.inConfig["StoreDir"] {
 				r.fail(e.KeyPos, "Duplicate 'store_dir' configuration")
 				return true
 			}
 			o.StoreDir = s
+			o.markInConfig("StoreDir", true)
 		}
 	case "default_js_domain":
 		if m, ok := r.block(e, "default_js_domain"); ok {

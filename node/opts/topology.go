@@ -663,11 +663,14 @@ func (o *Options) processJetStream(r *reader, e *conf.Entry) {
 		switch key := strings.ToLower(item.Key); key {
 		case "store", "store_dir", "storedir":
 			if s, ok := r.str(item); ok {
-				if o.StoreDir != "" {
+				// Only a second store_dir in the file is ambiguous; one given on the
+				// command line simply overrides the file's.
+				if o.inConfig["StoreDir"] {
 					r.fail(item.KeyPos, "Duplicate 'store_dir' configuration")
 					continue
 				}
 				o.StoreDir = s
+				o.markInConfig("StoreDir", true)
 			}
 		case "sync", "sync_interval":
 			if item.Value.Kind == conf.KindString && strings.EqualFold(item.Value.String, "always") {
