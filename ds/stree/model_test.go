@@ -43,7 +43,7 @@ func TestTreeStateMachine(t *testing.T) {
 			}
 			return subjects.Draw(t, "subject")
 		}
-		t.Repeat(map[string]func(*rapid.T){
+		actions := map[string]func(*rapid.T){
 			"insert": func(t *rapid.T) {
 				subject, value := pick(t), rapid.Int().Draw(t, "value")
 				if subject == "" {
@@ -133,7 +133,12 @@ func TestTreeStateMachine(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-		})
+		}
+		// Several rounds give sequences of about 150 operations, long enough for cache
+		// eviction and node shrinking to happen; rapid averages 30 steps per Repeat.
+		for round := 0; round < 5; round++ {
+			t.Repeat(actions)
+		}
 	})
 }
 

@@ -67,3 +67,10 @@ func (c *resultCache[T]) invalidate(filter string) {
 		}
 	}
 }
+
+// clear drops every entry.
+func (c *resultCache[T]) clear() {
+	clear(c.entries)
+	clear(c.ring)
+	c.nextSlot = 0
+}

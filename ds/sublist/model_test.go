@@ -1,6 +1,7 @@
 package sublist
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -110,7 +111,7 @@ func TestSublistStateMachine(t *testing.T) {
 		literals := subjectGenerator(false)
 		queues := rapid.SampledFrom([]string{"", "", "q1", "q2"})
 		values := rapid.IntRange(0, 4)
-		t.Repeat(map[string]func(*rapid.T){
+		actions := map[string]func(*rapid.T){
 			"insert": func(t *rapid.T) {
 				subscription := modelSubscription{filters.Draw(t, "subject"), queues.Draw(t, "queue"), values.Draw(t, "value")}
 				var want error
@@ -144,6 +145,33 @@ func TestSublistStateMachine(t *testing.T) {
 				for _, s := range sublists {
 					if err := s.Remove(subscription.subject, subscription.queue, subscription.value); !errors.Is(err, want) {
 						t.Fatalf("Remove(%+v) = %v, want %v", subscription, err, want)
+					}
+				}
+			},
+			"removeBatch": func(t *rapid.T) {
+				var batch []Subscription[int]
+				for i := rapid.IntRange(0, 3).Draw(t, "size"); i > 0; i-- {
+					candidate := modelSubscription{filters.Draw(t, "subject"), queues.Draw(t, "queue"), values.Draw(t, "value")}
+					if len(model.subscriptions) > 0 && rapid.Bool().Draw(t, "existing") {
+						candidate = rapid.SampledFrom(model.subscriptions).Draw(t, "subscription")
+					}
+					batch = append(batch, Subscription[int]{Subject: candidate.subject, Queue: candidate.queue, Value: candidate.value})
+				}
+				var want error
+				for _, removed := range batch {
+					position := model.find(modelSubscription{removed.Subject, removed.Queue, removed.Value})
+					switch {
+					case !subject.IsValidSubject(removed.Subject):
+						want = cmp.Or(want, ErrInvalidSubject)
+					case position < 0:
+						want = cmp.Or(want, ErrNotFound)
+					default:
+						model.subscriptions = slices.Delete(model.subscriptions, position, position+1)
+					}
+				}
+				for _, s := range sublists {
+					if err := s.RemoveBatch(batch); !errors.Is(err, want) {
+						t.Fatalf("RemoveBatch(%+v) = %v, want %v", batch, err, want)
 					}
 				}
 			},
@@ -193,7 +221,12 @@ func TestSublistStateMachine(t *testing.T) {
 					}
 				}
 			},
-		})
+		}
+		// Several rounds give sequences of about 150 operations, long enough for cache
+		// eviction and node shrinking to happen; rapid averages 30 steps per Repeat.
+		for round := 0; round < 5; round++ {
+			t.Repeat(actions)
+		}
 	})
 }
 

@@ -189,6 +189,61 @@ func (s *Sublist[T]) Remove(subj, queue string, value T) error {
 	}
 	s.mutex.Lock()
 	defer s.mutex.Unlock()
+	if err := s.removeLocked(subj, queue, value); err != nil {
+		return err
+	}
+	if s.cache != nil {
+		s.cache.invalidate(subj)
+	}
+	return nil
+}
+
+// Subscription names one subscription, for RemoveBatch.
+type Subscription[T comparable] struct {
+	Subject, Queue string
+	Value          T
+}
+
+// removeBatchInvalidationsMax is the number of wildcard removals in one batch above which
+// RemoveBatch drops the whole cache instead of scanning it once per wildcard subject.
+const removeBatchInvalidationsMax = 16
+
+// RemoveBatch removes several subscriptions under one lock, as when a connection closes.
+// Every present subscription is removed even when some are invalid or absent; the first
+// such error is returned.
+func (s *Sublist[T]) RemoveBatch(subscriptions []Subscription[T]) error {
+	s.mutex.Lock()
+	defer s.mutex.Unlock()
+	var firstError error
+	wildcards := 0
+	for _, removed := range subscriptions {
+		err := ErrInvalidSubject
+		if subject.IsValidSubject(removed.Subject) {
+			err = s.removeLocked(removed.Subject, removed.Queue, removed.Value)
+		}
+		if err != nil {
+			if firstError == nil {
+				firstError = err
+			}
+			continue
+		}
+		if s.cache == nil {
+			continue
+		}
+		if subject.IsLiteral(removed.Subject) {
+			s.cache.invalidate(removed.Subject)
+		} else if wildcards++; wildcards <= removeBatchInvalidationsMax {
+			s.cache.invalidate(removed.Subject)
+		} else if wildcards == removeBatchInvalidationsMax+1 {
+			s.cache.clear()
+		}
+	}
+	return firstError
+}
+
+// removeLocked removes one subscription with a valid subject; the caller holds the write
+// lock and invalidates the cache.
+func (s *Sublist[T]) removeLocked(subj, queue string, value T) error {
 	// The path is kept so empty nodes can be pruned bottom-up without recursion.
 	var pathBuffer [32]pathStep[T]
 	path := pathBuffer[:0]
@@ -222,9 +277,6 @@ func (s *Sublist[T]) Remove(subj, queue string, value T) error {
 	s.count--
 	s.generation++
 	s.removes.Add(1)
-	if s.cache != nil {
-		s.cache.invalidate(subj)
-	}
 	return nil
 }
 

@@ -522,3 +522,40 @@ func TestInterestOverlapping(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoveBatch proves a batch removes every present subscription, reports the first
+// problem, and leaves no stale cached result, including past the wildcard threshold where
+// the whole cache is dropped.
+func TestRemoveBatch(t *testing.T) {
+	s := New[int]()
+	var batch []Subscription[int]
+	for i := 0; i < 2*removeBatchInvalidationsMax+2; i++ {
+		subject := fmt.Sprintf("w%d.*", i)
+		if i%2 == 0 {
+			subject = fmt.Sprintf("w%d.x", i)
+		}
+		mustInsert(t, s, subject, "", i)
+		batch = append(batch, Subscription[int]{Subject: subject, Value: i})
+		_ = s.Match(fmt.Sprintf("w%d.x", i))
+	}
+	mustInsert(t, s, "keep.x", "", -1)
+	_ = s.Match("keep.x")
+	batch = append(batch, Subscription[int]{Subject: "absent", Value: 1}, Subscription[int]{Subject: "bad..subject", Value: 1})
+	if err := s.RemoveBatch(batch[len(batch)-1:]); !errors.Is(err, ErrInvalidSubject) {
+		t.Errorf("RemoveBatch of an invalid subject = %v", err)
+	}
+	if err := s.RemoveBatch(batch); !errors.Is(err, ErrNotFound) {
+		t.Errorf("RemoveBatch = %v, want ErrNotFound first", err)
+	}
+	if s.Count() != 1 {
+		t.Errorf("Count = %d, want 1", s.Count())
+	}
+	for i := 0; i < 2*removeBatchInvalidationsMax+2; i++ {
+		if got := s.Match(fmt.Sprintf("w%d.x", i)); got.Len() != 0 {
+			t.Errorf("stale result for w%d.x: %v", i, got)
+		}
+	}
+	if got := plainOf(s.Match("keep.x")); !slices.Equal(got, []int{-1}) {
+		t.Errorf("Match(keep.x) = %v", got)
+	}
+}
