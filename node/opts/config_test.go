@@ -448,3 +448,29 @@ func TestDefaults(t *testing.T) {
 		t.Error("SetDefaults is not idempotent")
 	}
 }
+
+// TestClone proves Clone shares nothing mutable with the original and keeps aliasing.
+func TestClone(t *testing.T) {
+	o := mustProcess(t, `
+authorization { default_permissions: {publish: "a"}, users: [{user: a}, {user: b}] }
+accounts { A { users: [{user: c}] } }
+server_tags: [x]
+`)
+	clone := o.Clone()
+	if !reflect.DeepEqual(clone, o) {
+		t.Fatal("clone differs")
+	}
+	clone.Users[0].Username = "changed"
+	clone.Users[0].Permissions.Publish.Allow[0] = "changed"
+	clone.ServerTags[0] = "changed"
+	clone.Accounts[0].Users[0].Password = "changed"
+	if o.Users[0].Username != "a" || o.DefaultPermissions.Publish.Allow[0] != "a" || o.ServerTags[0] != "x" || o.Users[2].Password != "" {
+		t.Error("clone shares memory with the original")
+	}
+	if clone.Users[1].Permissions != clone.DefaultPermissions || clone.Users[2] != clone.Accounts[0].Users[0] {
+		t.Error("clone lost aliasing")
+	}
+	if (*Options)(nil).Clone() != nil {
+		t.Error("nil clone")
+	}
+}
