@@ -36,7 +36,7 @@ func registerScenario(name, summary string, o registerOptions) *sim.Scenario {
 		ServersMin: 3,
 		ServersMax: 5,
 		Configure: func(c *sim.Config) {
-			c.Safety = 10 * time.Second
+			c.Safety = 30 * time.Second
 			c.LivenessBound = 20 * time.Second
 		},
 		Setup: func(w *sim.World) sim.Workload { return newRegisterWorkload(w, o) },
@@ -60,8 +60,9 @@ func newRegisterWorkload(w *sim.World, o registerOptions) *registerWorkload {
 	rw := &registerWorkload{world: w, options: o}
 	knobs := w.Rand("register-knobs")
 	replicaOptions := replicaOptions{
-		port:       registerPort,
-		fsyncDelay: time.Duration(knobs.Between(int64(100*time.Microsecond), int64(5*time.Millisecond))),
+		port:          registerPort,
+		fsyncDelay:    time.Duration(knobs.Between(int64(100*time.Microsecond), int64(5*time.Millisecond))),
+		scrubInterval: time.Duration(knobs.Between(int64(20*time.Millisecond), int64(500*time.Millisecond))),
 	}
 	clientCount := int(knobs.Between(2, 3))
 	opTimeout := time.Duration(knobs.Between(int64(300*time.Millisecond), int64(2*time.Second)))
@@ -279,6 +280,13 @@ func (c *registerClient) begin() {
 	}
 	c.operation = op
 	op.timer = c.env.Clock.AfterFunc(c.opTimeout, func() { c.giveUp(op) })
+	if env.Buggify(c.env.Faults, "register/client-drop-connection") {
+		// Drop one connection just before the query: the operation must still finish
+		// through the others or time out cleanly.
+		if conn := c.conns[c.env.Rand.Intn(len(c.conns))]; conn != nil {
+			conn.Close()
+		}
+	}
 	c.broadcast(op, registerMessage{kind: messageQuery})
 }
 

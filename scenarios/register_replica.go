@@ -20,6 +20,9 @@ const registerRetryDelay = 100 * time.Millisecond
 type replicaOptions struct {
 	port       int
 	fsyncDelay time.Duration // group commit: how long stores wait for the next fsync
+	// scrubInterval paces the re-reading of the durable slot, which rewrites the state
+	// when the disk no longer returns what was made durable.
+	scrubInterval time.Duration
 }
 
 // waitingAck is a store ack held until the state that covers it is durable.
@@ -53,6 +56,10 @@ type replica struct {
 
 	tag   registerTag
 	value string
+	// durable is the record last made durable, what a scrub expects to read back.
+	durable registerSlot
+	// written is the record last written to the pending slot.
+	written registerSlot
 
 	bootSynced bool
 	recovering bool
@@ -104,6 +111,7 @@ func (r *replica) openState() {
 		}
 		r.tag, r.value, r.sequence = best.tag, best.value, best.sequence
 		r.durableSlot = bestSlot
+		r.durable = best
 	}
 	// What a previous incarnation wrote may still be only in the page cache: make it
 	// durable before building on it, or a later write to the other slot could leave
@@ -122,6 +130,24 @@ func (r *replica) openState() {
 	r.dirSynced = true
 	r.bootSynced = true
 	r.startRecovery()
+	r.env.Clock.AfterFunc(r.options.scrubInterval, r.scrub)
+}
+
+// scrub reads the durable slot back; if the disk lost or changed it (a bit flip, a
+// latent sector error, a misdirected or stale write), the state is written anew, to the
+// other slot as always, so that the durable copy is intact again.
+func (r *replica) scrub() {
+	r.env.Clock.AfterFunc(r.options.scrubInterval, r.scrub)
+	if r.durableSlot < 0 || r.writtenDirty || r.pendingWritten {
+		return
+	}
+	buf := make([]byte, registerSlotBytes)
+	n, _ := r.file.ReadAt(buf, int64(r.durableSlot*registerSlotBytes))
+	if got, ok := decodeRegisterSlot(buf[:n]); ok && got == r.durable {
+		return
+	}
+	r.writtenDirty = true
+	r.scheduleSync()
 }
 
 // startRecovery asks every peer for its state; recovery ends when all have answered.
@@ -255,8 +281,8 @@ func (r *replica) pendingSlot() int {
 
 func (r *replica) writeSlot(slot int) bool {
 	r.sequence++
-	state := registerSlot{sequence: r.sequence, tag: r.tag, value: r.value}
-	_, err := r.file.WriteAt(state.encode(), int64(slot*registerSlotBytes))
+	r.written = registerSlot{sequence: r.sequence, tag: r.tag, value: r.value}
+	_, err := r.file.WriteAt(r.written.encode(), int64(slot*registerSlotBytes))
 	return err == nil
 }
 
@@ -265,7 +291,11 @@ func (r *replica) scheduleSync() {
 	if r.syncTimer != nil || !r.bootSynced {
 		return
 	}
-	r.syncTimer = r.env.Clock.AfterFunc(r.options.fsyncDelay, r.sync)
+	delay := r.options.fsyncDelay
+	if env.Buggify(r.env.Faults, "register/replica-slow-fsync") {
+		delay += 50 * time.Millisecond
+	}
+	r.syncTimer = r.env.Clock.AfterFunc(delay, r.sync)
 }
 
 // sync writes the current state if needed, fsyncs it, and acks every waiting store:
@@ -292,6 +322,7 @@ func (r *replica) sync() {
 	}
 	if r.pendingWritten {
 		r.durableSlot = slot
+		r.durable = r.written
 		r.pendingWritten = false
 	}
 	if !r.dirSynced {

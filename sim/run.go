@@ -108,11 +108,11 @@ func DiskFaultRates(c Config, s *Stream) simfs.Faults {
 	i := c.DiskFaultIntensity
 	f := simfs.Faults{
 		ReadBitFlipProbability:       0.01 * i * s.Float64(),
-		AtRestBitFlipProbability:     0.2 * i * s.Float64(),
+		AtRestBitFlipProbability:     0.5 * i * s.Float64(),
 		LatentSectorErrorProbability: 0.01 * i * s.Float64(),
 		MisdirectedWriteProbability:  0.01 * i * s.Float64(),
 		StaleReadProbability:         0.02 * i * s.Float64(),
-		CrashTruncateProbability:     0.2 * i * s.Float64(),
+		CrashTruncateProbability:     0.3 * i * s.Float64(),
 		TornWriteProbability:         s.Float64(),
 		SyncErrorProbability:         0.02 * i * s.Float64(),
 	}
@@ -185,6 +185,9 @@ func Run(s *Scenario, seed uint64, options Options) Result {
 			w.violation = err
 		}
 	}
+	if w.tracing {
+		w.traceSummary(nemesis)
+	}
 	return Result{
 		Scenario:    s.Name,
 		Seed:        seed,
@@ -216,4 +219,26 @@ func (w *World) beginLiveness() {
 		w.traceLine(KindWorld, nil, "liveness phase: faults off")
 	}
 	w.fold(hashString("liveness"))
+}
+
+// traceSummary ends the verbose trace with what the faults did.
+func (w *World) traceSummary(n *nemesis) {
+	line := "summary: faults"
+	for k, count := range n.injected {
+		if count > 0 {
+			line += fmt.Sprintf(" %s=%d", FaultKind(k), count)
+		}
+	}
+	line += fmt.Sprintf("; buggify fired %d times; %d events", w.buggify.fired, w.events)
+	w.options.Trace(line)
+	for _, p := range w.processes {
+		d, ok := p.disk.(*simfs.Disk)
+		if !ok {
+			continue
+		}
+		c := d.Counters()
+		w.options.Trace(fmt.Sprintf("summary: disk %s: incarnations=%d kills=%d power-losses=%d read-bit-flips=%d at-rest-bit-flips=%d latent=%d/%d misdirected=%d stale-reads=%d truncations=%d torn=%d sync-errors=%d no-space=%d unsynced-bytes-lost=%d",
+			p.name, p.incarnation, c.ProcessKills, c.PowerLosses, c.ReadBitFlips, c.AtRestBitFlips, c.LatentSectorsMade, c.LatentSectorReads,
+			c.MisdirectedWrites, c.StaleReads, c.Truncations, c.TornWrites, c.SyncErrors, c.NoSpaceErrors, c.UnsyncedBytesLost))
+	}
 }
