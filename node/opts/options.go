@@ -67,6 +67,8 @@ const (
 	DefaultSystemAccount = "$SYS"
 	// DefaultJetStreamSyncInterval is how often the file store fsyncs when not sync_always.
 	DefaultJetStreamSyncInterval = 2 * time.Minute
+	// DefaultLeafNodeReconnect is the wait between attempts to reconnect a leaf node.
+	DefaultLeafNodeReconnect = time.Second
 	// DefaultRoutePoolSize is the number of route connections per peer.
 	DefaultRoutePoolSize = 3
 	// DefaultMaxAccountLimit marks an account limit as unlimited.
@@ -655,15 +657,11 @@ func (o *Options) SetDefaults() {
 	if o.MaxPingsOut == 0 {
 		o.MaxPingsOut = DefaultMaxPingsOut
 	}
-	if o.AuthTimeout == 0 {
-		o.AuthTimeout = DefaultAuthTimeoutSeconds
-		if o.TLSConfig != nil && o.TLSTimeout >= DefaultAuthTimeoutSeconds {
-			// The reference lets a slow TLS handshake eat into the auth time.
-			o.AuthTimeout = o.TLSTimeout + 1
-		}
-	}
 	if o.TLSTimeout == 0 {
 		o.TLSTimeout = DefaultTLSTimeoutSeconds
+	}
+	if o.AuthTimeout == 0 {
+		o.AuthTimeout = defaultAuthTimeout(o.TLSConfig, o.TLSTimeout)
 	}
 	if o.WriteDeadline == 0 {
 		o.WriteDeadline = DefaultWriteDeadline
@@ -686,16 +684,61 @@ func (o *Options) SetDefaults() {
 	if o.SyncInterval == 0 {
 		o.SyncInterval = DefaultJetStreamSyncInterval
 	}
-	if o.LeafNode.Port != 0 && o.LeafNode.Host == "" {
-		o.LeafNode.Host = DefaultHost
+	// JetStream limits the file did not set mean "whatever the machine has".
+	if o.JetStreamMaxMemory == 0 && !o.inConfig["JetStreamMaxMemory"] {
+		o.JetStreamMaxMemory = JetStreamLimitUnlimited
 	}
-	if o.Cluster.Port != 0 && o.Cluster.Host == "" {
-		o.Cluster.Host = DefaultHost
+	if o.JetStreamMaxStore == 0 && !o.inConfig["JetStreamMaxStore"] {
+		o.JetStreamMaxStore = JetStreamLimitUnlimited
 	}
 	if o.Cluster.PoolSize == 0 {
 		o.Cluster.PoolSize = DefaultRoutePoolSize
 	}
-	if o.Gateway.Port != 0 && o.Gateway.Host == "" {
-		o.Gateway.Host = DefaultHost
+	if o.Cluster.Port != 0 {
+		setListenerDefaults(&o.Cluster.Host, &o.Cluster.TLSTimeout, &o.Cluster.AuthTimeout, o.Cluster.TLSConfig)
 	}
+	if o.Gateway.Port != 0 {
+		setListenerDefaults(&o.Gateway.Host, &o.Gateway.TLSTimeout, &o.Gateway.AuthTimeout, o.Gateway.TLSConfig)
+	}
+	if o.LeafNode.Port != 0 {
+		setListenerDefaults(&o.LeafNode.Host, &o.LeafNode.TLSTimeout, &o.LeafNode.AuthTimeout, o.LeafNode.TLSConfig)
+	}
+	// The reconnect interval applies to solicited leaf connections, listener or not.
+	if o.LeafNode.ReconnectInterval == 0 {
+		o.LeafNode.ReconnectInterval = DefaultLeafNodeReconnect
+	}
+	if o.Websocket.Port != 0 && o.Websocket.Host == "" {
+		o.Websocket.Host = DefaultHost
+	}
+	if o.MQTT.Port != 0 {
+		if o.MQTT.Host == "" {
+			o.MQTT.Host = DefaultHost
+		}
+		if o.MQTT.TLSTimeout == 0 {
+			o.MQTT.TLSTimeout = DefaultTLSTimeoutSeconds
+		}
+	}
+}
+
+// setListenerDefaults gives a cluster, gateway or leaf node listener the reference's
+// host, TLS timeout and auth timeout defaults.
+func setListenerDefaults(host *string, tlsTimeout, authTimeout *float64, tls *TLSConfigOpts) {
+	if *host == "" {
+		*host = DefaultHost
+	}
+	if *tlsTimeout == 0 {
+		*tlsTimeout = DefaultTLSTimeoutSeconds
+	}
+	if *authTimeout == 0 {
+		*authTimeout = defaultAuthTimeout(tls, *tlsTimeout)
+	}
+}
+
+// defaultAuthTimeout is the reference's: with TLS, the handshake time plus a second, so
+// a slow handshake does not eat the whole authentication window.
+func defaultAuthTimeout(tls *TLSConfigOpts, tlsTimeout float64) float64 {
+	if tls != nil {
+		return tlsTimeout + 1
+	}
+	return DefaultAuthTimeoutSeconds
 }
