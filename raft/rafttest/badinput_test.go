@@ -118,4 +118,3 @@ func TestApplicationErrors(t *testing.T) {
 		t.Error("transfer to a non-member accepted")
 	}
 }
-
