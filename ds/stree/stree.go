@@ -6,7 +6,13 @@
 // children) that grow and shrink with the number of children. Lookups, matches and
 // iterations use loops and an explicit stack, never recursion, so no input can exhaust the
 // goroutine stack; Find, Match, MatchUntil and the iterations do not allocate for trees up
-// to stackFramesInline levels deep.
+// to 32 inner nodes deep (stackFramesInline), and deeper trees only spill that stack to
+// the heap.
+//
+// Subjects are any non-empty byte strings; no byte value is reserved. In filters, '*' and
+// '>' are wildcards when they form a whole token, with the meaning of
+// subject.MatchesFilter; in stored subjects they are ordinary bytes. Every visit reports
+// subjects in a deterministic order.
 //
 // A SubjectTree is not safe for concurrent use; its owner locks. The package lives in ds/
 // and imports only the standard library and ds/subject.

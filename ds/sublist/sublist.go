@@ -337,7 +337,7 @@ func (s *Sublist[T]) match(subj string) *Result[T] {
 			return result
 		}
 	}
-	if !hasNoEmptyToken(subj) {
+	if hasEmptyToken(subj) {
 		s.mutex.RUnlock()
 		return s.empty
 	}
@@ -373,7 +373,7 @@ func (s *Sublist[T]) HasInterest(subj string) bool {
 			return result.Len() > 0
 		}
 	}
-	if !hasNoEmptyToken(subj) {
+	if hasEmptyToken(subj) {
 		return false
 	}
 	state := matchState[T]{mode: matchAny}
@@ -391,7 +391,7 @@ func (s *Sublist[T]) NumInterest(subj string) (plain, queued int) {
 			return len(result.Plain), result.Len() - len(result.Plain)
 		}
 	}
-	if !hasNoEmptyToken(subj) {
+	if hasEmptyToken(subj) {
 		return 0, 0
 	}
 	state := matchState[T]{mode: matchCount}
@@ -443,13 +443,13 @@ func (n *node[T]) nextLevel() *level[T] {
 	return n.next
 }
 
-// hasNoEmptyToken reports whether subj is non-empty and has no empty token; such subjects
-// match nothing and are never cached.
-func hasNoEmptyToken(subj string) bool {
+// hasEmptyToken reports whether subj is empty or has an empty token; such subjects match
+// nothing and are never cached.
+func hasEmptyToken(subj string) bool {
 	if len(subj) == 0 || subj[0] == subject.Separator || subj[len(subj)-1] == subject.Separator {
-		return false
+		return true
 	}
-	return !strings.Contains(subj, "..")
+	return strings.Contains(subj, "..")
 }
 
 // matchMode says what a walk of the trie gathers.
