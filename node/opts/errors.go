@@ -35,8 +35,11 @@ type ConfigWarning struct {
 	Reason string
 }
 
-// Error formats the warning as `file:line:column: reason`.
-func (e *ConfigWarning) Error() string { return e.Pos.String() + ": " + e.Reason }
+// Error formats the warning as the reference does:
+// `file:line:column: invalid use of field "x": reason`.
+func (e *ConfigWarning) Error() string {
+	return fmt.Sprintf("%s: invalid use of field %q: %s", e.Pos, e.Field, e.Reason)
+}
 
 // ProcessConfigError gathers every error of a config file, so that one run reports them
 // all; warnings are listed first, as in the reference.

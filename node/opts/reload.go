@@ -86,9 +86,11 @@ var reloadable = map[string]ChangeKind{
 // ignoredOnReload are fields that describe the load itself, not the server.
 var ignoredOnReload = map[string]bool{"ConfigFile": true, "CheckConfig": true, "Warnings": true, "NoSigs": true}
 
-// Diff compares the running configuration with a reloaded one. It returns the changes a
-// running server can apply, in field order, or the reference's error for the first
-// change it cannot: "config reload not supported for <Field>: old=<v>, new=<v>".
+// Diff compares the running configuration with a reloaded one (both with SetDefaults
+// applied; on SIGHUP, build the new one with ConfigureOptions and the original command
+// line, so flags keep overriding the file). It returns the changes a running server can
+// apply, in field order, or the reference's error for the first change it cannot:
+// "config reload not supported for <Field>: old=<v>, new=<v>".
 func Diff(old, new *Options) ([]Change, error) {
 	oldValue, newValue := reflect.ValueOf(old).Elem(), reflect.ValueOf(new).Elem()
 	structType := oldValue.Type()
@@ -112,8 +114,9 @@ func Diff(old, new *Options) ([]Change, error) {
 		if ok {
 			ok = reloadAllowed(field.Name, old, new)
 		}
-		if field.Name == "Port" && new.Port == RandomPort {
-			// A random port is not a change of port.
+		if isRandomPortField(field.Name, new) {
+			// A random port is not a change of port: the running server keeps the
+			// one it picked.
 			continue
 		}
 		if !ok {
@@ -122,6 +125,18 @@ func Diff(old, new *Options) ([]Change, error) {
 		changes = append(changes, Change{Field: field.Name, Kind: kind, Old: before, New: after})
 	}
 	return changes, nil
+}
+
+func isRandomPortField(field string, o *Options) bool {
+	switch field {
+	case "Port":
+		return o.Port == RandomPort
+	case "HTTPPort":
+		return o.HTTPPort == RandomPort
+	case "HTTPSPort":
+		return o.HTTPSPort == RandomPort
+	}
+	return false
 }
 
 // reloadAllowed applies the reference's extra conditions on some auth fields.
