@@ -359,3 +359,42 @@ func TestMapOrder(t *testing.T) {
 		t.Fatal("Get of a missing key returned an entry")
 	}
 }
+
+// TestReferenceStyleSamples proves the parser reads config shapes the reference's
+// documentation and tests use: mixed separators on one line, nested blocks with
+// comments of both styles, bare route URLs with credentials, multi-line single-quoted
+// strings and bcrypt hashes in variable position.
+func TestReferenceStyleSamples(t *testing.T) {
+	cases := []struct {
+		text string
+		want map[string]any
+	}{
+		{"foo='1'; bar=2.2; baz=true; boo=22", map[string]any{"foo": "1", "bar": 2.2, "baz": true, "boo": int64(22)}},
+		{"cluster {\n  port: 4244\n\n  authorization {\n    user: route_user\n    password: top_secret\n    timeout: 1\n  }\n\n" +
+			"  # hash comment\n  // slash comment\n\n  routes = [\n    nats-route://foo:bar@apcera.me:4245\n    nats-route://foo:bar@apcera.me:4246\n  ]\n}\n",
+			map[string]any{"cluster": map[string]any{
+				"port":          int64(4244),
+				"authorization": map[string]any{"user": "route_user", "password": "top_secret", "timeout": int64(1)},
+				"routes":        []any{"nats-route://foo:bar@apcera.me:4245", "nats-route://foo:bar@apcera.me:4246"},
+			}}},
+		{"foo  {\n  expr = '(true == \"false\")'\n  text = 'This is a multi-line\ntext block.'\n}\n",
+			map[string]any{"foo": map[string]any{"expr": `(true == "false")`, "text": "This is a multi-line\ntext block."}}},
+		{"  array [\n    { abc: 123 }\n    { xyz: \"word\" }\n  ]\n",
+			map[string]any{"array": []any{map[string]any{"abc": int64(123)}, map[string]any{"xyz": "word"}}}},
+		{"authorization {\n  PASS: $2a$10$UHR6GhotWhpLsKtVP0/i6.Nh9.fuY73cWjLoJjb2sKT8KISBcUW5q\n  users: [{user: alice, password: $PASS}]\n  timeout: 0.5\n}",
+			map[string]any{"authorization": map[string]any{
+				"PASS":    "$2a$10$UHR6GhotWhpLsKtVP0/i6.Nh9.fuY73cWjLoJjb2sKT8KISBcUW5q",
+				"users":   []any{map[string]any{"user": "alice", "password": "$2a$10$UHR6GhotWhpLsKtVP0/i6.Nh9.fuY73cWjLoJjb2sKT8KISBcUW5q"}},
+				"timeout": 0.5,
+			}}},
+	}
+	for _, c := range cases {
+		got, err := parseAny(t, c.text, nil)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", c.text, err)
+		}
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("Parse(%q)\n got %#v\nwant %#v", c.text, got, c.want)
+		}
+	}
+}
