@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -57,16 +56,23 @@ func newNetwork(w *World) *network {
 	return &network{world: w, rand: w.Rand("network"), listeners: map[string]*listener{}}
 }
 
-// grow makes room for process ids below n.
+// grow makes room for process ids below size. The matrix doubles, so spawning
+// hundreds of processes one by one stays cheap.
 func (n *network) grow(size int) {
-	for len(n.links) < size {
-		n.links = append(n.links, nil)
+	if size <= len(n.links) {
+		return
 	}
-	for i := range n.links {
-		for len(n.links[i]) < size {
-			n.links[i] = append(n.links[i], link{})
+	if size < 2*len(n.links) {
+		size = 2 * len(n.links)
+	}
+	links := make([][]link, size)
+	for i := range links {
+		links[i] = make([]link, size)
+		if i < len(n.links) {
+			copy(links[i], n.links[i])
 		}
 	}
+	n.links = links
 }
 
 func (n *network) link(from, to *Process) *link { return &n.links[from.id][to.id] }
@@ -105,7 +111,7 @@ func splitAddress(addr string) (string, int, error) {
 }
 
 func joinAddress(host string, port int) string {
-	if _, err := netip.ParseAddr(host); err == nil && strings.Contains(host, ":") {
+	if strings.Contains(host, ":") {
 		return "[" + host + "]:" + strconv.Itoa(port)
 	}
 	return host + ":" + strconv.Itoa(port)

@@ -308,6 +308,36 @@ func TestPartitionBlocksAndHeals(t *testing.T) {
 	}
 }
 
+// TestDialAcrossPartitionTimesOut proves a dial into a partition fails with a timeout
+// after the configured dial timeout, and succeeds once healed.
+func TestDialAcrossPartitionTimesOut(t *testing.T) {
+	w := NewWorld(testConfig(5), Options{})
+	pair(t, w)
+	n1, n2 := w.Process("n1"), w.Process("n2")
+	w.Cut(n1, n2)
+	var dialErr error
+	var failedAt time.Duration
+	start := w.Now()
+	n2.Env().Net.Dial("n1:4222", func(c env.Conn, err error) { dialErr, failedAt = err, w.Now() })
+	w.RunUntil(w.Now()+5*time.Second, 1e6)
+	if !errors.Is(dialErr, ErrDialTimeout) || failedAt-start != w.Config().DialTimeout {
+		t.Fatalf("dial across a partition: %v after %v", dialErr, failedAt-start)
+	}
+	w.Heal()
+	var conn env.Conn
+	n2.Env().Net.Dial("n1:4222", func(c env.Conn, err error) { conn, dialErr = c, err })
+	w.RunUntil(w.Now()+time.Second, 1e6)
+	if conn == nil || dialErr != nil {
+		t.Fatalf("dial after heal: %v", dialErr)
+	}
+	if _, err := n2.Env().Net.Listen("n1:5000", nil); err == nil {
+		t.Fatalf("listened on another host's address")
+	}
+	if _, err := n1.Env().Net.Listen(":4222", nil); !errors.Is(err, ErrAddressInUse) {
+		t.Fatalf("second listener on a bound port: %v", err)
+	}
+}
+
 // TestClogDelaysWithoutReset proves a clogged link delays deliveries past the
 // retransmission timeout without resetting, and delivers everything when unclogged.
 func TestClogDelaysWithoutReset(t *testing.T) {
