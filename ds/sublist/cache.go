@@ -10,8 +10,12 @@ type resultCache[T comparable] struct {
 	entries map[string]cacheEntry[T]
 	// ring holds the key stored in each slot; a slot whose key was since invalidated, or
 	// reused by a newer entry for the same key, is recognised by comparing slot numbers.
-	ring []string
-	// nextSlot is the ring slot the next put fills, evicting its previous key.
+	// It grows up to entriesMax and then wraps, so a Sublist that matches few subjects
+	// (one per account, thousands of accounts) pays only for what it caches.
+	ring       []string
+	entriesMax int
+	// nextSlot is the ring slot the next put fills once the ring is full, evicting the
+	// slot's previous key.
 	nextSlot int
 }
 
@@ -21,10 +25,7 @@ type cacheEntry[T comparable] struct {
 }
 
 func newResultCache[T comparable](entriesMax int) *resultCache[T] {
-	return &resultCache[T]{
-		entries: make(map[string]cacheEntry[T], entriesMax),
-		ring:    make([]string, entriesMax),
-	}
+	return &resultCache[T]{entries: make(map[string]cacheEntry[T]), entriesMax: entriesMax}
 }
 
 // get returns the cached result for key. It does not allocate.
@@ -41,12 +42,15 @@ func (c *resultCache[T]) put(key string, result *Result[T]) {
 		c.entries[key] = entry
 		return
 	}
+	if len(c.ring) < c.entriesMax {
+		c.ring = append(c.ring, key)
+		c.entries[key] = cacheEntry[T]{result: result, slot: len(c.ring) - 1}
+		return
+	}
 	slot := c.nextSlot
 	c.nextSlot = (c.nextSlot + 1) % len(c.ring)
-	if evicted := c.ring[slot]; evicted != "" {
-		if entry, ok := c.entries[evicted]; ok && entry.slot == slot {
-			delete(c.entries, evicted)
-		}
+	if entry, ok := c.entries[c.ring[slot]]; ok && entry.slot == slot {
+		delete(c.entries, c.ring[slot])
 	}
 	c.ring[slot] = key
 	c.entries[key] = cacheEntry[T]{result: result, slot: slot}
@@ -71,6 +75,6 @@ func (c *resultCache[T]) invalidate(filter string) {
 // clear drops every entry.
 func (c *resultCache[T]) clear() {
 	clear(c.entries)
-	clear(c.ring)
+	c.ring = c.ring[:0]
 	c.nextSlot = 0
 }
