@@ -74,7 +74,7 @@ func (o *Options) processAuthKeys(r *reader, e *conf.Entry, key string) bool {
 }
 
 func (o *Options) processAuthorization(r *reader, e *conf.Entry) {
-	auth, ok := r.authorization(e)
+	auth, ok := r.authorization(e, false)
 	if !ok {
 		return
 	}
@@ -100,8 +100,9 @@ func (o *Options) processAuthorization(r *reader, e *conf.Entry) {
 }
 
 // authorization reads an authorization block (top level, cluster, gateway, websocket,
-// MQTT); leaf is true for the leafnodes block, which also takes `account`.
-func (r *reader) authorization(e *conf.Entry) (*authorization, bool) {
+// MQTT); leaf is true for the leafnodes block, whose block and users also take
+// `account`.
+func (r *reader) authorization(e *conf.Entry, leaf bool) (*authorization, bool) {
 	m, ok := r.block(e, "authorization")
 	if !ok {
 		return nil, false
@@ -116,11 +117,15 @@ func (r *reader) authorization(e *conf.Entry) (*authorization, bool) {
 		case "token":
 			auth.token, _ = r.str(item)
 		case "account":
+			if !leaf {
+				r.unknown(item)
+				continue
+			}
 			auth.account, _ = r.str(item)
 		case "timeout":
 			auth.timeout, _ = r.seconds(item)
 		case "users":
-			auth.nkeys, auth.users, _ = r.users(item)
+			auth.nkeys, auth.users, _ = r.users(item, leaf)
 		case "default_permission", "default_permissions", "permissions":
 			auth.defaultPermissions, _ = r.permissions(item)
 		case "auth_callout", "callout":
@@ -177,8 +182,9 @@ func applyDefaultPermissions(users []*User, nkeys []*NkeyUser, defaults *Permiss
 	}
 }
 
-// users reads a users array: entries with user/password or with an nkey.
-func (r *reader) users(e *conf.Entry) ([]*NkeyUser, []*User, bool) {
+// users reads a users array: entries with user/password or with an nkey; leaf users
+// may also name their account.
+func (r *reader) users(e *conf.Entry, leaf bool) ([]*NkeyUser, []*User, bool) {
 	if e.Value.Kind != conf.KindArray {
 		r.fail(e.KeyPos, "Expected users field to be an array, got %s", e.Value.Kind)
 		return nil, nil, false
@@ -209,7 +215,10 @@ func (r *reader) users(e *conf.Entry) ([]*NkeyUser, []*User, bool) {
 				b, _ := r.boolean(item)
 				user.ProxyRequired, nkey.ProxyRequired = b, b
 			case "account":
-				// Only meaningful for leaf node users; kept for them.
+				if !leaf {
+					r.unknown(item)
+					continue
+				}
 				user.Account, _ = r.str(item)
 			default:
 				r.unknown(item)
@@ -504,7 +513,7 @@ func (o *Options) processAccountMap(r *reader, accounts *conf.Map) {
 				}
 			case "users":
 				usersEntry = item
-				account.Nkeys, account.Users, _ = r.users(item)
+				account.Nkeys, account.Users, _ = r.users(item, false)
 			case "imports":
 				account.Imports = r.imports(item)
 			case "exports":

@@ -278,7 +278,7 @@ gateway {
 }
 leafnodes {
   port: 7422, host: 127.0.0.1
-  authorization { user: l, password: p, account: LA }
+  authorization { user: l, password: p, account: LA, users: [{user: lu, password: lp, account: LB}] }
   remotes: [{url: "nats-leaf://h:7422", account: X, credentials: "/c.creds", hub: true, deny_imports: ["a"]}, {urls: ["tls://h:1", "tls://h:2"]}]
   reconnect: "2s"
 }
@@ -301,7 +301,7 @@ jetstream {
 		t.Errorf("gateway %+v", g)
 	}
 	l := o.LeafNode
-	if l.Port != 7422 || l.Username != "l" || l.Account != "LA" || len(l.Remotes) != 2 || l.Remotes[0].LocalAccount != "X" ||
+	if l.Port != 7422 || l.Username != "l" || l.Account != "LA" || len(l.Users) != 1 || l.Users[0].Account != "LB" || len(l.Remotes) != 2 || l.Remotes[0].LocalAccount != "X" ||
 		!l.Remotes[0].Hub || l.Remotes[0].Credentials != "/c.creds" || len(l.Remotes[1].URLs) != 2 || l.ReconnectInterval != 2*time.Second {
 		t.Errorf("leafnodes %+v", l)
 	}
@@ -369,6 +369,8 @@ func TestConfigErrors(t *testing.T) {
 		{"mappings { foo: [{destination: a, weight: 120}] }", "Invalid weight 120 for mapping destination"},
 		{"cluster { authorization { users: [{user: a}] } }", "Cluster authorization does not allow multiple users"},
 		{"gateway { authorization { token: x } }", "Gateway authorization does not support tokens"},
+		{"authorization { account: A }", `test.conf:1:17: unknown field "account"`},
+		{"authorization { users: [{user: a, account: A}] }", `test.conf:1:35: unknown field "account"`},
 		{"port: 1 2", "Expected a top-level value to end with a new line, comment or EOF, but got '2' instead."},
 	}
 	for _, c := range cases {

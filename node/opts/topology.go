@@ -219,7 +219,7 @@ func (o *Options) processCluster(r *reader, e *conf.Entry) {
 		case "host", "net":
 			c.Host, _ = r.str(item)
 		case "authorization":
-			auth, ok := r.authorization(item)
+			auth, ok := r.authorization(item, false)
 			if !ok {
 				continue
 			}
@@ -317,7 +317,7 @@ func (o *Options) processGateway(r *reader, e *conf.Entry) {
 		case "host", "net":
 			g.Host, _ = r.str(item)
 		case "authorization":
-			auth, ok := r.authorization(item)
+			auth, ok := r.authorization(item, false)
 			if !ok {
 				continue
 			}
@@ -406,7 +406,7 @@ func (o *Options) processLeafNodes(r *reader, e *conf.Entry) {
 		case "host", "net":
 			l.Host, _ = r.str(item)
 		case "authorization":
-			if auth, ok := r.authorization(item); ok {
+			if auth, ok := r.authorization(item, true); ok {
 				l.Username, l.Password, l.AuthTimeout = auth.user, auth.pass, auth.timeout
 				l.Account, l.Users = auth.account, auth.users
 				if len(auth.nkeys) == 1 {
@@ -545,7 +545,7 @@ func (o *Options) processWebsocket(r *reader, e *conf.Entry) {
 		case "compress", "compression":
 			w.Compression, _ = r.boolean(item)
 		case "authorization", "authentication":
-			if auth, ok := r.authorization(item); ok {
+			if auth, ok := r.authorization(item, false); ok {
 				w.Username, w.Password, w.Token = auth.user, auth.pass, auth.token
 				w.Users, w.Nkeys, w.AuthTimeout = auth.users, auth.nkeys, auth.timeout
 			}
@@ -599,7 +599,7 @@ func (o *Options) processMQTT(r *reader, e *conf.Entry) {
 				q.TLSConfig, q.TLSTimeout = tc, tc.Timeout
 			}
 		case "authorization", "authentication":
-			if auth, ok := r.authorization(item); ok {
+			if auth, ok := r.authorization(item, false); ok {
 				q.Username, q.Password, q.Token = auth.user, auth.pass, auth.token
 				q.Users, q.Nkeys, q.AuthTimeout = auth.users, auth.nkeys, auth.timeout
 			}
