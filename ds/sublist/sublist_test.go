@@ -559,3 +559,24 @@ func TestRemoveBatch(t *testing.T) {
 		t.Errorf("Match(keep.x) = %v", got)
 	}
 }
+
+// TestMatchBytesDoesNotRetainBuffer proves the cache keeps its own copy of a subject given
+// as bytes, so a reused read buffer cannot corrupt cached entries.
+func TestMatchBytesDoesNotRetainBuffer(t *testing.T) {
+	s := New[int]()
+	mustInsert(t, s, "foo.bar", "", 1)
+	buffer := []byte("foo.bar")
+	if got := plainOf(s.MatchBytes(buffer)); !slices.Equal(got, []int{1}) {
+		t.Fatalf("MatchBytes = %v", got)
+	}
+	copy(buffer, "xxx.yyy")
+	if got := s.Match("xxx.yyy"); got.Len() != 0 {
+		t.Errorf("Match(xxx.yyy) = %v after the buffer was reused", got)
+	}
+	if got := plainOf(s.Match("foo.bar")); !slices.Equal(got, []int{1}) {
+		t.Errorf("Match(foo.bar) = %v after the buffer was reused", got)
+	}
+	if s.MatchBytes(nil).Len() != 0 {
+		t.Error("MatchBytes(nil) matched")
+	}
+}
