@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/natsim/natsim/ds/subject"
@@ -61,11 +62,17 @@ type clientConn struct {
 	pendingFlush    flushSet
 	permissionCache map[string]bool
 
+	// parserLimits and permissionCacheReset carry a reload's changes to the reading
+	// side, which applies them before its next read.
+	parserLimits         atomic.Pointer[client.Limits]
+	permissionCacheReset atomic.Bool
+
 	mu              sync.Mutex
 	out             []byte
 	flushQueued     bool
 	closed          bool
 	connectReceived bool
+	firstPongSent   bool
 	options         client.ConnectOptions
 	headers         bool
 	account         *Account
@@ -132,16 +139,15 @@ func (c *clientConn) begin(tooMany bool) {
 	s.mu.Lock()
 	auth := s.auth
 	o := s.options
-	infoJSON := s.infoJSON
+	info := s.baseInfoLocked()
 	if auth.required() && len(auth.nkeys) > 0 {
-		info := s.baseInfoLocked()
 		c.nonce = s.newNonceLocked()
 		info.Nonce = c.nonce
-		info.ClientID = c.id
-		info.ClientIP = c.host
-		infoJSON, _ = json.Marshal(info)
 	}
 	s.mu.Unlock()
+	info.ClientID = c.id
+	info.ClientIP = c.host
+	infoJSON, _ := json.Marshal(info)
 	c.mu.Lock()
 	c.out = client.AppendInfo(c.out, infoJSON)
 	if tooMany {
@@ -175,6 +181,12 @@ func (c *clientConn) OnData(b []byte) {
 	c.mu.Lock()
 	c.lastIn = now
 	c.mu.Unlock()
+	if limits := c.parserLimits.Swap(nil); limits != nil {
+		c.parser.SetLimits(c.accountLimits(*limits))
+	}
+	if c.permissionCacheReset.Swap(false) {
+		c.permissionCache = nil
+	}
 	err := c.parser.Parse(b, c)
 	c.pendingFlush.flush()
 	if err != nil && !errors.Is(err, errConnectionClosed) {
@@ -232,7 +244,7 @@ func (c *clientConn) HandleOp(op *client.Op) error {
 	case client.OpUnsub:
 		return c.processUnsub(op)
 	case client.OpPing:
-		c.queueOwn(client.PongOp)
+		c.processPing()
 	case client.OpPong:
 		c.mu.Lock()
 		c.pingsOut = 0
@@ -272,12 +284,23 @@ func (c *clientConn) bindAccountLocked(account *Account, user *authUser) string 
 	account.connections++
 	account.mu.Unlock()
 	c.account, c.user = account, user
-	limits := c.parser.Limits()
-	if account.limits.MaxPayload > 0 && (limits.PayloadBytesMax <= 0 || account.limits.MaxPayload < limits.PayloadBytesMax) {
-		limits.PayloadBytesMax = account.limits.MaxPayload
-		c.parser.SetLimits(limits)
-	}
+	c.parser.SetLimits(c.accountLimits(c.parser.Limits()))
 	return ""
+}
+
+// setParserLimits hands new server limits to the reading side.
+func (c *clientConn) setParserLimits(limits client.Limits) {
+	c.parserLimits.Store(&limits)
+}
+
+// accountLimits narrows server limits by the connection's account limits.
+func (c *clientConn) accountLimits(limits client.Limits) client.Limits {
+	account := c.account
+	if account != nil && account.limits.MaxPayload > 0 &&
+		(limits.PayloadBytesMax <= 0 || account.limits.MaxPayload < limits.PayloadBytesMax) {
+		limits.PayloadBytesMax = account.limits.MaxPayload
+	}
+	return limits
 }
 
 // processConnect applies a CONNECT: options, protocol checks and authentication.
@@ -421,6 +444,31 @@ func (c *clientConn) processUnsub(op *client.Op) error {
 		c.queueOwn(client.OKOp)
 	}
 	return nil
+}
+
+// processPing answers PONG; the first PING after CONNECT of a client that supports
+// async INFO also gets an INFO naming the account it is bound to.
+func (c *clientConn) processPing() {
+	c.queueOwn(client.PongOp)
+	c.mu.Lock()
+	sendInfo := c.connectReceived && !c.firstPongSent && c.options.Protocol >= 1 && c.account != nil
+	if c.connectReceived {
+		c.firstPongSent = true
+	}
+	account := c.account
+	c.mu.Unlock()
+	if !sendInfo {
+		return
+	}
+	s := c.server
+	s.mu.Lock()
+	info := s.baseInfoLocked()
+	isSystem := account == s.systemAccount
+	s.mu.Unlock()
+	info.ClientID, info.ClientIP = c.id, c.host
+	info.RemoteAccount, info.IsSystemAccount, info.ConnectInfo = account.Name, isSystem, true
+	infoJSON, _ := json.Marshal(info)
+	c.queueOwn(client.AppendInfo(nil, infoJSON))
 }
 
 // queueOwn appends a protocol line to this connection's output, flushed at the end of

@@ -73,6 +73,9 @@ func New(e env.Env, options *opts.Options, logger Logger) (*Server, error) {
 	}
 	o := *options
 	o.SetDefaults()
+	if err := checkSupported(&o); err != nil {
+		return nil, err
+	}
 	keys, err := nkeys.CreatePairWithRand(nkeys.PrefixByteServer, randReader{e.Rand})
 	if err != nil {
 		return nil, fmt.Errorf("node: server id: %w", err)
@@ -397,4 +400,28 @@ func (s *Server) removeClient(c *clientConn, info *ConnInfo) {
 	}
 	s.closedClients[s.closedNext] = info
 	s.closedNext = (s.closedNext + 1) % closedMax
+}
+
+// ErrNotSupported: the options ask for a feature this server does not have yet.
+var ErrNotSupported = errors.New("not supported by this server yet")
+
+// checkSupported refuses options for listeners this server cannot serve yet, so that
+// a client or harness fails at once instead of waiting for a port that never opens
+// or talking plain text to a TLS client.
+func checkSupported(o *opts.Options) error {
+	switch {
+	case o.TLS || o.TLSConfig != nil || o.TLSCert != "":
+		return fmt.Errorf("tls: %w", ErrNotSupported)
+	case o.Cluster.Port != 0:
+		return fmt.Errorf("cluster: %w", ErrNotSupported)
+	case o.Gateway.Port != 0:
+		return fmt.Errorf("gateway: %w", ErrNotSupported)
+	case o.LeafNode.Port != 0 || len(o.LeafNode.Remotes) > 0:
+		return fmt.Errorf("leafnodes: %w", ErrNotSupported)
+	case o.Websocket.Port != 0:
+		return fmt.Errorf("websocket: %w", ErrNotSupported)
+	case o.MQTT.Port != 0:
+		return fmt.Errorf("mqtt: %w", ErrNotSupported)
+	}
+	return nil
 }

@@ -1,0 +1,108 @@
+package node
+
+import (
+	"github.com/natsim/natsim/node/opts"
+	"github.com/natsim/natsim/proto/client"
+)
+
+// Reload applies new options to a running server without dropping connections: the
+// authorization (users, nkeys, token, no_auth_user, new accounts and permissions) and
+// the limits (max_payload, max_control_line, max_pending, max_subscriptions,
+// max_connections, ping_interval, ping_max). Listen addresses and the rest are kept as
+// they were. Clients whose credentials no longer authenticate are closed with
+// "Authorization Violation", as the reference does.
+func (s *Server) Reload(newOptions *opts.Options) error {
+	o := *newOptions
+	o.SetDefaults()
+	s.mu.Lock()
+	old := s.options
+	// What cannot change at run time keeps its value.
+	o.Host, o.Port, o.HTTPHost, o.HTTPPort = old.Host, old.Port, old.HTTPHost, old.HTTPPort
+	accounts := s.accounts
+	for _, configured := range o.Accounts {
+		if accounts[configured.Name] == nil {
+			accounts[configured.Name] = newAccount(configured.Name, o.NoSublistCache)
+		}
+		accounts[configured.Name].limits = configured.Limits
+	}
+	auth, err := buildAuth(&o, accounts, s.globalAccount)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	s.options = &o
+	s.auth = auth
+	s.configTime = s.env.Clock.Now()
+	s.rebuildInfoLocked()
+	clients := s.sortedClientsLocked()
+	s.mu.Unlock()
+
+	for _, c := range clients {
+		c.applyReload(&o, auth)
+	}
+	s.enforceConnectionLimits(&o, clients)
+	s.logger.Noticef("Reloaded server configuration")
+	return nil
+}
+
+// applyReload updates one connection's limits and re-checks its credentials.
+func (c *clientConn) applyReload(o *opts.Options, auth *authConfig) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.pendingMax = o.MaxPending
+	connectOptions := c.options
+	user := c.user
+	authenticated := c.connectReceived
+	c.mu.Unlock()
+	// The parser belongs to the reading side, but its limits are plain values read at
+	// the start of each operation; a reload racing one read at worst applies from the
+	// next operation.
+	c.setParserLimits(client.Limits{ControlLineBytesMax: int(o.MaxControlLine), PayloadBytesMax: int(o.MaxPayload)})
+	if !auth.required() || (user == nil && !authenticated) {
+		return
+	}
+	renewed := auth.authenticate(&connectOptions, c.nonce)
+	if renewed == nil {
+		c.closeConnection(reasonAuthenticationFailure, errAuthorizationViolation)
+		return
+	}
+	c.mu.Lock()
+	c.user = renewed
+	c.mu.Unlock()
+	c.permissionCacheReset.Store(true)
+}
+
+// enforceConnectionLimits closes the newest connections beyond a lowered
+// max_connections, or beyond an account's lowered limit, as the reference does.
+func (s *Server) enforceConnectionLimits(o *opts.Options, clients []*clientConn) {
+	open := clients[:0:0]
+	for _, c := range clients {
+		c.mu.Lock()
+		if !c.closed {
+			open = append(open, c)
+		}
+		c.mu.Unlock()
+	}
+	if o.MaxConn > 0 && len(open) > o.MaxConn {
+		for _, c := range open[o.MaxConn:] {
+			c.closeConnection(reasonMaxConnections, "maximum connections exceeded")
+		}
+		open = open[:o.MaxConn]
+	}
+	perAccount := make(map[*Account]int)
+	for _, c := range open {
+		c.mu.Lock()
+		account := c.account
+		c.mu.Unlock()
+		if account == nil {
+			continue
+		}
+		perAccount[account]++
+		if limit := account.limits.MaxConnections; limit > 0 && perAccount[account] > limit {
+			c.closeConnection(reasonMaxAccountConnections, "maximum account active connections exceeded")
+		}
+	}
+}
