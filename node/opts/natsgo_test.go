@@ -22,6 +22,9 @@ type suiteShape struct {
 	gateway   bool
 	tls       bool
 	mutualTLS bool
+	// tlsTimeout is the generated block's handshake timeout; zero writes 0.0001, the
+	// value nats.go's TLS tests ask for.
+	tlsTimeout float64
 }
 
 var suiteShapes = []suiteShape{
@@ -33,7 +36,8 @@ var suiteShapes = []suiteShape{
 	{name: "server-mutual-tls-js", jetstream: true, tls: true, mutualTLS: true},
 }
 
-// suiteConfig mirrors the tester's buildConfig; part returns a snippet or "".
+// suiteConfig mirrors the tester's buildConfig; part returns a snippet or "" (key
+// "_generated_tls" asks for the generated tls block's include line, in include mode).
 func suiteConfig(shape suiteShape, part func(string) string) string {
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
@@ -63,12 +67,18 @@ func suiteConfig(shape suiteShape, part func(string) string) string {
 	}
 	b.WriteString("\n")
 	b.WriteString(part("tls"))
-	if shape.tls {
+	if included := part("_generated_tls"); shape.tls && included != "" {
+		b.WriteString(included)
+	} else if shape.tls {
 		w("tls {\n  cert_file: %q\n  key_file: %q\n", "/tmp/tester/server-cert.pem", "/tmp/tester/server-key.pem")
 		if shape.mutualTLS {
 			w("  ca_file: %q\n  verify: true\n", "/tmp/tester/ca.pem")
 		}
-		w("  timeout: %s\n", strconv.FormatFloat(0.0001, 'f', -1, 64))
+		timeout := shape.tlsTimeout
+		if timeout == 0 {
+			timeout = 0.0001
+		}
+		w("  timeout: %s\n", strconv.FormatFloat(timeout, 'f', -1, 64))
 		if shape.mutualTLS {
 			b.WriteString("  handshake_first: true\n")
 		}
@@ -198,6 +208,13 @@ func TestNatsGoSuiteConfigsParse(t *testing.T) {
 			for _, include := range []bool{false, true} {
 				files := map[string]string{}
 				part := func(key string) string {
+					if key == "_generated_tls" {
+						if !include {
+							return ""
+						}
+						files["/tmp/tester/snippets-1/_generated_tls.conf"] = "tls {\n  cert_file: \"/c.pem\"\n  key_file: \"/k.pem\"\n  timeout: 2\n}\n"
+						return "include \"snippets-1/_generated_tls.conf\"\n"
+					}
 					body, ok := parts[key]
 					if !ok {
 						return ""
@@ -221,7 +238,7 @@ func TestNatsGoSuiteConfigsParse(t *testing.T) {
 					t.Errorf("%s with %s snippet from %s (include %v): %v\n%s", shape.name, s.key, s.source, include, err, text)
 					continue
 				}
-				if o.Port != 20001 || o.Host != "127.0.0.1" || o.ServerName != "abcdef12-a1" || o.JetStream != shape.jetstream {
+				if o.Port != 20001 || o.Host != "127.0.0.1" || o.ServerName != "abcdef12-a1" || o.JetStream != shape.jetstream || (o.TLSConfig != nil) != shape.tls {
 					t.Errorf("%s: basic options wrong: port %d host %q name %q js %v", shape.name, o.Port, o.Host, o.ServerName, o.JetStream)
 				}
 			}
@@ -280,5 +297,60 @@ func mapFiles(files map[string]string) func(string) ([]byte, error) {
 			return nil, fmt.Errorf("open %s: no such file or directory", name)
 		}
 		return []byte(text), nil
+	}
+}
+
+// TestNatsGoSuiteReloads proves the reloads nats.go's tests perform (tester.update then
+// SIGHUP) are all reloadable: max_connections, accounts and their users, TLS timeout.
+func TestNatsGoSuiteReloads(t *testing.T) {
+	render := func(shape suiteShape, parts map[string]string) *Options {
+		t.Helper()
+		text := suiteConfig(shape, func(key string) string {
+			if body, ok := parts[key]; ok {
+				return body + "\n"
+			}
+			return ""
+		})
+		o, err := ProcessConfig([]byte(text), "server.conf", nil, nil)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, text)
+		}
+		o.SetDefaults()
+		return o
+	}
+	noAuthUser := "# auth required, no no_auth_user"
+	slowTLS := suiteShapes[4]
+	slowTLS.tlsTimeout = 2
+	cases := []struct {
+		name               string
+		oldShape, newShape suiteShape
+		old, new           map[string]string
+		wantFields         string
+	}{
+		{"max_connections", suiteShapes[2], suiteShapes[2], map[string]string{"top": "max_connections: 2"}, map[string]string{"top": "max_connections: 1"}, "MaxConn"},
+		{"account renamed", suiteShapes[0], suiteShapes[0],
+			map[string]string{"accounts": `accounts: { APP1: { users: [ {user: "app", password: "pass"} ] } }`, "authorization": noAuthUser},
+			map[string]string{"accounts": `accounts: { APP2: { users: [ {user: "app", password: "pass"} ] } }`, "authorization": noAuthUser},
+			"Users,Accounts"},
+		{"account user replaced", suiteShapes[0], suiteShapes[0],
+			map[string]string{"accounts": `accounts: { A { users: [{ user: "pp", password: "foo" }] } }`, "authorization": "# none"},
+			map[string]string{"accounts": `accounts: { A { users: [{ user: "dd", password: "bar" }] } }`, "authorization": "# none"},
+			"Users,Accounts"},
+		{"tls timeout", suiteShapes[4], slowTLS, nil, nil, "AuthTimeout,TLSTimeout,TLSConfig"},
+	}
+	for _, c := range cases {
+		old, new := render(c.oldShape, c.old), render(c.newShape, c.new)
+		changes, err := Diff(old, new)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		var fields []string
+		for _, change := range changes {
+			fields = append(fields, change.Field)
+		}
+		if got := strings.Join(fields, ","); got != c.wantFields {
+			t.Errorf("%s: changed %s, want %s", c.name, got, c.wantFields)
+		}
 	}
 }
