@@ -253,6 +253,13 @@ func TestMatchUntilAndIterationStop(t *testing.T) {
 	if tree.MatchUntil([]byte("a.*"), func([]byte, *int) bool { return true }) {
 		t.Error("MatchUntil reported a stop that did not happen")
 	}
+	// A literal filter is a lookup; stopping on its only subject is still a stop.
+	if !tree.MatchUntil([]byte("a.7"), func([]byte, *int) bool { return false }) {
+		t.Error("MatchUntil on a literal did not report its stop")
+	}
+	if tree.MatchUntil([]byte("a.missing"), func([]byte, *int) bool { return false }) {
+		t.Error("MatchUntil on an absent literal reported a stop")
+	}
 	for _, iterate := range []func(func([]byte, *int) bool){tree.IterOrdered, tree.IterFast} {
 		calls = 0
 		iterate(func([]byte, *int) bool {

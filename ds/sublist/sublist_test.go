@@ -580,3 +580,19 @@ func TestMatchBytesDoesNotRetainBuffer(t *testing.T) {
 		t.Error("MatchBytes(nil) matched")
 	}
 }
+
+// TestSubjectForwards proves the reference-named helpers forward to ds/subject.
+func TestSubjectForwards(t *testing.T) {
+	if !IsValidSubject("foo.*") || IsValidPublishSubject("foo.*") || !IsValidLiteralSubject("foo.bar") {
+		t.Error("validity forwards disagree")
+	}
+	if !SubjectMatchesFilter("foo.bar", "foo.*") || !SubjectIsSubsetMatch("foo.*", "foo.>") || !SubjectsCollide("foo.*", "*.bar") {
+		t.Error("matching forwards disagree")
+	}
+	if got := TokenizeSubject(nil, "a.b"); !slices.Equal(got, []string{"a", "b"}) {
+		t.Errorf("TokenizeSubject = %q", got)
+	}
+	if !New[int]().CacheEnabled() || NewWithOptions[int](Options{CacheDisabled: true}).CacheEnabled() {
+		t.Error("CacheEnabled is wrong")
+	}
+}
