@@ -87,8 +87,12 @@ type Config struct {
 
 	Latency               LatencyModel
 	ChunkSplitProbability float64 // a flush is split into pieces
-	RetransmitTimeout     time.Duration
-	DialTimeout           time.Duration
+	// LossProbability is the chance a piece is lost once and retransmitted: it then
+	// arrives LossDelayMax later at most (streams never lose bytes, they stall).
+	LossProbability   float64
+	LossDelayMax      time.Duration
+	RetransmitTimeout time.Duration
+	DialTimeout       time.Duration
 
 	ClockOffsetMax time.Duration
 	ClockDriftMax  float64 // a fraction: 0.01 lets clocks run 1% fast or slow
@@ -104,8 +108,13 @@ type Config struct {
 	PartitionMax         time.Duration
 	ClogMax              time.Duration
 
-	// DiskFaults lets the disk atlas turn faults on for a minority of disks.
+	// DiskFaults lets the disk atlas turn corrupting faults on for a minority of each
+	// disk group's disks (see World.AddDiskGroup), legal ones (torn writes, fsync
+	// errors, ENOSPC) on every disk.
 	DiskFaults bool
+	// DiskSafetyOnly lifts the atlas's minority limit: any disk may be faulty. Data may
+	// then be lost, but the scenario must never lie about it.
+	DiskSafetyOnly bool
 	// DiskFaultIntensity scales how often an enabled disk misbehaves, 0..1.
 	DiskFaultIntensity float64
 
@@ -163,6 +172,12 @@ func DrawConfig(seed uint64, serversMin, serversMax int) Config {
 	c.DiskFaults = s.Chance(0.5)
 	c.DiskFaultIntensity = s.Float64()
 
+	// Draws added later go last, so that older fields keep their values per seed.
+	if s.Chance(0.5) {
+		c.LossProbability = s.Float64() * 0.05
+		c.LossDelayMax = time.Duration(s.Between(int64(10*time.Millisecond), int64(time.Second)))
+	}
+
 	c.Safety = 20 * time.Second
 	c.LivenessBound = 30 * time.Second
 	c.EventsMax = 20_000_000
@@ -177,12 +192,12 @@ func (c Config) String() string {
 			faults = append(faults, fmt.Sprintf("%s=%.2f", FaultKind(k), weight))
 		}
 	}
-	return fmt.Sprintf("seed=%d servers=%d latency=%v split=%.2f rto=%v dial-timeout=%v\n"+
+	return fmt.Sprintf("seed=%d servers=%d latency=%v split=%.2f loss=%.3f (delay<=%v) rto=%v dial-timeout=%v\n"+
 		"clock offset<=%v drift<=%.4f\n"+
 		"faults every ~%v: %s; power-loss=%.2f down<=%v pause<=%v partition<=%v clog<=%v\n"+
-		"disk faults=%v intensity=%.2f safety=%v liveness-bound=%v",
-		c.Seed, c.Servers, c.Latency, c.ChunkSplitProbability, c.RetransmitTimeout, c.DialTimeout,
+		"disk faults=%v safety-only=%v intensity=%.2f safety=%v liveness-bound=%v",
+		c.Seed, c.Servers, c.Latency, c.ChunkSplitProbability, c.LossProbability, c.LossDelayMax, c.RetransmitTimeout, c.DialTimeout,
 		c.ClockOffsetMax, c.ClockDriftMax,
 		c.FaultMeanInterval, strings.Join(faults, " "), c.PowerLossProbability, c.DownMax, c.PauseMax, c.PartitionMax, c.ClogMax,
-		c.DiskFaults, c.DiskFaultIntensity, c.Safety, c.LivenessBound)
+		c.DiskFaults, c.DiskSafetyOnly, c.DiskFaultIntensity, c.Safety, c.LivenessBound)
 }

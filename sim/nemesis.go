@@ -108,11 +108,18 @@ func (n *nemesis) apply(kind FaultKind) {
 	n.injected[kind]++
 	switch kind {
 	case FaultCrash:
-		running := n.faulty(true)
-		if len(running) == 0 {
+		// Paused processes are candidates too: a pause followed by a kill is one of
+		// the classic failure sequences.
+		var up []*Process
+		for _, p := range all {
+			if p.Up() {
+				up = append(up, p)
+			}
+		}
+		if len(up) == 0 {
 			return
 		}
-		p := running[n.rand.Intn(len(running))]
+		p := up[n.rand.Intn(len(up))]
 		w.Crash(p, n.rand.Chance(c.PowerLossProbability))
 		w.At(n.duration(c.DownMax), "restart "+p.name, func() {
 			if n.active {

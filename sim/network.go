@@ -82,9 +82,15 @@ func (n *network) blocked(from, to *Process) bool {
 	return l.cut || l.clogged
 }
 
-// latency draws one delivery delay from the run's latency model.
+// latency draws one delivery delay from the run's latency model, plus a retransmission
+// delay when the piece is lost once.
 func (n *network) latency() int64 {
-	return n.world.config.Latency.draw(n.rand)
+	c := &n.world.config
+	d := c.Latency.draw(n.rand)
+	if c.LossProbability > 0 && n.rand.Chance(c.LossProbability) {
+		d += n.rand.Between(0, int64(c.LossDelayMax))
+	}
+	return d
 }
 
 // normalizeHost maps the names a process may listen on to its own host name.

@@ -39,7 +39,8 @@ type Workload interface {
 	Check() error
 }
 
-// Artifact is a file a failing run produces, e.g. porcupine's HTML visualization.
+// Artifact is a file a failing run produces, e.g. porcupine's HTML visualization. Its
+// Name is a file name (no directories) that identifies the scenario and the seed.
 type Artifact struct {
 	Name string
 	Data []byte
@@ -98,6 +99,44 @@ func (w *World) Disks() []*simfs.Disk {
 	return out
 }
 
+// AddDiskGroup declares that the processes' disks hold copies of one datum (e.g. the
+// replicas of one raft group): the atlas then keeps a healthy majority in the group.
+// Scenarios call it in Setup; without any call, the faulty processes form one group.
+func (w *World) AddDiskGroup(processes ...*Process) {
+	w.diskGroups = append(w.diskGroups, processes)
+}
+
+// buildAtlas builds the run's fault atlas over the declared disk groups.
+func (w *World) buildAtlas() *simfs.Atlas {
+	mode := simfs.AtlasRecoverable
+	if w.config.DiskSafetyOnly {
+		mode = simfs.AtlasSafetyOnly
+	}
+	atlas := simfs.NewAtlas(w.Rand("atlas"), mode)
+	groups := w.diskGroups
+	if len(groups) == 0 {
+		var faulty []*Process
+		for _, p := range w.processes {
+			if p.options.Faulty {
+				faulty = append(faulty, p)
+			}
+		}
+		groups = [][]*Process{faulty}
+	}
+	for _, group := range groups {
+		var disks []*simfs.Disk
+		for _, p := range group {
+			if d, ok := p.disk.(*simfs.Disk); ok {
+				disks = append(disks, d)
+			}
+		}
+		if len(disks) > 0 {
+			atlas.AddGroup(disks...)
+		}
+	}
+	return atlas
+}
+
 // simfsDisk is the default DiskFactory: sim/simfs.
 func simfsDisk(process string, rnd env.Rand) Disk {
 	return simfs.New(rnd, simfs.Config{Name: process})
@@ -139,15 +178,8 @@ func Run(s *Scenario, seed uint64, options Options) Result {
 	}
 	workload := s.Setup(w)
 
-	atlas := simfs.NewAtlas(w.Rand("atlas"), simfs.AtlasRecoverable)
-	var group []*simfs.Disk
-	for _, p := range w.processes {
-		if d, ok := p.disk.(*simfs.Disk); ok && p.options.Faulty {
-			group = append(group, d)
-		}
-	}
-	if config.DiskFaults && len(group) > 0 {
-		atlas.AddGroup(group...)
+	atlas := w.buildAtlas()
+	if config.DiskFaults {
 		atlas.Choose()
 		atlas.Apply(DiskFaultRates(config, w.Rand("disk-faults")))
 	}

@@ -57,6 +57,7 @@ type World struct {
 	streams     map[string]*Stream
 	violation   error
 	artifacts   []Artifact
+	diskGroups  [][]*Process
 }
 
 // NewWorld returns an empty world for the configuration (its Seed seeds every stream).

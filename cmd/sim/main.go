@@ -223,7 +223,7 @@ func report(r sim.Result, oc outcome, nondeterministic bool, o options) {
 			fmt.Printf("  artifact %s: %v\n", a.Name, err)
 			continue
 		}
-		path := filepath.Join(o.out, fmt.Sprintf("%s-%s", r.Scenario, a.Name))
+		path := filepath.Join(o.out, a.Name)
 		if err := os.WriteFile(path, a.Data, 0o644); err != nil {
 			fmt.Printf("  artifact %s: %v\n", a.Name, err)
 			continue
