@@ -27,16 +27,15 @@ const (
 	readBufferMax     = 64 << 10
 	readShortReadsMax = 16
 
-	// writeBufferRetainMax is the largest outgoing buffer a connection keeps for reuse
-	// once it has been written; a larger one (after a burst or a slow reader) is
-	// dropped so that an idle connection does not pin megabytes.
-	writeBufferRetainMax = 1 << 20
-
 	// acceptBackoffMin and acceptBackoffMax bound the pause after a failed Accept (for
 	// example EMFILE) so that the accept loop does not spin.
 	acceptBackoffMin = 5 * time.Millisecond
 	acceptBackoffMax = time.Second
 )
+
+// closeDrainMax bounds how long Close keeps sending queued bytes on a connection
+// without a write deadline. It is a variable so that a test can shorten it.
+var closeDrainMax = DefaultWriteDeadline
 
 // NetworkOptions configures a Network. The zero value gives the defaults.
 type NetworkOptions struct {
@@ -55,10 +54,10 @@ type NetworkOptions struct {
 // Network is env.Network over TCP sockets from package net.
 //
 // Each accepted or dialed connection has a writer goroutine from the start and a read
-// goroutine from Conn.Start. Write appends to a pending buffer under a mutex and never
-// blocks; Flush wakes the writer, which swaps the pending buffer with a spare one and
-// hands it to the socket in one write call, so steady traffic allocates nothing per
-// write and costs one syscall per flush.
+// goroutine from Conn.Start. Write copies into the pending queue (pooled chunks, see
+// chunks.go) under a mutex and never blocks; Flush wakes the writer, which swaps the
+// queue with an empty one and hands it to the socket in one writev, so steady traffic
+// allocates nothing per write and costs one syscall per flush.
 type Network struct {
 	writeDeadline time.Duration
 	dialTimeout   time.Duration
@@ -170,11 +169,13 @@ type Conn struct {
 	wake chan struct{}
 
 	mu sync.Mutex
-	// queued holds bytes written and not yet taken by the writer.
-	queued []byte
-	// spare is the buffer the writer gave back after its last write, reused as the
-	// next queued buffer.
-	spare []byte
+	// queued holds the chunks written and not yet taken by the writer, and
+	// queuedBytes their total length.
+	queued      [][]byte
+	queuedBytes int
+	// spare is the (empty) chunk list the writer gave back after its last write,
+	// reused as the next queue so that swapping allocates nothing.
+	spare [][]byte
 	// inFlight counts the bytes the writer is handing to the socket now.
 	inFlight int
 	// writerAwake is true from the moment the writer is woken until it finds nothing
@@ -184,6 +185,8 @@ type Conn struct {
 	// reason is what OnClose reports; the first cause wins (reasonSet).
 	reason    error
 	reasonSet bool
+	// drainTimer bounds Close's drain on a connection without a write deadline.
+	drainTimer *time.Timer
 }
 
 func (n *Network) newConn(socket *net.TCPConn) *Conn {
@@ -225,7 +228,8 @@ func (c *Conn) Write(b []byte) (int, error) {
 		c.mu.Unlock()
 		return 0, env.ErrClosed
 	}
-	c.queued = append(c.queued, b...)
+	c.queued = appendChunks(c.queued, b)
+	c.queuedBytes += len(b)
 	c.mu.Unlock()
 	return len(b), nil
 }
@@ -234,7 +238,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 // It does not wait, and a Flush while the writer is busy costs one uncontended lock.
 func (c *Conn) Flush() {
 	c.mu.Lock()
-	if c.writerAwake || len(c.queued) == 0 {
+	if c.writerAwake || c.queuedBytes == 0 {
 		c.mu.Unlock()
 		return
 	}
@@ -247,14 +251,14 @@ func (c *Conn) Flush() {
 // of a write in progress (a write stalls when the peer does not read).
 func (c *Conn) Pending() int {
 	c.mu.Lock()
-	pending := len(c.queued) + c.inFlight
+	pending := c.queuedBytes + c.inFlight
 	c.mu.Unlock()
 	return pending
 }
 
-// Close stops accepting writes and has the writer send what is queued (bounded by
-// the write deadline, or DefaultWriteDeadline when there is none) before it closes the
-// socket; OnClose(nil) follows. Data read after Close is not delivered. A second Close
+// Close stops accepting writes and has the writer send what is queued (each write
+// bounded by the write deadline; without one the whole drain is bounded by
+// DefaultWriteDeadline) before it closes the socket; OnClose(nil) follows. Data read after Close is not delivered. A second Close
 // returns env.ErrClosed.
 func (c *Conn) Close() error {
 	c.mu.Lock()
@@ -265,6 +269,12 @@ func (c *Conn) Close() error {
 	c.state = connClosing
 	c.setReasonLocked(nil)
 	c.localClose.Store(true)
+	if time.Duration(c.writeDeadline.Load()) <= 0 {
+		// Without a write deadline a peer that never reads would keep the writer,
+		// and so the socket, alive forever: bound the drain. Closing the socket
+		// also ends a write already stalled.
+		c.drainTimer = time.AfterFunc(closeDrainMax, func() { c.kill(nil) })
+	}
 	wake := !c.writerAwake
 	c.writerAwake = true
 	c.mu.Unlock()
@@ -298,7 +308,11 @@ func (c *Conn) kill(err error) {
 	}
 	c.state = connDead
 	c.setReasonLocked(err)
-	c.queued, c.spare = nil, nil
+	c.queued = releaseChunks(c.queued)
+	c.queuedBytes = 0
+	if c.drainTimer != nil {
+		c.drainTimer.Stop()
+	}
 	// An idle writer is parked on wake: give it the token so that it sees the
 	// connection dead and exits instead of leaking.
 	wake := !c.writerAwake
@@ -311,11 +325,14 @@ func (c *Conn) kill(err error) {
 }
 
 // writeLoop runs for the connection's whole life: each wake-up it sends everything
-// queued, one swapped buffer per socket write, until nothing is left.
+// queued, one swapped chunk list per writev, until nothing is left.
 func (c *Conn) writeLoop() {
 	// deadlineSet remembers whether the socket carries a write deadline, so that a
 	// connection without one never pays for clearing it.
 	deadlineSet := false
+	// vectors is handed to writev; net.Buffers consumes its entries, so it is a
+	// reusable copy of the chunk list.
+	var vectors net.Buffers
 	for range c.wake {
 		for {
 			c.mu.Lock()
@@ -323,7 +340,7 @@ func (c *Conn) writeLoop() {
 				c.mu.Unlock()
 				return
 			}
-			if len(c.queued) == 0 {
+			if c.queuedBytes == 0 {
 				if c.state == connClosing {
 					c.mu.Unlock()
 					c.kill(nil)
@@ -333,19 +350,19 @@ func (c *Conn) writeLoop() {
 				c.mu.Unlock()
 				break
 			}
-			buffer := c.queued
-			c.queued, c.spare = c.spare[:0], nil
-			c.inFlight = len(buffer)
-			closing := c.state == connClosing
+			chunks := c.queued
+			c.queued, c.spare = c.spare, nil
+			c.inFlight, c.queuedBytes = c.queuedBytes, 0
 			c.mu.Unlock()
 
-			err := c.writeBuffer(buffer, closing, &deadlineSet)
+			vectors = append(vectors[:0], chunks...)
+			err := c.writeVectors(&vectors, &deadlineSet)
+			clear(vectors[:cap(vectors)])
+			chunks = releaseChunks(chunks)
 
 			c.mu.Lock()
 			c.inFlight = 0
-			if cap(buffer) <= writeBufferRetainMax && c.state != connDead {
-				c.spare = buffer[:0]
-			}
+			c.spare = chunks
 			c.mu.Unlock()
 			if err != nil {
 				c.kill(err)
@@ -355,14 +372,10 @@ func (c *Conn) writeLoop() {
 	}
 }
 
-// writeBuffer hands buffer to the socket under the connection's write deadline; while
-// closing, a connection without one still gets DefaultWriteDeadline so that a peer
-// that never reads cannot keep it open forever.
-func (c *Conn) writeBuffer(buffer []byte, closing bool, deadlineSet *bool) error {
+// writeVectors hands the chunks to the socket in one writev (more if the kernel takes
+// them in parts) under the connection's write deadline.
+func (c *Conn) writeVectors(vectors *net.Buffers, deadlineSet *bool) error {
 	deadline := time.Duration(c.writeDeadline.Load())
-	if deadline <= 0 && closing {
-		deadline = DefaultWriteDeadline
-	}
 	switch {
 	case deadline > 0:
 		_ = c.socket.SetWriteDeadline(time.Now().Add(deadline))
@@ -371,7 +384,7 @@ func (c *Conn) writeBuffer(buffer []byte, closing bool, deadlineSet *bool) error
 		_ = c.socket.SetWriteDeadline(time.Time{})
 		*deadlineSet = false
 	}
-	_, err := c.socket.Write(buffer)
+	_, err := vectors.WriteTo(c.socket)
 	if err == nil {
 		return nil
 	}

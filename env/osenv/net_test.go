@@ -422,6 +422,34 @@ func TestWriteDeadlineClosesStalledConnection(t *testing.T) {
 	}
 }
 
+// TestCloseDrainIsBounded proves Close on a connection without a write deadline, whose
+// peer never reads, still closes the socket (after closeDrainMax) and reports
+// OnClose(nil), even though a write is stalled in the socket at that moment.
+func TestCloseDrainIsBounded(t *testing.T) {
+	saved := closeDrainMax
+	closeDrainMax = 100 * time.Millisecond
+	defer func() { closeDrainMax = saved }()
+	network := NewNetwork(NetworkOptions{WriteDeadline: -1})
+	l, accepted := listen(t, network)
+	peer, err := net.Dial("tcp", l.Addr()) // Never read from.
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	server := acceptOne(t, accepted)
+	recorder := newRecorder(t)
+	server.Start(recorder)
+	_, _ = server.Write(make([]byte, 64<<20))
+	server.Flush()
+	time.Sleep(20 * time.Millisecond) // Let the writer stall in the socket.
+	if err := server.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if reason := recorder.waitClose(); reason != nil {
+		t.Fatalf("reason = %v, want nil for a local Close", reason)
+	}
+}
+
 // TestPeerResetReportsError proves an abortive close by the peer (RST) reaches
 // OnClose as a non-nil error.
 func TestPeerResetReportsError(t *testing.T) {
@@ -560,3 +588,56 @@ func (discard) OnData([]byte) {}
 func (discard) OnClose(error) {}
 
 func countGoroutines() int { return runtime.NumGoroutine() }
+
+// BenchmarkConnRead measures the read path: a peer streams 16-byte messages in 32 KiB
+// writes (as nats.go's buffered writer does) and the handler sees every byte. Reads
+// reuse the connection's buffer, so it must not allocate per operation.
+func BenchmarkConnRead(b *testing.B) {
+	network := NewNetwork(NetworkOptions{})
+	accepted := make(chan env.Conn, 1)
+	l, err := network.Listen("127.0.0.1:0", func(c env.Conn) { accepted <- c })
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	peer, err := net.Dial("tcp", l.Addr())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer peer.Close()
+	server := <-accepted
+	const messageBytes = 16
+	total := int64(b.N) * messageBytes
+	counter := &countingHandler{target: total, done: make(chan struct{})}
+	server.Start(counter)
+	chunk := bytes.Repeat([]byte("PUB a 2\r\nhi\r\n\r\n\r\n")[:messageBytes], 32<<10/messageBytes)
+	b.SetBytes(messageBytes)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for remaining := total; remaining > 0; {
+		n := min(remaining, int64(len(chunk)))
+		if _, err := peer.Write(chunk[:n]); err != nil {
+			b.Fatal(err)
+		}
+		remaining -= n
+	}
+	<-counter.done
+	b.StopTimer()
+	_ = server.Close()
+}
+
+// countingHandler counts bytes and signals once target bytes have arrived.
+type countingHandler struct {
+	received int64
+	target   int64
+	done     chan struct{}
+}
+
+func (h *countingHandler) OnData(b []byte) {
+	h.received += int64(len(b))
+	if h.received >= h.target && h.received-int64(len(b)) < h.target {
+		close(h.done)
+	}
+}
+
+func (*countingHandler) OnClose(error) {}
