@@ -40,7 +40,7 @@ var parityKeys = map[string]map[string]string{
 	"gateway": {
 		"name": "g", "listen": "\"0.0.0.0:7222\"", "port": "7222", "host": "0.0.0.0", "authorization": "{ user: u, password: p }",
 		"tls": "{ cert_file: c }", "advertise": "\"h:1\"", "connect_retries": "3", "connect_backoff": "true",
-		"gateways": "[{ name: x, tls: { cert_file: c }, url: \"nats://a:1\" }, { name: y, urls: [\"nats://b:1\"] }]",
+		"gateways":               "[{ name: x, tls: { cert_file: c }, url: \"nats://a:1\" }, { name: y, urls: [\"nats://b:1\"] }]",
 		"reject_unknown_cluster": "true", "write_deadline": "\"10s\"",
 	},
 	"leafnodes": {
@@ -58,7 +58,7 @@ var parityKeys = map[string]map[string]string{
 		"enabled": "true", "strict": "true", "store_dir": "/data", "sync_interval": "\"1m\"", "max_memory_store": "1GB", "max_file_store": "10GB",
 		"domain": "D", "encryption_key": "k", "prev_encryption_key": "p", "cipher": "aes", "extension_hint": "x",
 		"limits": "{ max_ack_pending: 1, max_ha_assets: 1, max_request_batch: 1, default_max_consumers: 1, duplicate_window: \"1m\", batch: { max_inflight_per_stream: 1, max_inflight_total: 1, max_msgs: 1, timeout: \"1s\" } }",
-		"tpm": "{ keys_file: f }", "unique_tag": "az", "max_outstanding_catchup": "64MB", "max_buffered_size": "1MB", "max_buffered_msgs": "10",
+		"tpm":    "{ keys_file: f }", "unique_tag": "az", "max_outstanding_catchup": "64MB", "max_buffered_size": "1MB", "max_buffered_msgs": "10",
 		"request_queue_limit": "100", "info_queue_limit": "100", "meta_compact": "1", "meta_compact_size": "1MB", "meta_compact_sync": "true",
 		"max_concurrent_io": "4",
 	},
@@ -91,8 +91,8 @@ var parityKeys = map[string]map[string]string{
 	},
 	"accounts.A": {
 		"nkey": "ABBNWTQ6R4YT3YBJCIZC6XA5YIFFQXRVR5I2S3OZQGNOHAGVSWTH4ENT", "users": "[{user: x}]", "imports": "[]",
-		"exports": "[{stream: s, accounts: [A], account_token_position: 1, allow_trace: true}, {service: v, response_type: chunked, threshold: \"1s\", latency: { sampling: headers, subject: l }}]",
-		"jetstream": "{ max_memory: 1G, max_store: 1G, max_streams: 1, max_consumers: 1, max_bytes_required: true, mem_max_stream_bytes: 1, disk_max_stream_bytes: 1, max_ack_pending: 1, cluster_traffic: owner }",
+		"exports":             "[{stream: s, accounts: [A], account_token_position: 1, allow_trace: true}, {service: v, response_type: chunked, threshold: \"1s\", latency: { sampling: headers, subject: l }}]",
+		"jetstream":           "{ max_memory: 1G, max_store: 1G, max_streams: 1, max_consumers: 1, max_bytes_required: true, mem_max_stream_bytes: 1, disk_max_stream_bytes: 1, max_ack_pending: 1, cluster_traffic: owner }",
 		"default_permissions": "{ publish: a }", "mappings": "{ a: b }", "limits": "{ max_connections: 1, max_subscriptions: 1, max_payload: 1, max_leafnodes: 1 }",
 		"msg_trace": "{ dest: t, sampling: 50% }",
 	},
