@@ -258,8 +258,8 @@ func (c *Conn) Pending() int {
 
 // Close stops accepting writes and has the writer send what is queued (each write
 // bounded by the write deadline; without one the whole drain is bounded by
-// DefaultWriteDeadline) before it closes the socket; OnClose(nil) follows. Data read after Close is not delivered. A second Close
-// returns env.ErrClosed.
+// DefaultWriteDeadline) before it closes the socket; OnClose(nil) follows. Data read
+// after Close is not delivered. A second Close returns env.ErrClosed.
 func (c *Conn) Close() error {
 	c.mu.Lock()
 	if c.state != connOpen {
