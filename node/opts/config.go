@@ -25,7 +25,8 @@ func ProcessConfig(data []byte, name string, readFile func(string) ([]byte, erro
 }
 
 // ProcessConfig applies a config file over the options already in o: what the file
-// sets replaces them, what it does not set is kept.
+// sets replaces them, what it does not set is kept. Users, nkeys and accounts are
+// appended, so each load (and each reload) should start from fresh Options.
 func (o *Options) ProcessConfig(data []byte, name string, source conf.Source) error {
 	o.ConfigFile = name
 	tree, err := conf.Parse(data, name, source)

@@ -9,6 +9,21 @@
 // It must not import anything outside the standard library. The output is a tree of
 // values that remember where they came from (file, line, column), so that whoever
 // interprets the tree (node/opts) can report errors as `file.conf:12:3: message`.
+//
+// The language follows the reference parser (nats-server's conf package), including
+// its quirks: "1k" is 1000 and "1KB" or "1Ki" is 1024; "2m" is the integer 2000000,
+// not two minutes ("10s" and "1h" are strings, so durations should be quoted); an
+// included file is parsed on its own and does not see the including file's variables;
+// a later assignment of a key replaces the earlier one. Where the reference misbehaves,
+// this parser is stricter or kinder, never different on input the reference accepts
+// and handles sensibly:
+//   - columns are 1-based on every line;
+//   - a key without a value is an error instead of being dropped;
+//   - `[1]` holds the integer 1 (the reference reads "1]" as a string and fails);
+//   - a bare key ends at '{' or '[' as well as at white space and separators;
+//   - an absolute include path is used as is; include chains, nesting and
+//     environment variables that reference themselves are bounded;
+//   - "$2b$" and "$2y$" bcrypt hashes are strings, like "$2a$" ones.
 package conf
 
 import (
