@@ -9,6 +9,24 @@
 // that `go list -deps -json` prints (CheckLayering); lint_test.go runs them over this
 // module and over the fixtures in testdata/. This package itself follows the rules it
 // enforces: it reads files only through the fs.FS it is given.
+//
+// Choices where the rules leave room:
+//   - time.Since and time.Until read the clock too, so they are forbidden with Now.
+//     Types, constants and pure functions (time.Duration, time.Unix) are fine.
+//   - math/rand and math/rand/v2 constructors (New, NewPCG, NewChaCha8, NewSource,
+//     NewZipf) and types are allowed: a generator seeded from env.Rand is deterministic.
+//   - The environment (os.Getenv, os.LookupEnv ...) is forbidden like files: the
+//     config parser's $VAR expansion takes a lookup function that cmd/ builds from
+//     os.LookupEnv, and the simulator passes its own. os.Stdout and os.Stderr, error
+//     values and file mode types stay allowed. os/exec and os/signal are forbidden.
+//   - net/netip, net/url, net/textproto and net/mail are pure parsers and allowed;
+//     net, net/http and every other net/ package are forbidden (monitoring handlers
+//     are pure functions; cmd/ serves them over net/http).
+//   - Test helper packages (a directory named like rafttest) serve _test.go files and
+//     may read golden files, so the determinism rules skip them; in exchange only
+//     tests may import them, which CheckLayering enforces.
+//   - Layering is enforced for every ranked top-level directory, not only for the
+//     raft/store/proto/ds core, and over transitive dependencies (go list -deps).
 package lint
 
 import (
