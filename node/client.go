@@ -188,7 +188,7 @@ func (c *clientConn) OnData(b []byte) {
 		c.permissionCache = nil
 	}
 	err := c.parser.Parse(b, c)
-	c.pendingFlush.flush()
+	c.pendingFlush.flush(c.server, c)
 	if err != nil && !errors.Is(err, errConnectionClosed) {
 		c.parseFailed(err)
 	}
@@ -621,17 +621,39 @@ func (c *clientConn) closeConnection(reason, errText string) {
 }
 
 // flushSet collects the connections a batch of work wrote to, so each is flushed
-// once at the end.
+// once at the end, and counts the batch's messages so that the shared counters are
+// updated once per batch rather than once per message.
 type flushSet struct {
-	conns []*clientConn
+	conns             []*clientConn
+	inMsgs, inBytes   int64
+	outMsgs, outBytes int64
 }
 
 func (f *flushSet) add(c *clientConn) { f.conns = append(f.conns, c) }
 
-func (f *flushSet) flush() {
+// flush writes out every connection touched and publishes the batch's counters to
+// the server and, for inbound ones, to the reading connection (nil for work that is
+// not a connection's read).
+func (f *flushSet) flush(s *Server, reader *clientConn) {
 	for i, c := range f.conns {
 		c.flushOut()
 		f.conns[i] = nil
 	}
 	f.conns = f.conns[:0]
+	if f.inMsgs > 0 {
+		s.inMsgs.Add(f.inMsgs)
+		s.inBytes.Add(f.inBytes)
+		if reader != nil {
+			reader.mu.Lock()
+			reader.inMsgs += f.inMsgs
+			reader.inBytes += f.inBytes
+			reader.mu.Unlock()
+		}
+		f.inMsgs, f.inBytes = 0, 0
+	}
+	if f.outMsgs > 0 {
+		s.outMsgs.Add(f.outMsgs)
+		s.outBytes.Add(f.outBytes)
+		f.outMsgs, f.outBytes = 0, 0
+	}
 }

@@ -36,12 +36,9 @@ func (c *clientConn) processPub(op *client.Op) error {
 		pub.headerBytes = op.HeaderBytes
 	}
 	s := c.server
-	s.inMsgs.Add(1)
-	s.inBytes.Add(int64(len(pub.message)))
-	c.mu.Lock()
-	c.inMsgs++
-	c.inBytes += int64(len(pub.message))
-	c.mu.Unlock()
+	// Counted per read batch and published once at its end (see OnData).
+	c.pendingFlush.inMsgs++
+	c.pendingFlush.inBytes += int64(len(pub.message))
 	if c.options.Pedantic && !subject.IsValidLiteralSubjectBytes(pub.subject) {
 		c.queueErr("Invalid Publish Subject")
 		return nil
@@ -236,8 +233,8 @@ func (c *clientConn) deliver(sub *subscription, pub *publication, set *flushSet)
 		t.flushQueued = true
 	}
 	t.mu.Unlock()
-	c.server.outMsgs.Add(1)
-	c.server.outBytes.Add(int64(len(message)))
+	set.outMsgs++
+	set.outBytes += int64(len(message))
 	if queue {
 		set.add(t)
 	}
