@@ -64,6 +64,12 @@ func CheckSend(m pb.Message, d Durable) error {
 			return fail("acknowledges %d, durable last index %d", m.Index, d.LastIndex)
 		}
 	case pb.MsgApp:
+		// A leader's append of a term it has since left is only a delayed message: its
+		// entries were in that leader's log, and no leader of that term can count
+		// acknowledgements any more. (Its log may have been truncated meanwhile.)
+		if m.Term < d.HardState.Term {
+			break
+		}
 		if last := m.Index + uint64(len(m.Entries)); last > d.LastIndex {
 			return fail("sends up to %d, durable last index %d", last, d.LastIndex)
 		}

@@ -1063,6 +1063,10 @@ func (r *raft) applyConfChange(cc pb.ConfChange) {
 	}
 	last := r.log.lastIndex()
 	added := r.tracker.progress[cc.NodeID] == nil
+	if cc.NodeID == r.id && cc.Type != pb.ConfChangeRemovePeer {
+		// Added back after a removal: take part again.
+		r.removed = false
+	}
 	switch cc.Type {
 	case pb.ConfChangeAddVoter:
 		if p := r.tracker.progress[cc.NodeID]; p != nil {

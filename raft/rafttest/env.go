@@ -31,6 +31,9 @@ type Node struct {
 	Down bool
 	// StorageBroken makes the next persist fail.
 	StorageBroken bool
+	// KeepState makes the next restart keep State and Applied (a durable state
+	// machine) instead of rebuilding them from the snapshot.
+	KeepState bool
 }
 
 // Env is a set of nodes, the messages in flight between them and the partitions.
@@ -130,10 +133,13 @@ func (e *Env) start(n *Node) error {
 	if err != nil {
 		return err
 	}
-	n.State = decodeState(snap.Data)
-	n.Applied = snap.Metadata.Index
+	if !n.KeepState || n.Applied < snap.Metadata.Index {
+		n.State = decodeState(snap.Data)
+		n.Applied = snap.Metadata.Index
+	}
+	n.KeepState = false
 	cfg := n.Config
-	cfg.Applied = snap.Metadata.Index
+	cfg.Applied = n.Applied
 	rn, err := raft.NewRawNode(&cfg)
 	if err != nil {
 		return err

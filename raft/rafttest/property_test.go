@@ -3,6 +3,7 @@ package rafttest
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"testing"
 
@@ -23,11 +24,17 @@ func (s seededRand) Intn(n int) int { return s.r.IntN(n) }
 // entry is lost once the network heals (liveness phase: every node converges on every
 // committed entry).
 func TestRandomizedSafety(t *testing.T) {
-	seeds := 1000
+	first, seeds := 1, 1000
 	if testing.Short() {
 		seeds = 100
 	}
-	for seed := 1; seed <= seeds; seed++ {
+	// RAFT_SEEDS=A-B runs another range, for soaking by hand.
+	if v := os.Getenv("RAFT_SEEDS"); v != "" {
+		if _, err := fmt.Sscanf(v, "%d-%d", &first, &seeds); err != nil {
+			t.Fatalf("RAFT_SEEDS=%q: want A-B", v)
+		}
+	}
+	for seed := first; seed <= seeds; seed++ {
 		if err := runRandomized(uint64(seed), 3000); err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
@@ -64,6 +71,9 @@ func runRandomized(seed uint64, steps int) error {
 		return err
 	}
 	run := &randomRun{env: env, rng: rng, spares: spares}
+	if debugHook != nil {
+		debugHook(run)
+	}
 	for step := range steps {
 		if err := run.step(); err != nil {
 			return fmt.Errorf("step %d: %w", step, err)
@@ -82,6 +92,9 @@ func runRandomized(seed uint64, steps int) error {
 }
 
 var hook func(*randomRun)
+
+// debugHook, when set, sees the run before it starts.
+var debugHook func(*randomRun)
 
 func (r *randomRun) randomNode() *Node {
 	ids := r.env.IDs()
@@ -164,6 +177,9 @@ func (r *randomRun) step() error {
 		}
 	case x < 975:
 		if n := r.pick(func(n *Node) bool { return n.Down }); n != nil {
+			// Half the restarts keep the state machine (as if it were durable with its
+			// applied index), so raft replays membership up to Config.Applied.
+			n.KeepState = r.rng.IntN(2) == 0
 			return e.Restart(n.ID)
 		}
 	case x < 985:
@@ -251,7 +267,12 @@ func (r *randomRun) changeMembership() {
 	var cc pb.ConfChange
 	switch r.rng.IntN(3) {
 	case 0:
-		for _, id := range r.spares {
+		// A spare, or a node removed earlier (it rejoins with its stale log).
+		candidates := r.spares
+		if r.rng.IntN(2) == 0 {
+			candidates = r.env.IDs()
+		}
+		for _, id := range candidates {
 			if !slices.Contains(cs.Voters, id) && !slices.Contains(cs.Observers, id) {
 				cc = pb.ConfChange{Type: pb.ConfChangeAddObserver, NodeID: id}
 				if r.rng.IntN(2) == 0 {
