@@ -164,6 +164,11 @@ type Conn struct {
 	localClose atomic.Bool
 	// writeDeadline is the stall bound in nanoseconds; zero or less means none.
 	writeDeadline atomic.Int64
+	// readsPaused holds the reader between reads (PauseReads); resume (capacity
+	// one) wakes it, and dead lets it leave when the connection ends meanwhile.
+	readsPaused atomic.Bool
+	resume      chan struct{}
+	dead        atomic.Bool
 
 	// wake carries at most one token: it is sent only when writerAwake turns true.
 	wake chan struct{}
@@ -198,6 +203,7 @@ func (n *Network) newConn(socket *net.TCPConn) *Conn {
 		localAddress:  socket.LocalAddr().String(),
 		remoteAddress: socket.RemoteAddr().String(),
 		wake:          make(chan struct{}, 1),
+		resume:        make(chan struct{}, 1),
 	}
 	c.writeDeadline.Store(int64(n.writeDeadline))
 	go c.writeLoop()
@@ -209,6 +215,23 @@ func (n *Network) newConn(socket *net.TCPConn) *Conn {
 // server reaches it with a type assertion to interface{ SetWriteDeadline(time.Duration) }
 // when a connection kind (route, gateway, leaf) has its own write_deadline.
 func (c *Conn) SetWriteDeadline(d time.Duration) { c.writeDeadline.Store(int64(d)) }
+
+// PauseReads stops the read goroutine before its next read, until ResumeReads: the
+// kernel's receive buffer then fills and TCP flow control slows the peer down. It is
+// the production half of the reference server's fast-producer stall (a publisher
+// whose messages pile up in a subscriber's queue is read more slowly), reached with a
+// type assertion to interface{ PauseReads(); ResumeReads() }; env.Conn does not have
+// it yet. The OnData call in progress, if any, completes.
+func (c *Conn) PauseReads() { c.readsPaused.Store(true) }
+
+// ResumeReads lets a paused read goroutine read again.
+func (c *Conn) ResumeReads() {
+	c.readsPaused.Store(false)
+	select {
+	case c.resume <- struct{}{}:
+	default:
+	}
+}
 
 // Start begins delivering events to h from the connection's read goroutine. Only the
 // first call has an effect.
@@ -307,6 +330,7 @@ func (c *Conn) kill(err error) {
 		return
 	}
 	c.state = connDead
+	c.dead.Store(true)
 	c.setReasonLocked(err)
 	c.queued = releaseChunks(c.queued)
 	c.queuedBytes = 0
@@ -322,6 +346,11 @@ func (c *Conn) kill(err error) {
 		c.wake <- struct{}{}
 	}
 	_ = c.socket.Close()
+	// A reader held by PauseReads must see the end too.
+	select {
+	case c.resume <- struct{}{}:
+	default:
+	}
 }
 
 // writeLoop runs for the connection's whole life: each wake-up it sends everything
@@ -409,6 +438,9 @@ func (c *Conn) readLoop() {
 		}
 		if err != nil {
 			break
+		}
+		for c.readsPaused.Load() && !c.dead.Load() {
+			<-c.resume
 		}
 		switch {
 		case n == len(buffer) && len(buffer) < readBufferMax:

@@ -450,6 +450,50 @@ func TestCloseDrainIsBounded(t *testing.T) {
 	}
 }
 
+// TestPauseReads proves a paused connection stops delivering data, so the peer's
+// writes back up, until ResumeReads delivers everything in order; and that a
+// connection closed while paused still reports OnClose.
+func TestPauseReads(t *testing.T) {
+	client, _, server, serverRecorder := pair(t, NewNetwork(NetworkOptions{}))
+	pauser := server.(interface {
+		PauseReads()
+		ResumeReads()
+	})
+	_, _ = client.Write([]byte("first"))
+	client.Flush()
+	serverRecorder.waitBytes(5)
+	pauser.PauseReads()
+	// The reader may already sit in a read that the next bytes complete: one more
+	// delivery can happen, after which nothing more arrives while paused.
+	_, _ = client.Write([]byte("x"))
+	client.Flush()
+	serverRecorder.waitBytes(6)
+	payload := bytes.Repeat([]byte("y"), 16<<20)
+	_, _ = client.Write(payload)
+	client.Flush()
+	time.Sleep(200 * time.Millisecond)
+	serverRecorder.mu.Lock()
+	delivered := serverRecorder.data.Len()
+	serverRecorder.mu.Unlock()
+	if delivered > 6+readBufferMax {
+		t.Fatalf("%d bytes delivered while paused", delivered)
+	}
+	if client.Pending() == 0 {
+		t.Fatal("the peer's queue did not back up while reads were paused")
+	}
+	pauser.ResumeReads()
+	got := serverRecorder.waitBytes(6 + len(payload))
+	if !bytes.Equal(got[6:], payload) || string(got[:6]) != "firstx" {
+		t.Fatal("data after ResumeReads differs from what was written")
+	}
+	pauser.PauseReads()
+	_ = server.Close()
+	if reason := serverRecorder.waitClose(); reason != nil {
+		t.Fatalf("reason = %v, want nil", reason)
+	}
+	_ = client.Close()
+}
+
 // TestPeerResetReportsError proves an abortive close by the peer (RST) reaches
 // OnClose as a non-nil error.
 func TestPeerResetReportsError(t *testing.T) {
