@@ -88,6 +88,11 @@ const (
 	registerSlotHeader = 4 + 8 + 8 + 4 + 2
 )
 
+// A whole record fits in one slot, and a slot in one 512-byte sector, so that a slot
+// write lands whole or not at all; the array length goes negative (a compile error) if
+// a change breaks that.
+var _ = [registerSlotBytes - (registerSlotHeader + registerValueBytesMax + 4)]struct{}{}
+
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // registerSlot is one decoded slot.

@@ -117,6 +117,10 @@ func (r *replica) openState() {
 	// durable before building on it, or a later write to the other slot could leave
 	// no intact slot after a power loss.
 	if err := r.file.Sync(); err != nil {
+		// After a failed fsync the page cache may hold bytes the disk forgot: write
+		// the newest slot again so that the retry has something to make durable. A
+		// slot is smaller than a sector, so the rewrite lands whole or not at all and
+		// cannot destroy the copy already on disk.
 		if r.durableSlot >= 0 {
 			r.writeSlot(r.durableSlot)
 		}
