@@ -20,6 +20,8 @@ const (
 	reasonAuthenticationTimeout = "Authentication Timeout"
 	reasonAuthenticationFailure = "Authentication Failure"
 	reasonSlowConsumerPending   = "Slow Consumer (Pending Bytes)"
+	reasonSlowConsumerDeadline  = "Slow Consumer (Write Deadline)"
+	reasonReadError             = "Read Error"
 	reasonStaleConnection       = "Stale Connection"
 	reasonProtocolViolation     = "Protocol Violation"
 	reasonBadProtocolVersion    = "Bad Client Protocol Version"
@@ -38,6 +40,10 @@ const outWriteBytes = 64 * 1024
 
 // outKeptBytesMax bounds the output buffer a connection keeps for reuse after a flush.
 const outKeptBytesMax = 256 * 1024
+
+// rejectLinger is how long a connection refused for max_connections waits for the
+// client's first bytes before it is closed anyway.
+const rejectLinger = 2 * time.Second
 
 // permissionCacheMax bounds a connection's cache of publish permission decisions.
 const permissionCacheMax = 256
@@ -73,6 +79,7 @@ type clientConn struct {
 	closed          bool
 	connectReceived bool
 	firstPongSent   bool
+	rejected        bool
 	options         client.ConnectOptions
 	headers         bool
 	account         *Account
@@ -151,8 +158,15 @@ func (c *clientConn) begin(tooMany bool) {
 	c.mu.Lock()
 	c.out = client.AppendInfo(c.out, infoJSON)
 	if tooMany {
+		// The close waits for the client's first bytes (its CONNECT): closing a socket
+		// with unread input resets it, and the client would see a broken pipe instead
+		// of the error.
+		c.out = client.AppendErr(c.out, "maximum connections exceeded")
+		c.rejected = true
+		c.authTimer = s.env.Clock.AfterFunc(rejectLinger, func() { c.closeConnection(reasonMaxConnections, "") })
 		c.mu.Unlock()
-		c.closeConnection(reasonMaxConnections, "maximum connections exceeded")
+		c.flushOut()
+		c.conn.Start(c)
 		return
 	}
 	if !auth.required() {
@@ -180,7 +194,12 @@ func (c *clientConn) OnData(b []byte) {
 	now := c.server.env.Clock.Now()
 	c.mu.Lock()
 	c.lastIn = now
+	rejected := c.rejected
 	c.mu.Unlock()
+	if rejected {
+		c.closeConnection(reasonMaxConnections, "")
+		return
+	}
 	if limits := c.parserLimits.Swap(nil); limits != nil {
 		c.parser.SetLimits(c.accountLimits(*limits))
 	}
@@ -194,9 +213,19 @@ func (c *clientConn) OnData(b []byte) {
 	}
 }
 
-// OnClose is the connection's end.
+// OnClose is the connection's end. A write that stalled past the write deadline is
+// the reference's "Slow Consumer (Write Deadline)".
 func (c *clientConn) OnClose(err error) {
-	c.closeConnection(reasonClientClosed, "")
+	reason := reasonClientClosed
+	var timeout interface{ Timeout() bool }
+	if errors.As(err, &timeout) && timeout.Timeout() {
+		reason = reasonSlowConsumerDeadline
+		c.server.slowConsumers.Add(1)
+		c.server.logger.Noticef("%s:%d - cid:%d - Slow Consumer Detected: WriteDeadline exceeded", c.host, c.port, c.id)
+	} else if err != nil {
+		reason = reasonReadError
+	}
+	c.closeConnection(reason, "")
 }
 
 // parseFailed closes the connection after a protocol error, with the reference's

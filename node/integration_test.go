@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -346,5 +347,162 @@ func TestMonitoringHandlers(t *testing.T) {
 	status, _ := reader.ReadString('\n')
 	if !strings.Contains(status, "200") {
 		t.Fatalf("healthz status %q", status)
+	}
+}
+
+// TestSlowConsumerPendingBytes proves a subscriber whose pending output passes
+// max_pending is closed as a slow consumer, and publishers are unaffected.
+func TestSlowConsumerPendingBytes(t *testing.T) {
+	s := startTestServer(t, func(o *opts.Options) { o.MaxPending = 2048 })
+	r := dialRaw(t, s)
+	r.send("CONNECT {\"verbose\":false}\r\nSUB big 1\r\nPING\r\n")
+	if got := r.line(); got != "PONG" {
+		t.Fatalf("got %q", got)
+	}
+	nc := connect(t, s)
+	payload := make([]byte, 512)
+	for range 20 {
+		nc.Publish("big", payload)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for s.Varz().SlowConsumers == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	connz, _ := s.Connz(ConnzOptions{State: "closed"})
+	if s.Varz().SlowConsumers != 1 || len(connz.Conns) != 1 || connz.Conns[0].Reason != "Slow Consumer (Pending Bytes)" {
+		t.Fatalf("slow consumers %d, closed %+v", s.Varz().SlowConsumers, connz.Conns)
+	}
+	if !nc.IsConnected() {
+		t.Fatal("publisher was disconnected")
+	}
+}
+
+// TestReconnectAndResubscribe proves a client reconnects to a restarted server on the
+// same port and its subscriptions work again.
+func TestReconnectAndResubscribe(t *testing.T) {
+	s := startTestServer(t, nil)
+	address := s.ClientAddr()
+	_, port, _ := splitHostPort(address)
+	reconnected := make(chan struct{}, 1)
+	nc := connect(t, s, nats.ReconnectWait(20*time.Millisecond), nats.MaxReconnects(-1),
+		nats.ReconnectHandler(func(*nats.Conn) { reconnected <- struct{}{} }))
+	sub, _ := nc.SubscribeSync("again")
+	nc.Flush()
+	s.Shutdown()
+	restarted := startTestServer(t, func(o *opts.Options) { o.Port = port })
+	select {
+	case <-reconnected:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no reconnect")
+	}
+	// A round trip makes sure the server has the re-sent subscription.
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	other := connect(t, restarted)
+	other.Publish("again", []byte("x"))
+	other.Flush()
+	if _, err := sub.NextMsg(time.Second); err != nil {
+		t.Fatalf("subscription not restored: %v", err)
+	}
+}
+
+// TestDrain proves Drain delivers what is in flight and then closes.
+func TestDrain(t *testing.T) {
+	s := startTestServer(t, nil)
+	nc := connect(t, s)
+	var received atomic.Int32
+	nc.Subscribe("d", func(*nats.Msg) { time.Sleep(time.Millisecond); received.Add(1) })
+	nc.Flush()
+	pub := connect(t, s)
+	for range 50 {
+		pub.Publish("d", nil)
+	}
+	pub.Flush()
+	time.Sleep(20 * time.Millisecond)
+	if err := nc.Drain(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for !nc.IsClosed() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !nc.IsClosed() || received.Load() != 50 {
+		t.Fatalf("closed %v received %d", nc.IsClosed(), received.Load())
+	}
+}
+
+// TestMaxConnections proves the connection past max_connections gets the reference's
+// error after INFO and is closed.
+func TestMaxConnections(t *testing.T) {
+	s := startTestServer(t, func(o *opts.Options) { o.MaxConn = 1 })
+	connect(t, s).Flush()
+	if _, err := nats.Connect(s.ClientURL(), nats.MaxReconnects(0)); err == nil || !strings.Contains(err.Error(), "maximum connections exceeded") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// TestReloadKeepsConnectionsAndAppliesLimits proves Reload applies new limits and
+// authorization without dropping clients that still authenticate.
+func TestReloadKeepsConnectionsAndAppliesLimits(t *testing.T) {
+	s := startTestServer(t, func(o *opts.Options) {
+		o.Users = []*opts.User{{Username: "keep", Password: "p"}, {Username: "drop", Password: "p"}}
+	})
+	keep := connect(t, s, nats.UserInfo("keep", "p"), nats.MaxReconnects(0))
+	drop := connect(t, s, nats.UserInfo("drop", "p"), nats.MaxReconnects(0))
+	keep.Flush()
+	drop.Flush()
+	o := s.Options()
+	o.Users = []*opts.User{{Username: "keep", Password: "p"}}
+	o.MaxPayload = 8
+	if err := s.Reload(&o); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for !drop.IsClosed() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !drop.IsClosed() || !keep.IsConnected() {
+		t.Fatalf("drop closed %v, keep connected %v", drop.IsClosed(), keep.IsConnected())
+	}
+	r := dialRaw(t, s)
+	r.send("CONNECT {\"user\":\"keep\",\"pass\":\"p\"}\r\nPUB a 9\r\n")
+	for _, want := range []string{"+OK", "-ERR 'Maximum Payload Violation'"} {
+		if got := r.line(); got != want {
+			t.Fatalf("got %q want %q", got, want)
+		}
+	}
+}
+
+// TestLameDuckMode proves lame duck mode stops accepting, tells clients and closes
+// them, then shuts down.
+func TestLameDuckMode(t *testing.T) {
+	s := startTestServer(t, func(o *opts.Options) {
+		o.LameDuckDuration, o.LameDuckGracePeriod = 200*time.Millisecond, 50*time.Millisecond
+	})
+	lameDuck := make(chan struct{}, 1)
+	nc := connect(t, s, nats.MaxReconnects(0), nats.LameDuckModeHandler(func(*nats.Conn) { lameDuck <- struct{}{} }))
+	nc.Flush()
+	address := s.ClientAddr()
+	s.LameDuckMode()
+	select {
+	case <-lameDuck:
+	case <-time.After(time.Second):
+		t.Fatal("client not told about lame duck mode")
+	}
+	if conn, err := net.DialTimeout("tcp", address, 200*time.Millisecond); err == nil {
+		conn.Close()
+		t.Fatal("listener still accepting")
+	}
+	select {
+	case <-s.ShutdownDone():
+	case <-time.After(2 * time.Second):
+		t.Fatal("no shutdown after lame duck duration")
+	}
+	if !nc.IsClosed() {
+		t.Fatal("client still connected")
 	}
 }
