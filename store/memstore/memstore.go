@@ -58,6 +58,8 @@ func (memoryBackend) Remove(e *core.Entry, erase bool) error {
 
 func (memoryBackend) Skip(uint64, uint64) error { return nil }
 
+func (memoryBackend) Released(*core.Entry) {}
+
 func (memoryBackend) Purge(uint64, uint64, bool) error { return nil }
 
 // StoreMsg implements store.StreamStore.

@@ -47,6 +47,9 @@ type Backend interface {
 	// Purge journals that everything below first is gone and the last sequence is last
 	// (covers Purge, Compact and Truncate).
 	Purge(first, last uint64, truncate bool) error
+	// Released is told that e left the index (removed, purged, truncated, or during a
+	// journal replay), after the change was journaled.
+	Released(e *Entry)
 }
 
 // subjectState is the per-subject state kept in the subject tree.
@@ -120,6 +123,9 @@ func (s *Stream) SetStorageUpdate(cb store.StorageUpdate) { s.update = cb }
 
 // Last returns the last sequence.
 func (s *Stream) Last() uint64 { return s.last }
+
+// LastTS returns the timestamp of the last sequence.
+func (s *Stream) LastTS() int64 { return s.lastTS }
 
 // First returns the first sequence.
 func (s *Stream) First() uint64 { return s.first }
@@ -308,6 +314,7 @@ func (s *Stream) drop(i int) {
 	if s.update != nil {
 		s.update(-1, -int64(e.Size), e.Seq, e.Subject)
 	}
+	s.backend.Released(e)
 	e.Data = nil
 	s.advanceHead()
 }
@@ -478,6 +485,7 @@ func (s *Stream) dropQuiet(i int) {
 	if e.TTL > 0 {
 		_ = s.ttls.Remove(e.Seq, e.TS+e.TTL)
 	}
+	s.backend.Released(e)
 	e.Data = nil
 }
 

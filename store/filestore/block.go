@@ -1,0 +1,426 @@
+package filestore
+
+import (
+	"encoding/binary"
+	"fmt"
+	"path"
+
+	"github.com/natsim/natsim/env"
+	"github.com/natsim/natsim/store"
+	"github.com/natsim/natsim/store/internal/core"
+)
+
+// block is one message block file.
+type block struct {
+	id   uint32
+	name string
+	file env.File
+	// size is the block's logical length, buffered bytes included.
+	size int64
+	// written is the length handed to the OS; synced the length known durable.
+	written int64
+	synced  int64
+	// buf holds the whole block: always for the write block, for others while cached.
+	buf []byte
+	// live counts the block's messages still in the index.
+	live int
+	// records counts the records after the header.
+	records int
+	// keep says the block holds corrupt records and must never be removed.
+	keep bool
+	// cipher is the block's AEAD when encryption is on.
+	cipher *blockCipher
+}
+
+func blockFileName(id uint32) string { return fmt.Sprintf("%010d.blk", id) }
+
+// location packs a block id and an offset into core.Entry.Location.
+func location(id uint32, offset int64) uint64 { return uint64(id)<<32 | uint64(offset) }
+
+func splitLocation(loc uint64) (uint32, int64) { return uint32(loc >> 32), int64(loc & 0xffffffff) }
+
+func (s *Store) writeBlock() *block {
+	if len(s.blocks) == 0 {
+		return nil
+	}
+	return s.blocks[len(s.blocks)-1]
+}
+
+func (s *Store) blockByID(id uint32) *block {
+	i := sortSearchBlocks(s.blocks, id)
+	if i < len(s.blocks) && s.blocks[i].id == id {
+		return s.blocks[i]
+	}
+	return nil
+}
+
+func sortSearchBlocks(blocks []*block, id uint32) int {
+	lo, hi := 0, len(blocks)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if blocks[mid].id < id {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+// newBlock creates the next block file and writes its header record. The caller has
+// made the previous write block durable, so a later block never exists on disk while
+// an earlier one still lacks acknowledged bytes.
+func (s *Store) newBlock() (*block, error) {
+	s.nextBlockID++
+	b := &block{id: s.nextBlockID, name: path.Join(s.msgsDir(), blockFileName(s.nextBlockID))}
+	f, err := s.config.FS.Create(b.name)
+	if err != nil {
+		return nil, err
+	}
+	b.file = f
+	if s.config.Cipher != NoCipher {
+		if b.cipher, err = newBlockCipher(s.config.Cipher, s.config.Key, s.config.Dir, b.id); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	body := []byte{kindBlockHeader}
+	body = binary.AppendUvarint(body, uint64(b.id))
+	body = binary.AppendUvarint(body, s.stream.First())
+	body = binary.AppendUvarint(body, s.stream.Last())
+	body = binary.AppendVarint(body, s.stream.LastTS())
+	if b.cipher != nil {
+		body = b.cipher.appendKeyCheck(body, s.config.Rand)
+	}
+	b.buf = appendRecord(make([]byte, 0, 4096), body)
+	b.size = int64(len(b.buf))
+	s.blocks = append(s.blocks, b)
+	s.dirDirty = true
+	return b, nil
+}
+
+// appendRecord journals one record body in the write block and returns its location.
+func (s *Store) appendRecord(body []byte) (uint64, error) {
+	b := s.writeBlock()
+	need := int64(recordHeaderBytes + len(body))
+	if b == nil || b.size+need > s.config.BlockBytesMax && b.records > 0 {
+		if err := s.rollover(); err != nil {
+			s.fail(err)
+			return 0, err
+		}
+		b = s.writeBlock()
+	}
+	offset := b.size
+	b.records++
+	b.buf = appendRecord(b.buf, body)
+	b.size = int64(len(b.buf))
+	if b.size-b.written >= writeBufferBytesMax {
+		if err := s.flushBlock(b); err != nil {
+			return 0, err
+		}
+	}
+	return location(b.id, offset), nil
+}
+
+// rollover makes the write block durable and starts a new one.
+func (s *Store) rollover() error {
+	if old := s.writeBlock(); old != nil {
+		if err := s.flushBlock(old); err != nil {
+			return err
+		}
+		if err := old.file.Sync(); err != nil {
+			return err
+		}
+		old.synced = old.written
+		s.cacheBlock(old)
+	}
+	_, err := s.newBlock()
+	return err
+}
+
+// flushBlock hands a block's buffered bytes to the OS.
+func (s *Store) flushBlock(b *block) error {
+	if b.written >= b.size || b.buf == nil {
+		return nil
+	}
+	if _, err := b.file.WriteAt(b.buf[b.written:b.size], b.written); err != nil {
+		s.fail(err)
+		return err
+	}
+	b.written = b.size
+	return nil
+}
+
+// cacheBlock keeps a non-write block's contents in the bounded read cache.
+func (s *Store) cacheBlock(b *block) {
+	for i, c := range s.cache {
+		if c == b {
+			s.cache = append(s.cache[:i], s.cache[i+1:]...)
+			break
+		}
+	}
+	s.cache = append(s.cache, b)
+	for len(s.cache) > cacheBlocksMax {
+		evicted := s.cache[0]
+		s.cache = s.cache[1:]
+		if evicted != s.writeBlock() {
+			evicted.buf = nil
+		}
+	}
+}
+
+// blockBytes returns the block's contents, reading and caching them when needed.
+func (s *Store) blockBytes(b *block) ([]byte, error) {
+	if b.buf != nil {
+		return b.buf[:b.size], nil
+	}
+	buf := make([]byte, b.size)
+	if _, err := b.file.ReadAt(buf, 0); err != nil {
+		return nil, err
+	}
+	b.buf = buf
+	s.cacheBlock(b)
+	return buf, nil
+}
+
+// msgOverheadBytesMax bounds a message record's bytes beyond its plain payload:
+// framing, varints, nonce and tag.
+const msgOverheadBytesMax = 128
+
+// journal is the file store's core.Backend.
+type journal struct {
+	s *Store
+	// replaying is set while the blocks are replayed at open: hooks then record where
+	// entries live instead of writing.
+	replaying   bool
+	replayBlock *block
+	replayAt    int64
+}
+
+func (j *journal) Append(e *core.Entry, hdr, msg []byte) error {
+	s := j.s
+	if j.replaying {
+		e.Location = location(j.replayBlock.id, j.replayAt)
+		j.replayBlock.live++
+		return nil
+	}
+	b := s.writeBlock()
+	plain := appendPayload(s.scratch[:0], e.Subject, hdr, msg)
+	s.scratch = plain
+	// The block must be chosen before the payload is encoded (its key encrypts it), so
+	// roll over here with a bound above any encoding overhead.
+	if b == nil || b.size+int64(len(plain))+msgOverheadBytesMax > s.config.BlockBytesMax && b.records > 0 {
+		if err := s.rollover(); err != nil {
+			s.fail(err)
+			return err
+		}
+		b = s.writeBlock()
+	}
+	flags, payload, err := s.encodePayload(b, e.Seq, plain)
+	if err != nil {
+		return err
+	}
+	s.body = appendMsgBody(s.body[:0], flags, e.Seq, e.TS, e.TTL, payload)
+	loc, err := s.appendRecord(s.body)
+	if err != nil {
+		return err
+	}
+	e.Location = loc
+	id, _ := splitLocation(loc)
+	s.blockByID(id).live++
+	return nil
+}
+
+func (j *journal) Load(e *core.Entry, sm *store.StoreMsg) error {
+	return j.s.loadEntry(e, sm)
+}
+
+func (j *journal) Remove(e *core.Entry, erase bool) error {
+	if j.replaying {
+		return nil
+	}
+	s := j.s
+	if erase {
+		if err := s.eraseRecord(e); err != nil {
+			return err
+		}
+	}
+	body := binary.AppendUvarint([]byte{kindRemove}, e.Seq)
+	_, err := s.appendRecord(body)
+	return err
+}
+
+func (j *journal) Skip(seq, num uint64) error {
+	if j.replaying {
+		return nil
+	}
+	body := binary.AppendUvarint([]byte{kindSkip}, seq)
+	body = binary.AppendUvarint(body, num)
+	_, err := j.s.appendRecord(body)
+	return err
+}
+
+func (j *journal) Purge(first, last uint64, truncate bool) error {
+	if j.replaying {
+		return nil
+	}
+	var body []byte
+	if truncate {
+		body = binary.AppendUvarint([]byte{kindTruncate}, last)
+	} else {
+		body = binary.AppendUvarint([]byte{kindPurge}, first)
+		body = binary.AppendUvarint(body, last)
+	}
+	_, err := j.s.appendRecord(body)
+	return err
+}
+
+func (j *journal) Released(e *core.Entry) {
+	id, _ := splitLocation(e.Location)
+	if b := j.s.blockByID(id); b != nil {
+		b.live--
+	}
+}
+
+// loadEntry reads, verifies and decodes the record of e. A checksum failure is
+// retried once from the disk (a bad read is not bad data) before it is reported.
+func (s *Store) loadEntry(e *core.Entry, sm *store.StoreMsg) error {
+	id, offset := splitLocation(e.Location)
+	b := s.blockByID(id)
+	if b == nil {
+		return fmt.Errorf("filestore: block %d of sequence %d is missing", id, e.Seq)
+	}
+	for attempt := 0; ; attempt++ {
+		buf, err := s.blockBytes(b)
+		if err != nil {
+			return err
+		}
+		subject, hdr, msg, rec, err := s.decodeAt(b, buf, offset)
+		if err == nil && rec.seq == e.Seq && string(subject) == e.Subject {
+			sm.Copy(e.Subject, hdr, msg, e.Seq, rec.ts, rec.ttl)
+			return nil
+		}
+		if attempt == 0 && b != s.writeBlock() {
+			b.buf = nil
+			continue
+		}
+		c := &store.CorruptError{Range: store.SequenceRange{First: e.Seq, Last: e.Seq}, File: b.name, Offset: offset, Reason: "record checksum or content mismatch on read"}
+		s.reportCorruption(c)
+		return c
+	}
+}
+
+// decodeAt decodes the message record at offset of a block's contents.
+func (s *Store) decodeAt(b *block, buf []byte, offset int64) (subject, hdr, msg []byte, rec msgRecord, err error) {
+	if offset >= int64(len(buf)) {
+		return nil, nil, nil, rec, errBadRecord
+	}
+	body, _, _, err := parseRecord(buf[offset:])
+	if err != nil {
+		return nil, nil, nil, rec, err
+	}
+	if rec, err = decodeMsgBody(body); err != nil {
+		return nil, nil, nil, rec, err
+	}
+	plain, err := s.decodePayloadBytes(b, rec)
+	if err != nil {
+		return nil, nil, nil, rec, err
+	}
+	subject, hdr, msg, err = decodePayload(plain)
+	return subject, hdr, msg, rec, err
+}
+
+// reportCorruption records corruption found after open.
+func (s *Store) reportCorruption(c *store.CorruptError) {
+	for _, r := range s.lost {
+		if r == c.Range {
+			return
+		}
+	}
+	s.lost = append(s.lost, c.Range)
+	s.corruption = append(s.corruption, c)
+	if id, _ := splitLocationOf(s, c.Range.First); id != nil {
+		id.keep = true
+	}
+}
+
+func splitLocationOf(s *Store, seq uint64) (*block, int64) {
+	e := s.stream.Entry(seq)
+	if e == nil {
+		return nil, 0
+	}
+	id, off := splitLocation(e.Location)
+	return s.blockByID(id), off
+}
+
+// eraseRecord overwrites a message record in place with an erased record of the same
+// length, so the bytes are gone from the disk, not just unreferenced.
+func (s *Store) eraseRecord(e *core.Entry) error {
+	id, offset := splitLocation(e.Location)
+	b := s.blockByID(id)
+	if b == nil {
+		return nil
+	}
+	buf, err := s.blockBytes(b)
+	if err != nil {
+		return err
+	}
+	if offset+recordHeaderBytes > int64(len(buf)) {
+		return nil
+	}
+	bodyLen := int(binary.LittleEndian.Uint32(buf[offset:]))
+	if offset+int64(recordHeaderBytes+bodyLen) > int64(len(buf)) {
+		return nil
+	}
+	body := make([]byte, bodyLen)
+	n := copy(body, binary.AppendUvarint([]byte{kindErased}, e.Seq))
+	clear(body[n:])
+	record := appendRecord(nil, body)
+	copy(buf[offset:], record)
+	if offset < b.written {
+		end := min(offset+int64(len(record)), b.written)
+		if _, err := b.file.WriteAt(record[:end-offset], offset); err != nil {
+			s.fail(err)
+			return err
+		}
+		if b.synced > offset {
+			b.synced = offset
+		}
+	}
+	return nil
+}
+
+// collectBlocks removes the oldest blocks once none of their messages remain. Only the
+// oldest go: a newer empty block may hold tombstones for messages in an older one.
+func (s *Store) collectBlocks() {
+	if s.syncing {
+		return
+	}
+	for len(s.blocks) > 1 {
+		b := s.blocks[0]
+		if b.live > 0 || b.keep {
+			return
+		}
+		if err := s.config.FS.Remove(b.name); err != nil && !isNotExist(err) {
+			return
+		}
+		b.file.Close()
+		b.buf = nil
+		for i, c := range s.cache {
+			if c == b {
+				s.cache = append(s.cache[:i], s.cache[i+1:]...)
+				break
+			}
+		}
+		s.blocks = s.blocks[1:]
+		s.dirDirty = true
+	}
+}
+
+func (s *Store) closeFiles() {
+	for _, b := range s.blocks {
+		if b.file != nil {
+			b.file.Close()
+		}
+	}
+}

@@ -1,0 +1,696 @@
+// Package filestore is the file implementation of store.StreamStore and
+// store.ConsumerStore on env.FS.
+//
+// Layout under Config.Dir:
+//
+//	meta.inf          the stream configuration (JSON) with a CRC-32C trailer
+//	msgs/NNNNNNNNNN.blk message blocks: checksummed records, appended in order
+//	obs/NAME/o.dat    consumer state (store.EncodeConsumerState), replaced atomically
+//
+// A block is a journal: message records, removal tombstones, skips, purges and
+// truncations, each framed with its length and a CRC-32C. The in-memory index
+// (store/internal/core) is rebuilt at open by replaying the blocks in order, so nothing
+// but the blocks is needed to recover; the index never has to be trusted. A block
+// whose messages are all gone is removed once it is the oldest.
+//
+// Durability: writes land in the write block's buffer and return; Durable(done) calls
+// done once they are fsynced (SyncAlways, the default) or written to the OS
+// (SyncInterval, like the reference's sync_interval; a timer fsyncs). Syncs are group
+// commits: one fsync covers every write made before it started, and while it runs new
+// Durable callbacks queue for the next one. With Config.Tasks the sync runs on a task;
+// otherwise the first caller runs it inline and keeps going while others queue, so no
+// caller ever blocks waiting for another's sync.
+//
+// Corruption found at open (a record whose checksum fails, anywhere but a torn tail of
+// the newest block) is reported with the affected sequences in State().Lost and
+// Corruption(), and loads that touch them fail with a *store.CorruptError; the data is
+// never served, skipped silently, or deleted. Corruption found on a later read is
+// reported the same way.
+//
+// It imports env, ds, store and the standard library (plus compress and x/crypto).
+package filestore
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/natsim/natsim/env"
+	"github.com/natsim/natsim/store"
+	"github.com/natsim/natsim/store/internal/core"
+)
+
+// Compression selects how message payloads are compressed in blocks.
+type Compression int
+
+const (
+	// NoCompression stores payloads as they are.
+	NoCompression Compression = iota
+	// S2Compression compresses payloads with S2 when that makes them smaller.
+	S2Compression
+)
+
+// Cipher selects encryption at rest.
+type Cipher int
+
+const (
+	// NoCipher stores data in the clear.
+	NoCipher Cipher = iota
+	// AES uses AES-256-GCM with a per-block key.
+	AES
+	// ChaCha uses XChaCha20-Poly1305 with a per-block key.
+	ChaCha
+)
+
+// Defaults and bounds.
+const (
+	// BlockBytesDefault is the default block size limit.
+	BlockBytesDefault = 8 << 20
+	// blockBytesMin keeps tiny test limits workable.
+	blockBytesMin = 256
+	// writeBufferBytesMax bounds the bytes buffered before they are written to the OS.
+	writeBufferBytesMax = 1 << 20
+	// cacheBlocksMax bounds the blocks whose contents stay in memory for reads.
+	cacheBlocksMax = 4
+	// syncBatchCallbacksMax bounds one group commit's callbacks; more wait for the next.
+	syncBatchCallbacksMax = 1 << 16
+)
+
+// Config configures a file store.
+type Config struct {
+	// Dir is the stream's directory.
+	Dir string
+	// FS is the file system. Required.
+	FS env.FS
+	// Tasks, when set, runs group commits; otherwise the first Durable caller does.
+	Tasks env.Tasks
+	// Clock drives SyncInterval; without one, interval mode syncs only on Stop.
+	Clock env.Clock
+	// Rand supplies encryption nonces. Required with a Cipher.
+	Rand env.Rand
+	// BlockBytesMax limits a block's size (0: BlockBytesDefault).
+	BlockBytesMax int64
+	// SyncInterval, when positive, selects interval mode: Durable acknowledges once the
+	// bytes are written to the OS and a timer fsyncs every SyncInterval. Zero is sync
+	// always, the default.
+	SyncInterval time.Duration
+	// Compression of message payloads.
+	Compression Compression
+	// Cipher and Key select encryption at rest; Key must be 32 bytes.
+	Cipher Cipher
+	Key    []byte
+}
+
+// Store is a file stream store. It is safe for concurrent use.
+type Store struct {
+	mu      sync.Mutex
+	config  Config
+	stream  *core.Stream
+	journal *journal
+	closed  bool
+	// failed is the first write or sync error; after it the store refuses writes, since
+	// the state of unsynced data is unknown until it is reopened.
+	failed error
+
+	blocks      []*block // ordered by id
+	nextBlockID uint32
+	cache       []*block // read caches, most recent last
+	dirDirty    bool     // a block was created since the last directory sync
+
+	waiters []func(error)
+	syncing bool
+	timer   env.Timer
+
+	lost       []store.SequenceRange
+	corruption []*store.CorruptError
+
+	consumers map[string]*ConsumerStore
+	scratch   []byte
+	body      []byte
+}
+
+var _ store.StreamStore = (*Store)(nil)
+
+const (
+	metaFileName = "meta.inf"
+	msgsDirName  = "msgs"
+	obsDirName   = "obs"
+)
+
+// ErrConfig reports an unusable Config.
+var ErrConfig = errors.New("filestore: bad config")
+
+// Open opens the stream in cfg.Dir, creating it when missing, and recovers its state
+// from the blocks. A store with corrupt data opens; see Corruption.
+func Open(cfg Config, streamConfig store.StreamConfig) (*Store, error) {
+	if cfg.FS == nil || cfg.Dir == "" {
+		return nil, fmt.Errorf("%w: FS and Dir are required", ErrConfig)
+	}
+	if streamConfig.Storage != 0 && streamConfig.Storage != store.FileStorage {
+		return nil, store.ErrStoreWrongType
+	}
+	streamConfig.Storage = store.FileStorage
+	if cfg.BlockBytesMax <= 0 {
+		cfg.BlockBytesMax = BlockBytesDefault
+	}
+	if cfg.BlockBytesMax < blockBytesMin {
+		cfg.BlockBytesMax = blockBytesMin
+	}
+	if cfg.BlockBytesMax > 1<<31 {
+		cfg.BlockBytesMax = 1 << 31
+	}
+	if cfg.Cipher != NoCipher && (len(cfg.Key) != 32 || cfg.Rand == nil) {
+		return nil, fmt.Errorf("%w: a cipher needs a 32-byte key and Rand", ErrConfig)
+	}
+	s := &Store{config: cfg, consumers: make(map[string]*ConsumerStore)}
+	s.journal = &journal{s: s}
+	s.stream = core.New(streamConfig, s.journal)
+	if err := s.createDirs(); err != nil {
+		return nil, err
+	}
+	if err := s.writeMeta(streamConfig); err != nil {
+		return nil, err
+	}
+	if err := s.recover(); err != nil {
+		s.closeFiles()
+		return nil, err
+	}
+	if err := s.stream.EnforceLimits(); err != nil {
+		s.closeFiles()
+		return nil, err
+	}
+	s.collectBlocks()
+	s.armTimer()
+	return s, nil
+}
+
+func (s *Store) msgsDir() string { return path.Join(s.config.Dir, msgsDirName) }
+
+// createDirs makes the directories and their entries durable, up to the store root.
+func (s *Store) createDirs() error {
+	fsys := s.config.FS
+	for _, dir := range []string{s.msgsDir(), path.Join(s.config.Dir, obsDirName)} {
+		if err := fsys.MkdirAll(dir, 0o750); err != nil {
+			return err
+		}
+	}
+	for dir := s.msgsDir(); ; dir = path.Dir(dir) {
+		if err := fsys.SyncDir(dir); err != nil {
+			return err
+		}
+		if dir == "." || dir == "/" || dir == path.Dir(dir) {
+			break
+		}
+	}
+	return nil
+}
+
+// writeMeta writes the configuration atomically (temporary file, sync, rename, sync
+// directory). The meta file is informational: recovery needs only the blocks.
+func (s *Store) writeMeta(cfg store.StreamConfig) error {
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	data = appendRecord(nil, append([]byte{'M'}, data...))
+	name := path.Join(s.config.Dir, metaFileName)
+	if old, err := readFile(s.config.FS, name); err == nil {
+		if string(old) == string(data) {
+			return nil
+		}
+		if _, _, _, err := parseRecord(old); err != nil {
+			s.corruption = append(s.corruption, &store.CorruptError{File: name, Reason: "meta file checksum mismatch; rewritten from the configuration"})
+		}
+	}
+	return writeFileAtomic(s.config.FS, name, data)
+}
+
+// readFile reads a whole file.
+func readFile(fsys env.FS, name string) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	size, err := f.Size()
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, size)
+	if _, err := f.ReadAt(buf, 0); err != nil && size > 0 {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// writeFileAtomic replaces name with data durably.
+func writeFileAtomic(fsys env.FS, name string, data []byte) error {
+	tmp := name + ".tmp"
+	f, err := fsys.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteAt(data, 0); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := fsys.Rename(tmp, name); err != nil {
+		return err
+	}
+	return fsys.SyncDir(path.Dir(name))
+}
+
+// Corruption returns the corruption found so far, oldest first.
+func (s *Store) Corruption() []*store.CorruptError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*store.CorruptError(nil), s.corruption...)
+}
+
+// lostError returns the corruption error covering seq, or nil.
+func (s *Store) lostError(first, last uint64) error {
+	for _, r := range s.lost {
+		upper := r.Last
+		if upper == 0 {
+			upper = ^uint64(0)
+		}
+		if r.First <= last && first <= upper {
+			for _, c := range s.corruption {
+				if c.Range == r {
+					return c
+				}
+			}
+			return &store.CorruptError{Range: r, Reason: "lost to corruption"}
+		}
+	}
+	return nil
+}
+
+// writable reports why the store cannot take writes, if it cannot.
+func (s *Store) writable() error {
+	if s.closed {
+		return store.ErrStoreClosed
+	}
+	if s.failed != nil {
+		return fmt.Errorf("%w: %w", store.ErrStoreFailed, s.failed)
+	}
+	return nil
+}
+
+// fail records the first write or sync failure.
+func (s *Store) fail(err error) {
+	if s.failed == nil {
+		s.failed = err
+	}
+}
+
+// StoreMsg implements store.StreamStore.
+func (s *Store) StoreMsg(subject string, hdr, msg []byte, ts, ttl int64) (uint64, int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return 0, 0, err
+	}
+	seq := s.stream.Last() + 1
+	if err := s.stream.StoreMsg(subject, hdr, msg, seq, ts, ttl, false); err != nil {
+		return 0, 0, err
+	}
+	s.collectBlocks()
+	return seq, ts, nil
+}
+
+// StoreRawMsg implements store.StreamStore.
+func (s *Store) StoreRawMsg(subject string, hdr, msg []byte, seq uint64, ts, ttl int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return err
+	}
+	err := s.stream.StoreMsg(subject, hdr, msg, seq, ts, ttl, false)
+	s.collectBlocks()
+	return err
+}
+
+// SkipMsg implements store.StreamStore.
+func (s *Store) SkipMsg(seq uint64) (uint64, error) {
+	return seq, s.SkipMsgs(seq, 1)
+}
+
+// SkipMsgs implements store.StreamStore.
+func (s *Store) SkipMsgs(seq, num uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return err
+	}
+	return s.stream.Skip(seq, num, false)
+}
+
+// LoadMsg implements store.StreamStore.
+func (s *Store) LoadMsg(seq uint64, sm *store.StoreMsg) (*store.StoreMsg, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, store.ErrStoreClosed
+	}
+	if err := s.lostError(seq, seq); err != nil {
+		return nil, err
+	}
+	e := s.stream.Entry(seq)
+	if e == nil {
+		if seq > s.stream.Last() {
+			return nil, store.ErrStoreEOF
+		}
+		return nil, store.ErrStoreMsgNotFound
+	}
+	return s.load(e, sm)
+}
+
+func (s *Store) load(e *core.Entry, sm *store.StoreMsg) (*store.StoreMsg, error) {
+	if sm == nil {
+		sm = new(store.StoreMsg)
+	}
+	if err := s.stream.Load(e, sm); err != nil {
+		return nil, err
+	}
+	return sm, nil
+}
+
+// LoadNextMsg implements store.StreamStore.
+func (s *Store) LoadNextMsg(filter string, wildcard bool, start uint64, sm *store.StoreMsg) (*store.StoreMsg, uint64, error) {
+	return s.LoadNextMsgMulti([]string{filter}, start, sm)
+}
+
+// LoadNextMsgMulti implements store.StreamStore. A lost range between start and the
+// next match fails the load: the caller must learn of the gap rather than skip it.
+func (s *Store) LoadNextMsgMulti(filters []string, start uint64, sm *store.StoreMsg) (*store.StoreMsg, uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, 0, store.ErrStoreClosed
+	}
+	e := s.stream.NextMatch(filters, start)
+	upper := s.stream.Last()
+	if e != nil {
+		upper = e.Seq
+	}
+	if start < s.stream.First() {
+		start = s.stream.First()
+	}
+	if err := s.lostError(start, upper); err != nil && len(s.lost) > 0 {
+		return nil, 0, err
+	}
+	if e == nil {
+		return nil, s.stream.Last(), store.ErrStoreEOF
+	}
+	sm, err := s.load(e, sm)
+	if err != nil {
+		return nil, 0, err
+	}
+	return sm, e.Seq, nil
+}
+
+// LoadLastMsg implements store.StreamStore.
+func (s *Store) LoadLastMsg(subject string, sm *store.StoreMsg) (*store.StoreMsg, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, store.ErrStoreClosed
+	}
+	e := s.stream.LastMatch(subject)
+	if e == nil {
+		return nil, store.ErrStoreMsgNotFound
+	}
+	return s.load(e, sm)
+}
+
+// LoadPrevMsg implements store.StreamStore.
+func (s *Store) LoadPrevMsg(start uint64, sm *store.StoreMsg) (*store.StoreMsg, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, store.ErrStoreClosed
+	}
+	e := s.stream.PrevEntry(start)
+	if e == nil {
+		return nil, store.ErrStoreEOF
+	}
+	return s.load(e, sm)
+}
+
+// RemoveMsg implements store.StreamStore.
+func (s *Store) RemoveMsg(seq uint64) (bool, error) { return s.remove(seq, false) }
+
+// EraseMsg implements store.StreamStore.
+func (s *Store) EraseMsg(seq uint64) (bool, error) { return s.remove(seq, true) }
+
+func (s *Store) remove(seq uint64, erase bool) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return false, err
+	}
+	ok, err := s.stream.Remove(seq, erase, false)
+	s.collectBlocks()
+	return ok, err
+}
+
+// Purge implements store.StreamStore.
+func (s *Store) Purge() (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return 0, err
+	}
+	n, err := s.stream.Purge(false)
+	s.collectBlocks()
+	return n, err
+}
+
+// PurgeEx implements store.StreamStore.
+func (s *Store) PurgeEx(subject string, seq, keep uint64) (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return 0, err
+	}
+	n, err := core.PurgeEx(s.stream, subject, seq, keep)
+	s.collectBlocks()
+	return n, err
+}
+
+// Compact implements store.StreamStore.
+func (s *Store) Compact(seq uint64) (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return 0, err
+	}
+	n, err := s.stream.Compact(seq, false)
+	s.collectBlocks()
+	return n, err
+}
+
+// Truncate implements store.StreamStore.
+func (s *Store) Truncate(seq uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return err
+	}
+	err := s.stream.Truncate(seq, false)
+	s.collectBlocks()
+	return err
+}
+
+// ExpireMsgs implements store.StreamStore.
+func (s *Store) ExpireMsgs(now int64) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return 0, err
+	}
+	n, err := s.stream.ExpireMsgs(now)
+	s.collectBlocks()
+	return n, err
+}
+
+// NextExpiration implements store.StreamStore.
+func (s *Store) NextExpiration() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stream.NextExpiration()
+}
+
+// State implements store.StreamStore.
+func (s *Store) State() store.StreamState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	state := s.stream.State()
+	state.Consumers = len(s.consumers)
+	state.Lost = append([]store.SequenceRange(nil), s.lost...)
+	if len(state.Lost) == 0 {
+		state.Lost = nil
+	}
+	return state
+}
+
+// FastState implements store.StreamStore.
+func (s *Store) FastState(state *store.StreamState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stream.FastState(state)
+	state.Consumers = len(s.consumers)
+	state.Lost = nil
+	if len(s.lost) > 0 {
+		state.Lost = append([]store.SequenceRange(nil), s.lost...)
+	}
+}
+
+// FilteredState implements store.StreamStore.
+func (s *Store) FilteredState(seq uint64, subject string) store.SimpleState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stream.FilteredState(seq, subject)
+}
+
+// SubjectsState implements store.StreamStore.
+func (s *Store) SubjectsState(filter string) map[string]store.SimpleState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stream.SubjectsState(filter)
+}
+
+// SubjectsTotals implements store.StreamStore.
+func (s *Store) SubjectsTotals(filter string) map[string]uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stream.SubjectsTotals(filter)
+}
+
+// NumPending implements store.StreamStore.
+func (s *Store) NumPending(seq uint64, filter string, lastPerSubject bool) (uint64, uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, 0, store.ErrStoreClosed
+	}
+	total, through := s.stream.NumPending(seq, filter, lastPerSubject)
+	return total, through, nil
+}
+
+// MultiLastSeqs implements store.StreamStore.
+func (s *Store) MultiLastSeqs(filters []string, maxSeq uint64, maxAllowed int) ([]uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, store.ErrStoreClosed
+	}
+	return s.stream.MultiLastSeqs(filters, maxSeq, maxAllowed)
+}
+
+// SubjectForSeq implements store.StreamStore.
+func (s *Store) SubjectForSeq(seq uint64) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return "", store.ErrStoreClosed
+	}
+	if e := s.stream.Entry(seq); e != nil {
+		return e.Subject, nil
+	}
+	return "", store.ErrStoreMsgNotFound
+}
+
+// UpdateConfig implements store.StreamStore.
+func (s *Store) UpdateConfig(cfg *store.StreamConfig) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return err
+	}
+	c := *cfg
+	c.Storage = store.FileStorage
+	if err := s.writeMeta(c); err != nil {
+		s.fail(err)
+		return err
+	}
+	err := s.stream.UpdateConfig(c)
+	s.collectBlocks()
+	return err
+}
+
+// RegisterStorageUpdates implements store.StreamStore.
+func (s *Store) RegisterStorageUpdates(cb store.StorageUpdate) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stream.SetStorageUpdate(cb)
+}
+
+// Type implements store.StreamStore.
+func (s *Store) Type() store.StorageType { return store.FileStorage }
+
+// Stop implements store.StreamStore: it writes and syncs everything, then closes.
+func (s *Store) Stop() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return store.ErrStoreClosed
+	}
+	err := s.syncAllLocked()
+	s.closed = true
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	waiters := s.waiters
+	s.waiters = nil
+	if !s.syncing {
+		s.closeFiles()
+	}
+	consumers := make([]*ConsumerStore, 0, len(s.consumers))
+	for _, name := range sortedNames(s.consumers) {
+		consumers = append(consumers, s.consumers[name])
+	}
+	s.mu.Unlock()
+	for _, w := range waiters {
+		w(err)
+	}
+	for _, c := range consumers {
+		_ = c.Stop()
+	}
+	return err
+}
+
+// Delete implements store.StreamStore: it stops the store and removes its directory.
+func (s *Store) Delete() error {
+	_ = s.Stop()
+	fsys := s.config.FS
+	if err := fsys.RemoveAll(s.config.Dir); err != nil {
+		return err
+	}
+	return fsys.SyncDir(path.Dir(s.config.Dir))
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for name := range m {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// isNotExist reports a missing file.
+func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

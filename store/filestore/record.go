@@ -1,0 +1,154 @@
+package filestore
+
+import (
+	"encoding/binary"
+	"errors"
+
+	"github.com/natsim/natsim/store"
+)
+
+// Block record framing. Every record is
+//
+//	u32 little-endian body length | u32 CRC-32C of (length bytes, body) | body
+//
+// and the body starts with a kind byte. The checksum covers the length, so a flipped
+// length bit is caught like a flipped payload bit.
+const (
+	recordHeaderBytes = 8
+	// recordBodyBytesMax bounds one record; larger lengths are corruption.
+	recordBodyBytesMax = 1<<26 + 1024
+)
+
+// Record kinds.
+const (
+	kindBlockHeader byte = 1 // uvarint block id, uvarint first, uvarint last, varint lastTS, key check
+	kindMsg         byte = 2 // flags, uvarint seq, varint ts, varint ttl, then the payload
+	kindRemove      byte = 3 // uvarint seq
+	kindSkip        byte = 4 // uvarint seq, uvarint num
+	kindPurge       byte = 5 // uvarint first, uvarint last: everything below first is gone
+	kindTruncate    byte = 6 // uvarint seq: everything above seq is gone
+	kindErased      byte = 7 // uvarint seq, zero padding: a message overwritten by EraseMsg
+)
+
+// Message record flags.
+const (
+	flagCompressed byte = 1 << 0
+	flagEncrypted  byte = 1 << 1
+)
+
+var errBadRecord = errors.New("bad record")
+
+// appendRecord frames body and appends it to dst.
+func appendRecord(dst, body []byte) []byte {
+	var header [recordHeaderBytes]byte
+	binary.LittleEndian.PutUint32(header[:4], uint32(len(body)))
+	crc := store.Checksum(header[:4])
+	crc = crcUpdate(crc, body)
+	binary.LittleEndian.PutUint32(header[4:], crc)
+	dst = append(dst, header[:]...)
+	return append(dst, body...)
+}
+
+// parseRecord reads the record at the start of buf. It returns the body and the total
+// record length; torn says the record runs past the end of buf (a write cut short),
+// as opposed to a checksum or framing failure.
+func parseRecord(buf []byte) (body []byte, length int, torn bool, err error) {
+	if len(buf) < recordHeaderBytes {
+		return nil, 0, true, errBadRecord
+	}
+	bodyLen := int(binary.LittleEndian.Uint32(buf[:4]))
+	if bodyLen == 0 || bodyLen > recordBodyBytesMax {
+		return nil, 0, false, errBadRecord
+	}
+	if len(buf) < recordHeaderBytes+bodyLen {
+		return nil, 0, true, errBadRecord
+	}
+	body = buf[recordHeaderBytes : recordHeaderBytes+bodyLen]
+	crc := crcUpdate(store.Checksum(buf[:4]), body)
+	if crc != binary.LittleEndian.Uint32(buf[4:8]) {
+		return nil, 0, false, errBadRecord
+	}
+	return body, recordHeaderBytes + bodyLen, false, nil
+}
+
+// msgRecord is a decoded message record.
+type msgRecord struct {
+	flags   byte
+	seq     uint64
+	ts      int64
+	ttl     int64
+	payload []byte // still compressed/encrypted when flags say so
+}
+
+// appendMsgBody appends the body of a message record whose payload is already encoded.
+func appendMsgBody(dst []byte, flags byte, seq uint64, ts, ttl int64, payload []byte) []byte {
+	dst = append(dst, kindMsg, flags)
+	dst = binary.AppendUvarint(dst, seq)
+	dst = binary.AppendVarint(dst, ts)
+	dst = binary.AppendVarint(dst, ttl)
+	return append(dst, payload...)
+}
+
+func decodeMsgBody(body []byte) (msgRecord, error) {
+	var m msgRecord
+	if len(body) < 2 || body[0] != kindMsg {
+		return m, errBadRecord
+	}
+	m.flags = body[1]
+	r := body[2:]
+	var n int
+	if m.seq, n = binary.Uvarint(r); n <= 0 {
+		return m, errBadRecord
+	}
+	r = r[n:]
+	if m.ts, n = binary.Varint(r); n <= 0 {
+		return m, errBadRecord
+	}
+	r = r[n:]
+	if m.ttl, n = binary.Varint(r); n <= 0 {
+		return m, errBadRecord
+	}
+	m.payload = r[n:]
+	return m, nil
+}
+
+// appendPayload encodes subject, headers and payload as the plain message payload.
+func appendPayload(dst []byte, subject string, hdr, msg []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(subject)))
+	dst = append(dst, subject...)
+	dst = binary.AppendUvarint(dst, uint64(len(hdr)))
+	dst = append(dst, hdr...)
+	return append(dst, msg...)
+}
+
+// decodePayload splits a plain payload; the slices alias it.
+func decodePayload(p []byte) (subject, hdr, msg []byte, err error) {
+	n, k := binary.Uvarint(p)
+	if k <= 0 || n > uint64(len(p)-k) {
+		return nil, nil, nil, errBadRecord
+	}
+	subject = p[k : k+int(n)]
+	p = p[k+int(n):]
+	n, k = binary.Uvarint(p)
+	if k <= 0 || n > uint64(len(p)-k) {
+		return nil, nil, nil, errBadRecord
+	}
+	hdr = p[k : k+int(n)]
+	msg = p[k+int(n):]
+	return subject, hdr, msg, nil
+}
+
+// uvarints decodes count uvarints following the kind byte of body.
+func uvarints(body []byte, count int) ([]uint64, []byte, error) {
+	out := make([]uint64, count)
+	r := body[1:]
+	for i := range out {
+		v, n := binary.Uvarint(r)
+		if n <= 0 {
+			return nil, nil, errBadRecord
+		}
+		out[i] = v
+		r = r[n:]
+	}
+	return out, r, nil
+}

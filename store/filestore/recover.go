@@ -1,0 +1,331 @@
+package filestore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/natsim/natsim/store"
+)
+
+// recovery is the state of one replay of the blocks at open.
+type recovery struct {
+	s *Store
+	// pending is corruption whose upper sequence bound is not known yet: the next record
+	// that carries a sequence closes it.
+	pending *store.CorruptError
+	first   bool // the next header is the first replayed
+}
+
+// recover rebuilds the index from the blocks, oldest first.
+func (s *Store) recover() error {
+	names, err := s.config.FS.ReadDir(s.msgsDir())
+	if err != nil {
+		return err
+	}
+	var ids []uint32
+	for _, name := range names {
+		if !strings.HasSuffix(name, ".blk") {
+			continue
+		}
+		id, err := strconv.ParseUint(strings.TrimSuffix(name, ".blk"), 10, 32)
+		if err != nil || id == 0 {
+			continue
+		}
+		ids = append(ids, uint32(id))
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	r := &recovery{s: s, first: true}
+	s.journal.replaying = true
+	defer func() { s.journal.replaying = false }()
+	for i, id := range ids {
+		if err := r.replayBlock(id, i == len(ids)-1); err != nil {
+			return err
+		}
+	}
+	r.closePending(s.stream.Last()+1, "end of the blocks")
+	s.journal.replaying = false
+	if w := s.writeBlock(); w == nil || w.size == 0 {
+		if w != nil {
+			// The newest block lost even its header: start it again.
+			w.file.Close()
+			s.blocks = s.blocks[:len(s.blocks)-1]
+			s.nextBlockID = w.id - 1
+			if err := s.config.FS.Remove(w.name); err != nil && !isNotExist(err) {
+				return err
+			}
+			s.dirDirty = true
+		}
+		if _, err := s.newBlock(); err != nil {
+			return err
+		}
+	}
+	return s.syncAllLocked()
+}
+
+// replayBlock replays one block file.
+func (r *recovery) replayBlock(id uint32, last bool) error {
+	s := r.s
+	b := &block{id: id, name: path.Join(s.msgsDir(), blockFileName(id))}
+	f, err := s.config.FS.OpenReadWrite(b.name)
+	if err != nil {
+		return err
+	}
+	b.file = f
+	s.blocks = append(s.blocks, b)
+	s.nextBlockID = id
+	if s.config.Cipher != NoCipher {
+		if b.cipher, err = newBlockCipher(s.config.Cipher, s.config.Key, s.config.Dir, id); err != nil {
+			return err
+		}
+	}
+	size, err := f.Size()
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, size)
+	if size > 0 {
+		if _, err := f.ReadAt(buf, 0); err != nil {
+			return err
+		}
+	}
+	s.journal.replayBlock = b
+	offset := 0
+	for offset < len(buf) {
+		body, n, torn, err := parseRecord(buf[offset:])
+		if err != nil {
+			next := resync(buf, offset+1)
+			if next < 0 && last && torn {
+				// A torn tail of the newest block: bytes never acknowledged.
+				break
+			}
+			r.corrupt(b, int64(offset), "record checksum or framing mismatch")
+			if next < 0 {
+				offset = len(buf)
+				break
+			}
+			offset = next
+			continue
+		}
+		if err := r.apply(b, body, int64(offset)); err != nil {
+			return err
+		}
+		offset += n
+		b.records++
+	}
+	if offset < len(buf) {
+		if err := f.Truncate(int64(offset)); err != nil {
+			return err
+		}
+		if err := f.Sync(); err != nil {
+			return err
+		}
+		buf = buf[:offset]
+	}
+	b.size, b.written, b.synced = int64(len(buf)), int64(len(buf)), int64(len(buf))
+	if last {
+		b.buf = buf
+		b.synced = 0
+	}
+	return nil
+}
+
+// resync finds the next offset at or after from where a valid record starts, or -1.
+func resync(buf []byte, from int) int {
+	for o := from; o+recordHeaderBytes < len(buf); o++ {
+		if _, _, _, err := parseRecord(buf[o:]); err == nil {
+			return o
+		}
+	}
+	return -1
+}
+
+// corrupt opens a lost range at the current position.
+func (r *recovery) corrupt(b *block, offset int64, reason string) {
+	b.keep = true
+	if r.pending != nil {
+		return
+	}
+	r.pending = &store.CorruptError{
+		Range:  store.SequenceRange{First: r.s.stream.Last() + 1},
+		File:   b.name,
+		Offset: offset,
+		Reason: reason,
+	}
+}
+
+// closePending closes the open lost range below next (the next sequence seen), and
+// reserves its sequences so that they are never reused.
+func (r *recovery) closePending(next uint64, why string) {
+	c := r.pending
+	if c == nil {
+		return
+	}
+	r.pending = nil
+	s := r.s
+	if next <= c.Range.First {
+		// No sequence is known to be lost; records without sequences (removals) were.
+		// The record at the damage is the one after the last known sequence.
+		next = c.Range.First + 1
+	}
+	c.Range.Last = next - 1
+	c.Reason = fmt.Sprintf("%s (range closed by %s)", c.Reason, why)
+	if s.stream.Last() < c.Range.Last {
+		_ = s.stream.Skip(s.stream.Last()+1, c.Range.Last-s.stream.Last(), true)
+	}
+	s.lost = append(s.lost, c.Range)
+	s.corruption = append(s.corruption, c)
+}
+
+// advanceTo makes seq the next sequence, reporting a gap without a record as lost.
+func (r *recovery) advanceTo(b *block, seq uint64, offset int64) {
+	s := r.s
+	if r.pending != nil {
+		r.closePending(seq, fmt.Sprintf("sequence %d", seq))
+	}
+	if last := s.stream.Last(); seq > last+1 {
+		r.corrupt(b, offset, "sequences missing between records")
+		r.closePending(seq, fmt.Sprintf("sequence %d", seq))
+	}
+}
+
+var errUnknownRecord = errors.New("unknown record kind")
+
+// apply replays one verified record.
+func (r *recovery) apply(b *block, body []byte, offset int64) error {
+	s := r.s
+	switch body[0] {
+	case kindBlockHeader:
+		return r.applyHeader(b, body, offset)
+	case kindMsg:
+		rec, err := decodeMsgBody(body)
+		if err != nil {
+			r.corrupt(b, offset, "bad message record")
+			return nil
+		}
+		plain, err := s.decodePayloadBytes(b, rec)
+		if errors.Is(err, errNoCipher) {
+			return store.ErrBadKey
+		}
+		var subject, hdr, msg []byte
+		if err == nil {
+			subject, hdr, msg, err = decodePayload(plain)
+		}
+		if err != nil || rec.seq <= s.stream.Last() {
+			r.corrupt(b, offset, "message record does not decode or is out of order")
+			r.closePending(max(rec.seq, s.stream.Last()+1)+1, fmt.Sprintf("message %d", rec.seq))
+			return nil
+		}
+		r.advanceTo(b, rec.seq, offset)
+		s.journal.replayAt = offset
+		if err := s.stream.StoreMsg(string(subject), hdr, msg, rec.seq, rec.ts, rec.ttl, true); err != nil {
+			r.corrupt(b, offset, "message record rejected: "+err.Error())
+			r.closePending(rec.seq+1, fmt.Sprintf("message %d", rec.seq))
+		}
+		return nil
+	case kindRemove:
+		v, _, err := uvarints(body, 1)
+		if err != nil {
+			r.corrupt(b, offset, "bad removal record")
+			return nil
+		}
+		_, err = s.stream.Remove(v[0], false, true)
+		return err
+	case kindSkip:
+		v, _, err := uvarints(body, 2)
+		if err != nil || v[1] == 0 || v[0]+v[1] < v[0] {
+			r.corrupt(b, offset, "bad skip record")
+			return nil
+		}
+		end := v[0] + v[1] - 1
+		if end > s.stream.Last() {
+			start := max(v[0], s.stream.Last()+1)
+			r.advanceTo(b, start, offset)
+			return s.stream.Skip(start, end-start+1, true)
+		}
+		return nil
+	case kindPurge:
+		v, _, err := uvarints(body, 2)
+		if err != nil || v[0] == 0 {
+			r.corrupt(b, offset, "bad purge record")
+			return nil
+		}
+		r.closePending(v[0], "purge")
+		if _, err := s.stream.Compact(v[0], true); err != nil {
+			return err
+		}
+		if v[1] > s.stream.Last() {
+			return s.stream.Skip(s.stream.Last()+1, v[1]-s.stream.Last(), true)
+		}
+		return nil
+	case kindTruncate:
+		v, _, err := uvarints(body, 1)
+		if err != nil {
+			r.corrupt(b, offset, "bad truncate record")
+			return nil
+		}
+		return s.stream.Truncate(v[0], true)
+	case kindErased:
+		v, _, err := uvarints(body, 1)
+		if err != nil {
+			r.corrupt(b, offset, "bad erased record")
+			return nil
+		}
+		if v[0] > s.stream.Last() {
+			r.advanceTo(b, v[0], offset)
+			return s.stream.Skip(s.stream.Last()+1, v[0]-s.stream.Last(), true)
+		}
+		return nil
+	default:
+		r.corrupt(b, offset, errUnknownRecord.Error())
+		return nil
+	}
+}
+
+// applyHeader checks a block header: its id, the encryption key, and for the oldest
+// block the sequences the stream had when it was created.
+func (r *recovery) applyHeader(b *block, body []byte, offset int64) error {
+	s := r.s
+	v, rest, err := uvarints(body, 3)
+	if err != nil || uint32(v[0]) != b.id {
+		r.corrupt(b, offset, "bad block header")
+		return nil
+	}
+	lastTS, n := binary.Varint(rest)
+	if n <= 0 {
+		r.corrupt(b, offset, "bad block header")
+		return nil
+	}
+	rest = rest[n:]
+	switch {
+	case b.cipher != nil:
+		if err := b.cipher.checkKey(rest); err != nil {
+			return fmt.Errorf("%w: block %s", err, b.name)
+		}
+	case len(rest) > 0:
+		return fmt.Errorf("%w: block %s is encrypted and no key is configured", store.ErrBadKey, b.name)
+	}
+	last := v[2]
+	if r.first {
+		r.first = false
+		if last > s.stream.Last() {
+			if err := s.stream.Skip(s.stream.Last()+1, last-s.stream.Last(), true); err != nil {
+				return err
+			}
+			s.stream.SetLastTS(lastTS)
+		}
+		return nil
+	}
+	if r.pending != nil && last >= r.pending.Range.First {
+		r.closePending(last+1, "block header")
+	}
+	if last > s.stream.Last() {
+		r.corrupt(b, offset, "sequences missing before block")
+		r.closePending(last+1, "block header")
+	}
+	return nil
+}
