@@ -528,6 +528,12 @@ func (r *raft) winElection(voteType pb.MessageType) {
 		r.campaign(pb.MsgVote, nil)
 		return
 	}
+	if !r.tracker.isVoter(r.id) {
+		// The configuration changed under the campaign (a snapshot or an applied
+		// removal): this node may no longer lead.
+		r.becomeFollower(r.term, None)
+		return
+	}
 	r.becomeLeader()
 	r.broadcastAppend()
 }
@@ -1102,6 +1108,9 @@ func (r *raft) applyConfChange(cc pb.ConfChange) {
 func (r *raft) removeSelf() {
 	r.removed = true
 	if r.state != StateLeader {
+		if r.state != StateFollower {
+			r.becomeFollower(r.term, None)
+		}
 		return
 	}
 	// The followers learned the commit index of the removal when it committed (the

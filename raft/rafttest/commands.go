@@ -458,7 +458,7 @@ func handleReadIndex(e *Env, a args) error {
 	if len(pos) != 2 {
 		return fmt.Errorf("read-index ID CONTEXT")
 	}
-	if err := n.RawNode.ReadIndex([]byte(pos[1])); err != nil {
+	if err := e.ReadIndex(n.ID, pos[1]); err != nil {
 		e.logf("error: %v", err)
 	}
 	return nil

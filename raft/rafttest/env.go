@@ -53,6 +53,10 @@ type Env struct {
 	committed map[uint64]map[uint64]pb.Entry
 	// leaders[g][term] is the node that became leader in term of group g.
 	leaders map[uint64]map[uint64]uint64
+	// readFloor[context] is the highest commit index any node knew when the read
+	// index request with that context was issued: a linearizable read must not return
+	// an index below it.
+	readFloor map[string]uint64
 	// Template is copied into each new node's Config.
 	Template raft.Config
 	nextID   uint64
@@ -70,6 +74,7 @@ func (ZeroRand) Intn(int) int { return 0 }
 func NewEnv(template raft.Config) *Env {
 	return &Env{Nodes: map[uint64]*Node{}, side: map[uint64]int{},
 		committed: map[uint64]map[uint64]pb.Entry{}, leaders: map[uint64]map[uint64]uint64{},
+		readFloor: map[string]uint64{},
 		Template: template, nextID: 1}
 }
 
@@ -226,6 +231,12 @@ func (e *Env) ProcessReady(id uint64) (bool, error) {
 	if err := e.apply(n, &rd); err != nil {
 		return true, err
 	}
+	for _, rs := range rd.ReadStates {
+		if floor, ok := e.readFloor[string(rs.Context)]; ok && rs.Index < floor {
+			return true, fmt.Errorf("read index %d for %q below the commit index %d known when it was issued",
+				rs.Index, rs.Context, floor)
+		}
+	}
 	n.RawNode.Advance(rd)
 	return true, nil
 }
@@ -356,6 +367,19 @@ func (e *Env) Step(m pb.Message) {
 	if err := n.RawNode.Step(m); err != nil {
 		e.logf("  %v", err)
 	}
+}
+
+// ReadIndex issues a read index request on node id and records the commit floor the
+// answer must reach.
+func (e *Env) ReadIndex(id uint64, context string) error {
+	var floor uint64
+	for _, other := range e.IDs() {
+		if n := e.Nodes[other]; !n.Down && n.Config.GroupID == e.Nodes[id].Config.GroupID {
+			floor = max(floor, n.RawNode.Status().Commit)
+		}
+	}
+	e.readFloor[context] = floor
+	return e.Nodes[id].RawNode.ReadIndex([]byte(context))
 }
 
 // Drop removes the in-flight messages matching from and to (None matches any).

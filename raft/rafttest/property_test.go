@@ -45,6 +45,7 @@ type randomRun struct {
 	env      *Env
 	rng      *rand.Rand
 	proposed int
+	reads    int
 	spares   []uint64
 }
 
@@ -191,7 +192,7 @@ func (r *randomRun) step() error {
 				}
 			}
 		}
-	case x < 988:
+	case x < 987:
 		if r.count(func(n *Node) bool { return n.StorageBroken }) == 0 {
 			r.randomNode().StorageBroken = true
 		}
@@ -203,6 +204,11 @@ func (r *randomRun) step() error {
 				e.Crash(n.ID)
 			}
 			return e.Restart(n.ID)
+		}
+	case x < 995:
+		if n := r.randomNode(); !n.Down {
+			r.reads++
+			_ = r.env.ReadIndex(n.ID, fmt.Sprintf("read%d", r.reads))
 		}
 	default:
 		r.changeMembership()
