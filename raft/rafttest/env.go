@@ -75,7 +75,7 @@ func NewEnv(template raft.Config) *Env {
 	return &Env{Nodes: map[uint64]*Node{}, side: map[uint64]int{},
 		committed: map[uint64]map[uint64]pb.Entry{}, leaders: map[uint64]map[uint64]uint64{},
 		readFloor: map[string]uint64{},
-		Template: template, nextID: 1}
+		Template:  template, nextID: 1}
 }
 
 // DefaultConfig is the template interaction scripts start from.
