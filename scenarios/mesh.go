@@ -48,8 +48,7 @@ type meshWorkload struct {
 
 func newMeshWorkload(w *sim.World) *meshWorkload {
 	mw := &meshWorkload{world: w}
-	knobs := w.Rand("mesh-knobs")
-	mw.interval = time.Duration(knobs.Between(int64(time.Millisecond), int64(10*time.Millisecond)))
+	mw.interval = time.Duration(w.Knob("mesh/send-interval-ns", int64(time.Millisecond), int64(10*time.Millisecond)))
 	count := w.Config().Servers
 	for i := 0; i < count; i++ {
 		mw.names = append(mw.names, "m"+itoa(i+1))

@@ -58,15 +58,14 @@ type registerWorkload struct {
 
 func newRegisterWorkload(w *sim.World, o registerOptions) *registerWorkload {
 	rw := &registerWorkload{world: w, options: o}
-	knobs := w.Rand("register-knobs")
 	replicaOptions := replicaOptions{
 		port:          registerPort,
-		fsyncDelay:    time.Duration(knobs.Between(int64(100*time.Microsecond), int64(5*time.Millisecond))),
-		scrubInterval: time.Duration(knobs.Between(int64(20*time.Millisecond), int64(500*time.Millisecond))),
+		fsyncDelay:    time.Duration(w.Knob("register/fsync-delay-ns", int64(100*time.Microsecond), int64(5*time.Millisecond))),
+		scrubInterval: time.Duration(w.Knob("register/scrub-interval-ns", int64(20*time.Millisecond), int64(500*time.Millisecond))),
 	}
-	clientCount := int(knobs.Between(2, 3))
-	opTimeout := time.Duration(knobs.Between(int64(300*time.Millisecond), int64(2*time.Second)))
-	thinkMax := time.Duration(knobs.Between(int64(5*time.Millisecond), int64(50*time.Millisecond)))
+	clientCount := int(w.Knob("register/clients", 2, 3))
+	opTimeout := time.Duration(w.Knob("register/operation-timeout-ns", int64(300*time.Millisecond), int64(2*time.Second)))
+	thinkMax := time.Duration(w.Knob("register/think-max-ns", int64(5*time.Millisecond), int64(50*time.Millisecond)))
 
 	servers := w.Config().Servers
 	for i := 1; i <= servers; i++ {

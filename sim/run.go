@@ -59,6 +59,8 @@ type Result struct {
 	Artifacts []Artifact
 	// Faults counts the nemesis's injections by kind.
 	Faults [faultKinds]uint64
+	// Knobs are the tuning knobs the scenario drew (World.Knob), in drawing order.
+	Knobs []KnobValue
 }
 
 // ErrLiveness: the scenario did not converge within the liveness bound.
@@ -230,6 +232,7 @@ func Run(s *Scenario, seed uint64, options Options) Result {
 		Violation:   w.violation,
 		Artifacts:   w.artifacts,
 		Faults:      nemesis.injected,
+		Knobs:       w.knobs,
 	}
 }
 

@@ -58,6 +58,7 @@ type World struct {
 	violation   error
 	artifacts   []Artifact
 	diskGroups  [][]*Process
+	knobs       []KnobValue
 }
 
 // NewWorld returns an empty world for the configuration (its Seed seeds every stream).
@@ -90,6 +91,26 @@ func (w *World) Rand(name string) *Stream {
 		w.streams[name] = s
 	}
 	return s
+}
+
+// Knob draws a scenario's tuning knob (a timeout, a batch size, a sync policy) uniformly
+// in [low, high] from the knob's own stream, so that adding a knob never changes
+// another's value, and records it in the trace and in Result.Knobs.
+func (w *World) Knob(name string, low, high int64) int64 {
+	value := NewStream(w.config.Seed, "knob/"+name).Between(low, high)
+	w.knobs = append(w.knobs, KnobValue{Name: name, Value: value})
+	w.fold(hashString(name))
+	w.fold(uint64(value))
+	if w.tracing {
+		w.traceLine(KindWorld, nil, "knob "+name+"="+strconv.FormatInt(value, 10))
+	}
+	return value
+}
+
+// KnobValue is one knob drawn by a run.
+type KnobValue struct {
+	Name  string
+	Value int64
 }
 
 // Now returns the virtual time since the start of the run.
