@@ -230,31 +230,43 @@ type tracker struct {
 	inflightMax   int
 	inflightBytes uint64
 	votes         map[uint64]bool
+	// sortedIDs and sortedVoters cache the members in ascending order (iteration must
+	// be deterministic, and heartbeats of idle groups must not allocate). They are
+	// rebuilt by membershipChanged and must not be modified by callers.
+	sortedIDs    []uint64
+	sortedVoters []uint64
+	// matches is scratch space for committedIndex.
+	matches []uint64
 }
 
 func newTracker(inflightMax int, inflightBytes uint64) tracker {
-	return tracker{progress: map[uint64]*Progress{}, inflightMax: inflightMax, inflightBytes: inflightBytes, votes: map[uint64]bool{}}
+	return tracker{progress: map[uint64]*Progress{}, inflightMax: inflightMax, inflightBytes: inflightBytes,
+		votes: map[uint64]bool{}}
 }
 
-// ids returns the members in ascending order, so iteration is deterministic.
-func (t *tracker) ids() []uint64 {
-	ids := make([]uint64, 0, len(t.progress))
+// membershipChanged must follow every change to progress or to a member's role.
+func (t *tracker) membershipChanged() {
+	t.sortedIDs = t.sortedIDs[:0]
 	for id := range t.progress {
-		ids = append(ids, id)
+		t.sortedIDs = append(t.sortedIDs, id)
 	}
-	slices.Sort(ids)
-	return ids
-}
-
-func (t *tracker) voters() []uint64 {
-	var ids []uint64
-	for _, id := range t.ids() {
+	slices.Sort(t.sortedIDs)
+	t.sortedVoters = t.sortedVoters[:0]
+	for _, id := range t.sortedIDs {
 		if !t.progress[id].IsObserver {
-			ids = append(ids, id)
+			t.sortedVoters = append(t.sortedVoters, id)
 		}
 	}
-	return ids
 }
+
+// ids returns the members in ascending order.
+func (t *tracker) ids() []uint64 {
+	assertf(len(t.sortedIDs) == len(t.progress), "tracker cache stale: %d ids, %d members", len(t.sortedIDs), len(t.progress))
+	return t.sortedIDs
+}
+
+// voters returns the voters in ascending order.
+func (t *tracker) voters() []uint64 { return t.sortedVoters }
 
 func (t *tracker) isVoter(id uint64) bool {
 	p, ok := t.progress[id]
@@ -281,11 +293,12 @@ func (t *tracker) committedIndex() uint64 {
 	if len(voters) == 0 {
 		return 0
 	}
-	matches := make([]uint64, len(voters))
-	for i, id := range voters {
-		matches[i] = t.progress[id].Match
+	matches := t.matches[:0]
+	for _, id := range voters {
+		matches = append(matches, t.progress[id].Match)
 	}
 	slices.Sort(matches)
+	t.matches = matches
 	// With n voters sorted ascending, the entry at n-quorum is on a quorum.
 	return matches[len(matches)-t.quorum()]
 }

@@ -292,6 +292,7 @@ func (r *raft) restoreConfState(cs pb.ConfState) {
 	for _, id := range cs.Observers {
 		r.tracker.progress[id] = r.newProgress(last, true)
 	}
+	r.tracker.membershipChanged()
 }
 
 func (r *raft) newProgress(last uint64, observer bool) *Progress {
@@ -1080,10 +1081,13 @@ func (r *raft) applyConfChange(cc pb.ConfChange) {
 		} else {
 			r.tracker.progress[cc.NodeID] = r.newProgress(last, false)
 		}
+		r.tracker.membershipChanged()
 	case pb.ConfChangeAddObserver:
 		r.tracker.progress[cc.NodeID] = r.newProgress(last, true)
+		r.tracker.membershipChanged()
 	case pb.ConfChangeRemovePeer:
 		delete(r.tracker.progress, cc.NodeID)
+		r.tracker.membershipChanged()
 		if cc.NodeID == r.leadTransferee {
 			r.leadTransferee = None
 		}
