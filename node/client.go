@@ -107,12 +107,18 @@ type responseGrant struct {
 	expires   time.Time
 }
 
-// subscription is one SUB of one connection.
+// internalHandler receives messages for a server-internal subscription, on the
+// publisher's read path; it may publish through publisher.route with set.
+type internalHandler func(publisher *clientConn, pub *publication, set *flushSet)
+
+// subscription is one SUB of one connection, or a server-internal subscription (client
+// nil, internal set).
 type subscription struct {
-	client  *clientConn
-	subject string
-	queue   string
-	sid     []byte
+	internal internalHandler
+	client   *clientConn
+	subject  string
+	queue    string
+	sid      []byte
 	// max and delivered are guarded by client.mu.
 	max       int64
 	delivered int64

@@ -195,6 +195,10 @@ func (c *clientConn) deliverResult(result *sublist.Result[*subscription], pub *p
 // false when the subscriber does not take it (closed, own message without echo, or
 // past its auto-unsubscribe count).
 func (c *clientConn) deliver(sub *subscription, pub *publication, set *flushSet) bool {
+	if sub.internal != nil {
+		sub.internal(c, pub, set)
+		return true
+	}
 	t := sub.client
 	t.mu.Lock()
 	if t.closed || (t == c && !t.options.Echo) {
@@ -283,7 +287,7 @@ func (c *clientConn) removeSubscription(sub *subscription) {
 func (c *clientConn) sendNoResponders(pub *publication) {
 	var target *subscription
 	for _, sub := range c.account.sublist.MatchBytes(pub.reply).Plain {
-		if sub.client == c {
+		if sub.client == c && sub.internal == nil {
 			target = sub
 			break
 		}

@@ -2,6 +2,7 @@ package node
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"net"
 	"strings"
@@ -152,7 +153,7 @@ func TestAutoUnsubscribe(t *testing.T) {
 	if n, _, _ := sub.Pending(); n != 2 {
 		t.Fatalf("pending %d", n)
 	}
-	if s.Subsz(SubszOptions{}).NumSubs != 0 {
+	if s.Subsz(SubszOptions{Account: "$G"}).NumSubs != 0 {
 		t.Fatal("subscription not removed")
 	}
 }
@@ -334,7 +335,7 @@ func TestMonitoringHandlers(t *testing.T) {
 	if err != nil || connz.NumConns != 1 || connz.Conns[0].Name != "watcher" || len(connz.Conns[0].Subs) != 1 {
 		t.Fatalf("connz %+v %v", connz, err)
 	}
-	if v := s.Varz(); v.Connections != 1 || v.Subscriptions != 1 {
+	if v := s.Varz(); v.Connections != 1 || s.Subsz(SubszOptions{Account: "$G"}).NumSubs != 1 {
 		t.Fatalf("varz %+v", v)
 	}
 	conn, err := net.Dial("tcp", s.MonitorAddr())
@@ -504,5 +505,43 @@ func TestLameDuckMode(t *testing.T) {
 	}
 	if !nc.IsClosed() {
 		t.Fatal("client still connected")
+	}
+}
+
+// TestSystemRequests proves the monitoring data is served over NATS to system
+// account users, and that other accounts cannot reach it.
+func TestSystemRequests(t *testing.T) {
+	s := startTestServer(t, func(o *opts.Options) {
+		o.Accounts = []*opts.Account{{Name: "SYS"}, {Name: "APP"}}
+		o.SystemAccount = "SYS"
+		o.Users = []*opts.User{{Username: "sys", Password: "p", Account: "SYS"}, {Username: "app", Password: "p", Account: "APP"}}
+	})
+	system := connect(t, s, nats.UserInfo("sys", "p"))
+	msg, err := system.Request("$SYS.REQ.SERVER.PING", nil, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var statsz ServerStatsMsg
+	if err := json.Unmarshal(msg.Data, &statsz); err != nil || statsz.Server.ID != s.ID() || statsz.Stats.Connections != 1 {
+		t.Fatalf("statsz %s %v", msg.Data, err)
+	}
+	msg, err = system.Request("$SYS.REQ.SERVER.PING.CONNZ", []byte(`{"subscriptions":true}`), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var connz struct {
+		Server ServerInfo `json:"server"`
+		Data   Connz      `json:"data"`
+	}
+	if err := json.Unmarshal(msg.Data, &connz); err != nil || connz.Data.NumConns != 1 {
+		t.Fatalf("connz %s %v", msg.Data, err)
+	}
+	msg, err = system.Request("$SYS.REQ.SERVER."+s.ID()+".IDZ", nil, time.Second)
+	if err != nil || !strings.Contains(string(msg.Data), s.ID()) {
+		t.Fatalf("idz %v %v", msg, err)
+	}
+	app := connect(t, s, nats.UserInfo("app", "p"))
+	if _, err := app.Request("$SYS.REQ.SERVER.PING", nil, 200*time.Millisecond); err == nil {
+		t.Fatal("a non-system account reached the system services")
 	}
 }

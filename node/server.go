@@ -177,6 +177,7 @@ func (s *Server) Start() error {
 	s.running = true
 	s.rebuildInfoLocked()
 	s.mu.Unlock()
+	s.startSystemServices()
 	s.logger.Noticef("Listening for client connections on %s", listener.Addr())
 	s.logger.Noticef("Server is ready")
 	return nil
@@ -425,3 +426,5 @@ func checkSupported(o *opts.Options) error {
 	}
 	return nil
 }
+
+func sortStrings(values []string) { slices.Sort(values) }
