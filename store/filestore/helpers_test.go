@@ -31,6 +31,14 @@ func newDisk(seed uint64) *simfs.Disk {
 	return simfs.New(newTestRand(seed), simfs.Config{Name: "test"})
 }
 
+// tb is the part of testing.TB that rapid.T also has.
+type tb interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
+var _ tb = (testing.TB)(nil)
+
 var testKey = []byte("0123456789abcdef0123456789abcdef")
 
 // variants are the file store configurations every suite runs under.
@@ -58,7 +66,7 @@ func variants() map[string]func(fsys env.FS) Config {
 	}
 }
 
-func mustOpen(t testing.TB, cfg Config, scfg store.StreamConfig) *Store {
+func mustOpen(t tb, cfg Config, scfg store.StreamConfig) *Store {
 	t.Helper()
 	s, err := Open(cfg, scfg)
 	if err != nil {
@@ -68,7 +76,7 @@ func mustOpen(t testing.TB, cfg Config, scfg store.StreamConfig) *Store {
 }
 
 // durable waits for Durable's callback, which runs inline without Tasks.
-func durable(t testing.TB, s store.StreamStore) {
+func durable(t tb, s store.StreamStore) {
 	t.Helper()
 	var got error
 	called := false
