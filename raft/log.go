@@ -138,7 +138,9 @@ func (l *raftLog) firstIndex() uint64 {
 	}
 	i, err := l.storage.FirstIndex()
 	if err != nil {
+		// Keep going with a safe value; the node turns storage-failed after this step.
 		l.noteStorageError(err)
+		return l.committed + 1
 	}
 	return i
 }
@@ -149,7 +151,9 @@ func (l *raftLog) lastIndex() uint64 {
 	}
 	i, err := l.storage.LastIndex()
 	if err != nil {
+		// Everything below the unstable offset was handed to the storage.
 		l.noteStorageError(err)
+		return l.unstable.offset - 1
 	}
 	return i
 }

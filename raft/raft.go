@@ -650,7 +650,7 @@ func (r *raft) stepLeader(m pb.Message) error {
 	switch m.Type {
 	case pb.MsgAppResponse:
 		p.RecentActive = true
-		r.handleAppendResponse(m, p)
+		return r.handleAppendResponse(m, p)
 	case pb.MsgHeartbeatResponse:
 		p.RecentActive = true
 		p.ProbeSent = false
@@ -678,7 +678,7 @@ func (r *raft) stepLeader(m pb.Message) error {
 	return nil
 }
 
-func (r *raft) handleAppendResponse(m pb.Message, p *Progress) {
+func (r *raft) handleAppendResponse(m pb.Message, p *Progress) error {
 	if m.Reject {
 		next := m.RejectHint
 		if m.LogTerm > 0 {
@@ -690,16 +690,16 @@ func (r *raft) handleAppendResponse(m pb.Message, p *Progress) {
 			}
 			r.sendAppend(m.From)
 		}
-		return
+		return nil
 	}
 	if m.Index > r.log.lastIndex() {
 		// An acknowledgement of entries this leader never had: forged or from another
 		// incarnation. It must not count toward a quorum.
-		return
+		return fmt.Errorf("%w: acknowledges %d beyond the last index %d", ErrStepDropped, m.Index, r.log.lastIndex())
 	}
 	oldPaused := p.IsPaused()
 	if !p.MaybeUpdate(m.Index) {
-		return
+		return nil
 	}
 	switch {
 	case p.State == StateProbe:
@@ -721,6 +721,7 @@ func (r *raft) handleAppendResponse(m pb.Message, p *Progress) {
 	if m.From == r.leadTransferee && p.Match == r.log.lastIndex() {
 		r.send(pb.Message{To: m.From, Type: pb.MsgTimeoutNow})
 	}
+	return nil
 }
 
 func (r *raft) stepCandidate(m pb.Message) error {
@@ -760,6 +761,11 @@ func (r *raft) stepFollower(m pb.Message) error {
 			// A node whose storage failed cannot durably accept anything; it stays
 			// silent rather than acknowledge what it may lose.
 			return fmt.Errorf("%w: %s while storage failed", ErrStepDropped, m.Type)
+		}
+		if r.lead != None && r.lead != m.From {
+			// Two leaders in one term cannot exist; this message is forged or from a
+			// broken peer.
+			return fmt.Errorf("%w: %s from %d, but %d leads term %d", ErrStepDropped, m.Type, m.From, r.lead, r.term)
 		}
 		r.electionElapsed = 0
 		r.lead = m.From

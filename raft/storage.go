@@ -43,10 +43,11 @@ type Storage interface {
 	// Term returns the term of entry i, which must be in [FirstIndex()-1, LastIndex()]
 	// (the term of the entry before the first is the snapshot's term).
 	Term(i uint64) (uint64, error)
-	// LastIndex returns the index of the last entry (the snapshot index if empty).
+	// LastIndex returns the index of the last entry (the snapshot index if empty). It is
+	// called often and should be answered from memory.
 	LastIndex() (uint64, error)
 	// FirstIndex returns the index of the first entry that may be read (the snapshot
-	// index + 1).
+	// index + 1). It is called often and should be answered from memory.
 	FirstIndex() (uint64, error)
 	// Snapshot returns the most recent snapshot. ErrSnapshotTemporarilyUnavailable
 	// makes raft retry later.

@@ -61,6 +61,7 @@ func init() {
 		"log":             handleLog,
 		"msgs":            handleMsgs,
 		"check":           handleCheck,
+		"inject":          handleInject,
 	}
 }
 
@@ -619,5 +620,62 @@ func handleCheck(e *Env, a args) error {
 		return err
 	}
 	e.logf("invariants hold")
+	return nil
+}
+
+// inject FROM TO type=T [term=N] [group=G] [index=N] [logterm=N] [commit=N]
+// [reject=B] [entries=(term/index,...)] [corrupt=BYTE]: a hand-made message goes through
+// the wire codec (optionally with one byte flipped) and, if it decodes, to node TO.
+func handleInject(e *Env, a args) error {
+	ids, err := a.ids()
+	if err != nil || len(ids) != 2 {
+		return fmt.Errorf("inject FROM TO type=...")
+	}
+	m := pb.Message{From: ids[0], To: ids[1], GroupID: 1}
+	if to := e.Nodes[ids[1]]; to != nil {
+		m.GroupID = to.Config.GroupID
+	}
+	typ, _ := a.lookup("type")
+	for t := pb.MsgVote; t.Valid(); t++ {
+		if len(typ) == 1 && t.String() == typ[0] {
+			m.Type = t
+		}
+	}
+	for key, field := range map[string]*uint64{"term": &m.Term, "group": &m.GroupID, "index": &m.Index,
+		"logterm": &m.LogTerm, "commit": &m.Commit} {
+		if *field, err = a.uint(key, *field); err != nil {
+			return err
+		}
+	}
+	m.Reject = a.bool("reject", false)
+	entries, _ := a.lookup("entries")
+	for _, v := range entries {
+		var ent pb.Entry
+		if _, err := fmt.Sscanf(v, "%d/%d", &ent.Term, &ent.Index); err != nil {
+			return fmt.Errorf("entry %q: want term/index", v)
+		}
+		m.Entries = append(m.Entries, ent)
+	}
+	data := pb.EncodeMessage(&m)
+	if v, ok := a.lookup("corrupt"); ok {
+		i, err := strconv.Atoi(v[0])
+		if err != nil || i >= len(data) {
+			return fmt.Errorf("corrupt=%v: want a byte offset below %d", v, len(data))
+		}
+		data[i] ^= 0x40
+	}
+	if v, ok := a.lookup("truncate"); ok {
+		i, err := strconv.Atoi(v[0])
+		if err != nil || i > len(data) {
+			return fmt.Errorf("truncate=%v: want at most %d", v, len(data))
+		}
+		data = data[:i]
+	}
+	decoded, err := pb.DecodeMessage(data)
+	if err != nil {
+		e.logf("decode: %v", err)
+		return nil
+	}
+	e.Step(decoded)
 	return nil
 }

@@ -272,6 +272,12 @@ func (e *Env) persist(n *Node, rd *raft.Ready) error {
 }
 
 func (e *Env) send(m pb.Message) {
+	// Every message crosses the wire encoding, so the codec sees everything raft sends.
+	decoded, err := pb.DecodeMessage(pb.EncodeMessage(&m))
+	if err != nil {
+		panic(fmt.Sprintf("codec round trip of %s: %v", m, err))
+	}
+	m = decoded
 	to := e.Nodes[m.To]
 	if to == nil || to.Down || !e.connected(m.From, m.To) {
 		e.logf("  dropped in network: %s", m)
