@@ -93,6 +93,10 @@ type Config struct {
 	LossDelayMax      time.Duration
 	RetransmitTimeout time.Duration
 	DialTimeout       time.Duration
+	// WindowBytes bounds the bytes a connection has in flight (sent, not yet read by
+	// the peer); the rest waits in the sender's queue and counts in Conn.Pending. Zero
+	// means 1 MiB.
+	WindowBytes int
 
 	ClockOffsetMax time.Duration
 	ClockDriftMax  float64 // a fraction: 0.01 lets clocks run 1% fast or slow
@@ -178,6 +182,8 @@ func DrawConfig(seed uint64, serversMin, serversMax int) Config {
 		c.LossDelayMax = time.Duration(s.Between(int64(10*time.Millisecond), int64(time.Second)))
 	}
 
+	c.WindowBytes = int(s.Between(16<<10, 4<<20))
+
 	c.Safety = 20 * time.Second
 	c.LivenessBound = 30 * time.Second
 	c.EventsMax = 20_000_000
@@ -192,11 +198,11 @@ func (c Config) String() string {
 			faults = append(faults, fmt.Sprintf("%s=%.2f", FaultKind(k), weight))
 		}
 	}
-	return fmt.Sprintf("seed=%d servers=%d latency=%v split=%.2f loss=%.3f (delay<=%v) rto=%v dial-timeout=%v\n"+
+	return fmt.Sprintf("seed=%d servers=%d latency=%v split=%.2f loss=%.3f (delay<=%v) rto=%v dial-timeout=%v window=%d\n"+
 		"clock offset<=%v drift<=%.4f\n"+
 		"faults every ~%v: %s; power-loss=%.2f down<=%v pause<=%v partition<=%v clog<=%v\n"+
 		"disk faults=%v safety-only=%v intensity=%.2f safety=%v liveness-bound=%v",
-		c.Seed, c.Servers, c.Latency, c.ChunkSplitProbability, c.LossProbability, c.LossDelayMax, c.RetransmitTimeout, c.DialTimeout,
+		c.Seed, c.Servers, c.Latency, c.ChunkSplitProbability, c.LossProbability, c.LossDelayMax, c.RetransmitTimeout, c.DialTimeout, c.WindowBytes,
 		c.ClockOffsetMax, c.ClockDriftMax,
 		c.FaultMeanInterval, strings.Join(faults, " "), c.PowerLossProbability, c.DownMax, c.PauseMax, c.PartitionMax, c.ClogMax,
 		c.DiskFaults, c.DiskSafetyOnly, c.DiskFaultIntensity, c.Safety, c.LivenessBound)

@@ -30,6 +30,9 @@ const (
 	ephemeralPortLast  = 65535
 )
 
+// windowBytesDefault is the connection window when the configuration leaves it unset.
+const windowBytesDefault = 1 << 20
+
 // chunkPiecesMax bounds how many pieces one flush is split into.
 const chunkPiecesMax = 4
 
@@ -310,6 +313,13 @@ type endpoint struct {
 	writable bool // Write accepted: not closed, reset or finished
 	done     bool // OnClose delivered (or the process died): nothing more is delivered
 	outgoing []byte
+	// inflight counts bytes sent and not yet read (or discarded) by the peer; it may
+	// not exceed the window, which is how a slow reader pushes back on Pending.
+	inflight int
+	// flushable counts the bytes at the front of outgoing that Flush released.
+	flushable int
+	closing   bool // Close was called: drain outgoing, then send the FIN
+	finSent   bool
 
 	inbound      []chunk
 	inboundHead  int
@@ -360,14 +370,44 @@ func (e *endpoint) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// Flush hands the queued bytes to the network, split into pieces at random places, each
-// with its own latency but never overtaking the one before.
+// Flush hands the queued bytes to the network, as much as the connection's window
+// allows (the rest stays queued and counts in Pending until the peer reads enough),
+// split into pieces at random places, each with its own latency but never overtaking
+// the one before.
 func (e *endpoint) Flush() {
-	if !e.writable || len(e.outgoing) == 0 {
+	if !e.writable {
 		return
 	}
-	data := e.outgoing
-	e.outgoing = nil
+	e.flushable = len(e.outgoing)
+	e.transmit()
+}
+
+// transmit sends what the window allows; a closing endpoint sends its FIN once all its
+// bytes are on their way.
+func (e *endpoint) transmit() {
+	n := e.network
+	window := n.world.config.WindowBytes
+	if window <= 0 {
+		window = windowBytesDefault
+	}
+	for e.flushable > 0 && e.inflight < window {
+		size := min(e.flushable, window-e.inflight)
+		data := e.outgoing[:size:size]
+		e.outgoing = e.outgoing[size:]
+		e.flushable -= size
+		e.inflight += size
+		e.sendPieces(data)
+	}
+	if len(e.outgoing) == 0 {
+		e.outgoing, e.flushable = nil, 0
+		if e.closing && !e.finSent {
+			e.finSent = true
+			e.peer.receive(chunk{kind: chunkFin}, n.latency())
+		}
+	}
+}
+
+func (e *endpoint) sendPieces(data []byte) {
 	n := e.network
 	pieces := 1
 	if len(data) > 1 && n.rand.Chance(n.world.config.ChunkSplitProbability) {
@@ -385,17 +425,30 @@ func (e *endpoint) Flush() {
 	e.peer.receive(chunk{data: data, kind: chunkData}, n.latency())
 }
 
-// Pending returns the bytes written and not yet flushed.
+// consumed credits the window of the endpoint that sent bytes this endpoint read or
+// discarded, and lets it send more.
+func (e *endpoint) consumed(bytes int, resume bool) {
+	sender := e.peer
+	sender.inflight -= bytes
+	if resume && sender.flushable > 0 && (sender.writable || sender.closing) {
+		sender.transmit()
+	}
+}
+
+// Pending returns the bytes written and not yet handed to the network: unflushed, or
+// held back because the peer has not read enough (the window is full).
 func (e *endpoint) Pending() int { return len(e.outgoing) }
 
-// Close flushes what is queued, sends a FIN and then delivers OnClose(nil) locally.
+// Close sends what is queued and then a FIN (as the window allows, even after OnClose),
+// and delivers OnClose(nil) locally.
 func (e *endpoint) Close() error {
 	if !e.writable {
 		return env.ErrClosed
 	}
-	e.Flush()
 	e.writable = false
-	e.peer.receive(chunk{kind: chunkFin}, e.network.latency())
+	e.closing = true
+	e.flushable = len(e.outgoing)
+	e.transmit()
 	e.closeLocally(nil)
 	return nil
 }
@@ -409,7 +462,8 @@ func (e *endpoint) RemoteAddr() string { return e.remoteAddr }
 // receive appends a chunk that arrives after delay (and after every earlier chunk).
 func (e *endpoint) receive(c chunk, delay int64) {
 	if e.done {
-		return // a closed socket swallows what still arrives
+		e.consumed(len(c.data), false) // a closed socket swallows what still arrives
+		return
 	}
 	w := e.network.world
 	c.readyAt = w.now + delay
@@ -426,7 +480,9 @@ func (e *endpoint) receive(c chunk, delay int64) {
 // closeLocally drops what has not been delivered and makes OnClose(err) the next event.
 func (e *endpoint) closeLocally(err error) {
 	e.writable = false
-	e.outgoing = nil
+	if !e.closing {
+		e.outgoing, e.flushable = nil, 0 // a reset: nothing more is sent
+	}
 	e.dropInbound()
 	e.inbound = append(e.inbound, chunk{kind: chunkLocal, err: err, readyAt: e.network.world.now})
 	if e.pumpEvent.index >= 0 {
@@ -436,8 +492,13 @@ func (e *endpoint) closeLocally(err error) {
 }
 
 func (e *endpoint) dropInbound() {
+	discarded := 0
 	for i := range e.inbound {
+		discarded += len(e.inbound[i].data)
 		e.inbound[i] = chunk{}
+	}
+	if discarded > 0 && e.peer != nil {
+		e.consumed(discarded, true)
 	}
 	e.inbound = e.inbound[:0]
 	e.inboundHead = 0
@@ -491,6 +552,7 @@ func (e *endpoint) pump() {
 	}
 	switch delivered.kind {
 	case chunkData:
+		e.consumed(len(delivered.data), true)
 		e.handler.OnData(delivered.data)
 	case chunkFin:
 		e.finish(io.EOF)
@@ -531,7 +593,9 @@ func abbreviate(b []byte) []byte {
 func (e *endpoint) finish(err error) {
 	e.writable = false
 	e.done = true
-	e.outgoing = nil
+	if !e.closing {
+		e.outgoing, e.flushable = nil, 0
+	}
 	e.dropInbound()
 	delete(e.process.endpoints, e.id)
 	e.handler.OnClose(err)
@@ -592,7 +656,7 @@ func (n *network) crash(p *Process, powerLoss bool) {
 		e := p.endpoints[id]
 		e.writable = false
 		e.done = true
-		e.outgoing = nil
+		e.outgoing, e.flushable = nil, 0
 		e.dropInbound()
 		if e.pumpEvent.index >= 0 {
 			n.world.queue.remove(&e.pumpEvent)
@@ -603,7 +667,7 @@ func (n *network) crash(p *Process, powerLoss bool) {
 			continue
 		}
 		if powerLoss {
-			peer.outgoing = nil
+			peer.outgoing, peer.flushable = nil, 0
 			peer.receive(chunk{kind: chunkLocal, err: ErrConnectionReset}, int64(n.world.config.RetransmitTimeout))
 		} else {
 			peer.receive(chunk{kind: chunkReset}, n.latency())

@@ -338,6 +338,39 @@ func TestDialAcrossPartitionTimesOut(t *testing.T) {
 	}
 }
 
+// TestWindowPushesBack proves a reader that stops reading (a paused process) makes the
+// sender's Pending grow once the window is full, and that everything then drains in
+// order, including bytes queued before a Close, which still end with the FIN.
+func TestWindowPushesBack(t *testing.T) {
+	c := testConfig(8)
+	c.WindowBytes = 1000
+	w := NewWorld(c, Options{})
+	server, client, _ := pair(t, w)
+	n1 := w.Process("n1")
+	w.Pause(n1)
+	var want []byte
+	for i := 0; i < 50; i++ {
+		b := bytes.Repeat([]byte{byte(i)}, 100)
+		want = append(want, b...)
+		(*client).Write(b)
+		(*client).Flush()
+	}
+	w.RunUntil(w.Now()+time.Second, 1e6)
+	if pending := (*client).Pending(); pending != 5000-1000 {
+		t.Fatalf("Pending = %d with a full 1000-byte window, want 4000", pending)
+	}
+	(*client).Write([]byte("end"))
+	want = append(want, "end"...)
+	if err := (*client).Close(); err != nil {
+		t.Fatal(err)
+	}
+	w.Resume(n1)
+	w.RunUntil(w.Now()+10*time.Second, 1e6)
+	if !bytes.Equal(server.data.Bytes(), want) || !errors.Is(server.err, io.EOF) {
+		t.Fatalf("got %d bytes (want %d), close %v", server.data.Len(), len(want), server.err)
+	}
+}
+
 // TestClogDelaysWithoutReset proves a clogged link delays deliveries past the
 // retransmission timeout without resetting, and delivers everything when unclogged.
 func TestClogDelaysWithoutReset(t *testing.T) {
