@@ -478,9 +478,10 @@ func (e *endpoint) receive(c chunk, delay int64) {
 }
 
 // closeLocally drops what has not been delivered and makes OnClose(err) the next event.
+// A local Close (err nil) keeps sending what it queued; a reset drops it.
 func (e *endpoint) closeLocally(err error) {
 	e.writable = false
-	if !e.closing {
+	if err != nil || !e.closing {
 		e.outgoing, e.flushable = nil, 0 // a reset: nothing more is sent
 	}
 	e.dropInbound()
