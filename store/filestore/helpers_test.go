@@ -7,6 +7,7 @@ import (
 	"github.com/natsim/natsim/env"
 	"github.com/natsim/natsim/sim/simfs"
 	"github.com/natsim/natsim/store"
+	"github.com/natsim/natsim/store/internal/core"
 )
 
 // testRand is a seeded env.Rand for tests.
@@ -85,3 +86,5 @@ func durable(t tb, s store.StreamStore) {
 		t.Fatalf("Durable: called %v, err %v", called, got)
 	}
 }
+
+type coreEntry = core.Entry
