@@ -85,17 +85,26 @@ func (rn *RawNode) softState() SoftState {
 	return SoftState{Lead: rn.raft.lead, RaftState: rn.raft.state}
 }
 
+// guard snapshots the monotonic state before an input; its check asserts the
+// invariants after it.
+func (rn *RawNode) guard() func() {
+	term, commit := rn.raft.term, rn.raft.log.committed
+	return func() {
+		rn.raft.checkStorage()
+		rn.raft.checkInvariants(term, commit)
+	}
+}
+
 // Tick advances the node's logical clock by one tick (the caller's timer).
 func (rn *RawNode) Tick() {
+	defer rn.guard()()
 	rn.raft.tick()
-	rn.raft.checkStorage()
 }
 
 // Campaign starts an election now (with pre-vote if configured).
 func (rn *RawNode) Campaign() error {
-	err := rn.raft.hup(false)
-	rn.raft.checkStorage()
-	return err
+	defer rn.guard()()
+	return rn.raft.hup(false)
 }
 
 // Propose appends data to the log if this node leads; it returns the entry's index. On
@@ -106,9 +115,8 @@ func (rn *RawNode) Propose(data []byte) (uint64, error) {
 	if rn.raft.storageErr != nil {
 		return 0, fmt.Errorf("%w: %w", ErrProposalDropped, ErrStorageFailed)
 	}
-	index, err := rn.raft.propose(pb.Entry{Type: pb.EntryNormal, Data: data})
-	rn.raft.checkStorage()
-	return index, err
+	defer rn.guard()()
+	return rn.raft.propose(pb.Entry{Type: pb.EntryNormal, Data: data})
 }
 
 // ProposeConfChange proposes a membership change. At most one may be pending (proposed
@@ -123,38 +131,48 @@ func (rn *RawNode) ProposeConfChange(cc pb.ConfChange) (uint64, error) {
 	if err := rn.raft.validateConfChange(cc); err != nil {
 		return 0, err
 	}
-	index, err := rn.raft.propose(pb.Entry{Type: pb.EntryConfChange, Data: cc.Marshal()})
-	rn.raft.checkStorage()
-	return index, err
+	defer rn.guard()()
+	return rn.raft.propose(pb.Entry{Type: pb.EntryConfChange, Data: cc.Marshal()})
 }
 
 // Step feeds a message from a peer. Messages for another group, another node, of a
 // stale term or otherwise unusable return an error wrapping ErrStepDropped; they never
 // panic and never change state.
 func (rn *RawNode) Step(m pb.Message) error {
-	err := rn.raft.step(m)
-	rn.raft.checkStorage()
-	return err
+	defer rn.guard()()
+	return rn.raft.step(m)
 }
 
 // TransferLeader asks the leader to hand leadership to the voter to (sending it
 // MsgTimeoutNow once its log is up to date). Proposals are refused meanwhile; the
 // transfer is abandoned after an election timeout.
-func (rn *RawNode) TransferLeader(to uint64) error { return rn.raft.transferLeader(to) }
+func (rn *RawNode) TransferLeader(to uint64) error {
+	defer rn.guard()()
+	return rn.raft.transferLeader(to)
+}
 
 // StepDown makes a leader a follower at once.
-func (rn *RawNode) StepDown() error { return rn.raft.stepDown() }
+func (rn *RawNode) StepDown() error {
+	defer rn.guard()()
+	return rn.raft.stepDown()
+}
 
 // ReadIndex requests a linearizable read. The result arrives as a ReadState with the
 // same context (which must be unique among pending requests) in a later Ready; serve
 // the read after applying up to its Index. On a follower the request goes to the leader.
-func (rn *RawNode) ReadIndex(context []byte) error { return rn.raft.requestReadIndex(context) }
+func (rn *RawNode) ReadIndex(context []byte) error {
+	defer rn.guard()()
+	return rn.raft.requestReadIndex(context)
+}
 
 // ReportStorageError tells raft that persisting or reading its log failed. The node
 // steps down and neither votes, campaigns, nor acknowledges appends until
 // ClearStorageError: a node that may have lost what it promised must not count toward
 // any quorum.
-func (rn *RawNode) ReportStorageError(err error) { rn.raft.setStorageError(err) }
+func (rn *RawNode) ReportStorageError(err error) {
+	defer rn.guard()()
+	rn.raft.setStorageError(err)
+}
 
 // ClearStorageError ends the storage-failed state once the application repaired its
 // storage (for example rebuilt it from the leader's snapshot) and restarted the node.
@@ -223,6 +241,7 @@ func (rn *RawNode) Ready() Ready {
 // it, sent its messages and applied its committed entries.
 func (rn *RawNode) Advance(rd Ready) {
 	assertf(rn.readyOut, "Advance without Ready")
+	defer rn.guard()()
 	rn.readyOut = false
 	r := rn.raft
 	if rd.SoftState != nil {
@@ -248,7 +267,6 @@ func (rn *RawNode) Advance(rd Ready) {
 		r.log.appliedTo(ent.Index)
 		r.uncommittedBytes -= min(r.uncommittedBytes, ent.Size())
 	}
-	r.checkStorage()
 }
 
 // Status is a snapshot of a node's state for tests, monitoring and the simulator.
