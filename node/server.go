@@ -178,6 +178,7 @@ func (s *Server) Start() error {
 	s.rebuildInfoLocked()
 	s.mu.Unlock()
 	s.startSystemServices()
+	s.startJetStreamUnavailable()
 	s.logger.Noticef("Listening for client connections on %s", listener.Addr())
 	s.logger.Noticef("Server is ready")
 	return nil
