@@ -71,6 +71,12 @@ func sortSearchBlocks(blocks []*block, id uint32) int {
 // made the previous write block durable, so a later block never exists on disk while
 // an earlier one still lacks acknowledged bytes.
 func (s *Store) newBlock() (*block, error) {
+	return s.newBlockSized(4096)
+}
+
+// newBlockSized is newBlock with the initial capacity of the block's buffer: a stream
+// that filled a block gets a full-size buffer at once instead of growing it by copies.
+func (s *Store) newBlockSized(capacity int64) (*block, error) {
 	s.nextBlockID++
 	b := &block{id: s.nextBlockID, name: path.Join(s.msgsDir(), blockFileName(s.nextBlockID))}
 	f, err := s.config.FS.Create(b.name)
@@ -92,7 +98,7 @@ func (s *Store) newBlock() (*block, error) {
 	if b.cipher != nil {
 		body = b.cipher.appendKeyCheck(body, s.config.Rand)
 	}
-	b.buf = appendRecord(make([]byte, 0, 4096), body)
+	b.buf = appendRecord(make([]byte, 0, min(capacity, s.config.BlockBytesMax)), body)
 	b.size = int64(len(b.buf))
 	s.blocks = append(s.blocks, b)
 	s.dirDirty = true
@@ -124,7 +130,9 @@ func (s *Store) appendRecord(body []byte) (uint64, error) {
 
 // rollover makes the write block durable and starts a new one.
 func (s *Store) rollover() error {
+	capacity := int64(4096)
 	if old := s.writeBlock(); old != nil {
+		capacity = old.size + old.size/8
 		if err := s.flushBlock(old); err != nil {
 			return err
 		}
@@ -134,7 +142,7 @@ func (s *Store) rollover() error {
 		old.synced = old.written
 		s.cacheBlock(old)
 	}
-	_, err := s.newBlock()
+	_, err := s.newBlockSized(capacity)
 	return err
 }
 
@@ -197,7 +205,7 @@ type journal struct {
 	replayAt    int64
 }
 
-func (j *journal) Append(e *core.Entry, hdr, msg []byte) error {
+func (j *journal) Append(e *core.Entry, ttl int64, hdr, msg []byte) error {
 	s := j.s
 	if j.replaying {
 		e.Location = location(j.replayBlock.id, j.replayAt)
@@ -220,7 +228,7 @@ func (j *journal) Append(e *core.Entry, hdr, msg []byte) error {
 	if err != nil {
 		return err
 	}
-	s.body = appendMsgBody(s.body[:0], flags, e.Seq, e.TS, e.TTL, payload)
+	s.body = appendMsgBody(s.body[:0], flags, e.Seq, e.TS, ttl, payload)
 	loc, err := s.appendRecord(s.body)
 	if err != nil {
 		return err

@@ -48,6 +48,7 @@ func (s *Store) recover() error {
 		}
 	}
 	r.closePending(s.stream.Last()+1, "end of the blocks")
+	s.stream.Trim()
 	s.journal.replaying = false
 	if w := s.writeBlock(); w == nil || w.size == 0 {
 		if w != nil {

@@ -29,38 +29,51 @@ func New(cfg store.StreamConfig) (*Store, error) {
 	}
 	cfg.Storage = store.MemoryStorage
 	s := &Store{consumers: make(map[string]*ConsumerStore)}
-	s.stream = core.New(cfg, memoryBackend{})
+	s.stream = core.New(cfg, &memoryBackend{msgs: make(map[uint64]memoryMsg)})
 	return s, nil
 }
 
-// memoryBackend keeps the message bytes in the index entry itself.
-type memoryBackend struct{}
+// memoryBackend keeps the message bytes by sequence.
+type memoryBackend struct {
+	msgs map[uint64]memoryMsg
+}
 
-func (memoryBackend) Append(e *core.Entry, hdr, msg []byte) error {
+// memoryMsg is a stored message's bytes: headers then payload in one allocation.
+type memoryMsg struct {
+	data   []byte
+	hdrLen int
+	ttl    int64
+}
+
+func (b *memoryBackend) Append(e *core.Entry, ttl int64, hdr, msg []byte) error {
 	data := make([]byte, len(hdr)+len(msg))
 	copy(data, hdr)
 	copy(data[len(hdr):], msg)
-	e.Data = data
+	b.msgs[e.Seq] = memoryMsg{data: data, hdrLen: len(hdr), ttl: ttl}
 	return nil
 }
 
-func (memoryBackend) Load(e *core.Entry, sm *store.StoreMsg) error {
-	sm.Copy(e.Subject, e.Data[:e.HdrLen], e.Data[e.HdrLen:], e.Seq, e.TS, e.TTL)
+func (b *memoryBackend) Load(e *core.Entry, sm *store.StoreMsg) error {
+	m, ok := b.msgs[e.Seq]
+	if !ok {
+		return core.ErrNoBackendData
+	}
+	sm.Copy(e.Subject, m.data[:m.hdrLen], m.data[m.hdrLen:], e.Seq, e.TS, m.ttl)
 	return nil
 }
 
-func (memoryBackend) Remove(e *core.Entry, erase bool) error {
+func (b *memoryBackend) Remove(e *core.Entry, erase bool) error {
 	if erase {
-		clear(e.Data)
+		clear(b.msgs[e.Seq].data)
 	}
 	return nil
 }
 
-func (memoryBackend) Skip(uint64, uint64) error { return nil }
+func (*memoryBackend) Skip(uint64, uint64) error { return nil }
 
-func (memoryBackend) Released(*core.Entry) {}
+func (b *memoryBackend) Released(e *core.Entry) { delete(b.msgs, e.Seq) }
 
-func (memoryBackend) Purge(uint64, uint64, bool) error { return nil }
+func (*memoryBackend) Purge(uint64, uint64, bool) error { return nil }
 
 // StoreMsg implements store.StreamStore.
 func (s *Store) StoreMsg(subject string, hdr, msg []byte, ts, ttl int64) (uint64, int64, error) {

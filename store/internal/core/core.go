@@ -19,25 +19,24 @@ import (
 	"github.com/natsim/natsim/store"
 )
 
-// Entry is one message in the index. Memory stores keep the bytes in Data; file stores
-// keep where the record lives in Location.
+// Entry is one message in the index: 48 bytes, so that a file store's index stays
+// small. Subjects are interned through the subject tree; TTLs live in a side map since
+// few messages have one; the bytes live in the backend (Location is its to use).
 type Entry struct {
 	Seq      uint64
 	TS       int64
-	TTL      int64
 	Subject  string
-	Data     []byte // headers then payload (memory store only)
-	HdrLen   uint32
-	Size     uint64
 	Location uint64
+	Size     uint32
 	Deleted  bool
+	HasTTL   bool
 }
 
 // Backend keeps message bytes and journals changes. Each hook runs before the index
 // changes; an error aborts the change.
 type Backend interface {
-	// Append stores the bytes of a new message and may set e.Data or e.Location.
-	Append(e *Entry, hdr, msg []byte) error
+	// Append stores the bytes of a new message and may set e.Location.
+	Append(e *Entry, ttl int64, hdr, msg []byte) error
 	// Load fills sm with the message of e.
 	Load(e *Entry, sm *store.StoreMsg) error
 	// Remove journals the removal of e (erase: overwrite its bytes).
@@ -57,6 +56,8 @@ type subjectState struct {
 	Msgs  uint64
 	First uint64
 	Last  uint64
+	// name is the interned subject every entry of the subject shares.
+	name string
 	// firstStale says First may point below the subject's real first message; it is
 	// recomputed on demand by scanning forward.
 	firstStale bool
@@ -77,6 +78,7 @@ type Stream struct {
 	lastTS   int64
 	subjects *stree.SubjectTree[subjectState]
 	ttls     *thw.HashWheel
+	ttlBySeq map[uint64]int64
 	update   store.StorageUpdate
 }
 
@@ -93,6 +95,7 @@ func New(config store.StreamConfig, backend Backend) *Stream {
 		last:     first - 1,
 		subjects: stree.NewSubjectTree[subjectState](),
 		ttls:     thw.NewHashWheel(),
+		ttlBySeq: make(map[uint64]int64),
 	}
 }
 
@@ -166,7 +169,7 @@ func (s *Stream) StoreMsg(subj string, hdr, msg []byte, seq uint64, ts, ttl int6
 	if !subject.IsValidPublishSubject(subj) {
 		return store.ErrInvalidSubject
 	}
-	if len(hdr)+len(msg) > math.MaxInt32 {
+	if len(subj)+len(hdr)+len(msg) > math.MaxInt32 {
 		return store.ErrMsgTooLarge
 	}
 	size := store.MsgSize(subj, hdr, msg)
@@ -181,11 +184,11 @@ func (s *Stream) StoreMsg(subj string, hdr, msg []byte, seq uint64, ts, ttl int6
 			return err
 		}
 	}
-	e := Entry{Seq: seq, TS: ts, TTL: ttl, Subject: subj, HdrLen: uint32(len(hdr)), Size: size}
-	if err := s.backend.Append(&e, hdr, msg); err != nil {
+	e := Entry{Seq: seq, TS: ts, Subject: subj, Size: uint32(size), HasTTL: ttl > 0}
+	if err := s.backend.Append(&e, ttl, hdr, msg); err != nil {
 		return err
 	}
-	s.insert(e)
+	s.insert(e, ttl)
 	if !replay {
 		return s.EnforceLimits()
 	}
@@ -215,24 +218,19 @@ func (s *Stream) checkDiscardNew(subj string, size uint64) error {
 		// At the subject limit the oldest message of the subject will go; that must
 		// make enough room.
 		first := s.Entry(s.subjectFirst(ss))
-		if first == nil || first.Size < size {
+		if first == nil || uint64(first.Size) < size {
 			return store.ErrMaxBytes
 		}
 	}
 	return nil
 }
 
-func (s *Stream) insert(e Entry) {
+func (s *Stream) insert(e Entry, ttl int64) {
 	if s.msgs == 0 && len(s.entries) == s.head {
 		s.entries = s.entries[:0]
 		s.head, s.holes = 0, 0
 		s.first = e.Seq
 	}
-	s.entries = append(s.entries, e)
-	s.msgs++
-	s.bytes += e.Size
-	s.last = e.Seq
-	s.lastTS = e.TS
 	key := []byte(e.Subject)
 	if ss, ok := s.subjects.Find(key); ok {
 		ss.Msgs++
@@ -241,11 +239,18 @@ func (s *Stream) insert(e Entry) {
 		if ss.Msgs == 1 {
 			ss.First, ss.firstStale = e.Seq, false
 		}
+		e.Subject = ss.name
 	} else {
-		s.subjects.Insert(key, subjectState{Msgs: 1, First: e.Seq, Last: e.Seq})
+		s.subjects.Insert(key, subjectState{Msgs: 1, First: e.Seq, Last: e.Seq, name: e.Subject})
 	}
-	if e.TTL > 0 {
-		s.ttls.Add(e.Seq, e.TS+e.TTL)
+	s.entries = append(s.entries, e)
+	s.msgs++
+	s.bytes += uint64(e.Size)
+	s.last = e.Seq
+	s.lastTS = e.TS
+	if ttl > 0 {
+		s.ttls.Add(e.Seq, e.TS+ttl)
+		s.ttlBySeq[e.Seq] = ttl
 	}
 	if s.update != nil {
 		s.update(1, int64(e.Size), e.Seq, e.Subject)
@@ -292,7 +297,7 @@ func (s *Stream) drop(i int) {
 	e := &s.entries[i]
 	e.Deleted = true
 	s.msgs--
-	s.bytes -= e.Size
+	s.bytes -= uint64(e.Size)
 	s.holes++
 	key := []byte(e.Subject)
 	if ss, ok := s.subjects.Find(key); ok {
@@ -308,14 +313,11 @@ func (s *Stream) drop(i int) {
 			}
 		}
 	}
-	if e.TTL > 0 {
-		_ = s.ttls.Remove(e.Seq, e.TS+e.TTL)
-	}
+	s.dropTTL(e)
 	if s.update != nil {
 		s.update(-1, -int64(e.Size), e.Seq, e.Subject)
 	}
 	s.backend.Released(e)
-	e.Data = nil
 	s.advanceHead()
 }
 
@@ -470,7 +472,7 @@ func (s *Stream) dropQuiet(i int) {
 	e := &s.entries[i]
 	e.Deleted = true
 	s.msgs--
-	s.bytes -= e.Size
+	s.bytes -= uint64(e.Size)
 	s.holes++
 	key := []byte(e.Subject)
 	if ss, ok := s.subjects.Find(key); ok {
@@ -482,11 +484,39 @@ func (s *Stream) dropQuiet(i int) {
 			ss.lastStale = ss.lastStale || e.Seq == ss.Last
 		}
 	}
-	if e.TTL > 0 {
-		_ = s.ttls.Remove(e.Seq, e.TS+e.TTL)
-	}
+	s.dropTTL(e)
 	s.backend.Released(e)
-	e.Data = nil
+}
+
+// dropTTL unschedules the TTL of an entry leaving the index.
+func (s *Stream) dropTTL(e *Entry) {
+	if !e.HasTTL {
+		return
+	}
+	if ttl, ok := s.ttlBySeq[e.Seq]; ok {
+		_ = s.ttls.Remove(e.Seq, e.TS+ttl)
+		delete(s.ttlBySeq, e.Seq)
+	}
+}
+
+// TTL returns the time to live of an entry, zero for none.
+func (s *Stream) TTL(e *Entry) int64 {
+	if !e.HasTTL {
+		return 0
+	}
+	return s.ttlBySeq[e.Seq]
+}
+
+// Trim releases the spare capacity of the index (after a journal replay).
+func (s *Stream) Trim() {
+	live := s.entries[s.head:]
+	trimmed := make([]Entry, 0, len(live)-s.holes)
+	for _, e := range live {
+		if !e.Deleted {
+			trimmed = append(trimmed, e)
+		}
+	}
+	s.entries, s.head, s.holes = trimmed, 0, 0
 }
 
 func (s *Stream) afterBulk(removed, bytesBefore uint64) {

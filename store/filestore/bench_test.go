@@ -1,0 +1,138 @@
+package filestore
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/natsim/natsim/env/osenv"
+	"github.com/natsim/natsim/store"
+)
+
+// benchPayload is the 128-byte message.
+var benchPayload = make([]byte, 128)
+
+func openBench(b *testing.B, interval time.Duration) *Store {
+	b.Helper()
+	cfg := Config{Dir: b.TempDir() + "/stream", FS: osenv.FS{}, Tasks: osenv.Tasks{}, Clock: osenv.Clock{}, SyncInterval: interval}
+	s, err := Open(cfg, store.StreamConfig{Name: "B"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Stop() })
+	return s
+}
+
+// benchmarkWriters stores b.N 128-byte messages from 64 concurrent writers, each
+// waiting for its Durable callback before its next write (64 writes in flight).
+func benchmarkWriters(b *testing.B, interval time.Duration) {
+	s := openBench(b, interval)
+	const writers = 64
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchPayload)))
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	per := (b.N + writers - 1) / writers
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			done := make(chan error, 1)
+			subject := fmt.Sprintf("bench.%d", w)
+			for range per {
+				if _, _, err := s.StoreMsg(subject, nil, benchPayload, 1, 0); err != nil {
+					b.Error(err)
+					return
+				}
+				s.Durable(func(err error) { done <- err })
+				if err := <-done; err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(per*writers)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkStoreSyncAlways64Writers measures group commit under sync always.
+func BenchmarkStoreSyncAlways64Writers(b *testing.B) { benchmarkWriters(b, 0) }
+
+// BenchmarkStoreSyncInterval64Writers measures interval sync (acknowledged once the OS
+// has the bytes).
+func BenchmarkStoreSyncInterval64Writers(b *testing.B) { benchmarkWriters(b, time.Minute) }
+
+// BenchmarkStoreSyncIntervalBatch measures interval sync from one writer acknowledging
+// every 64 messages, without goroutine hand-offs.
+func BenchmarkStoreSyncIntervalBatch(b *testing.B) {
+	s := openBench(b, time.Minute)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchPayload)))
+	for i := 0; b.Loop(); i++ {
+		if _, _, err := s.StoreMsg("bench", nil, benchPayload, 1, 0); err != nil {
+			b.Fatal(err)
+		}
+		if i%64 == 63 {
+			s.Durable(func(error) {})
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkLoadMsgCached measures loads by sequence from the block cache.
+func BenchmarkLoadMsgCached(b *testing.B) {
+	s := openBench(b, time.Minute)
+	const msgs = 10000
+	for range msgs {
+		if _, _, err := s.StoreMsg("bench", nil, benchPayload, 1, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var sm store.StoreMsg
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := s.LoadMsg(uint64(i%msgs)+1, &sm); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "loads/s")
+}
+
+// BenchmarkRecover measures reopening a stream (rebuilding the index from the blocks)
+// of 64 MiB of 128-byte messages, and reports the index memory per message.
+func BenchmarkRecover(b *testing.B) {
+	dir := b.TempDir() + "/stream"
+	cfg := Config{Dir: dir, FS: osenv.FS{}}
+	s, err := Open(cfg, store.StreamConfig{Name: "R"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const msgs = 400_000
+	for range msgs {
+		if _, _, err := s.StoreMsg("bench.recover", nil, benchPayload, 1, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := s.Stop(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	var before, after runtime.MemStats
+	for b.Loop() {
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		s, err := Open(cfg, store.StreamConfig{Name: "R"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/msgs, "heap-bytes/msg")
+		_ = s.Stop()
+	}
+	b.ReportMetric(float64(msgs)/(b.Elapsed().Seconds()/float64(b.N)), "msgs-recovered/s")
+}
