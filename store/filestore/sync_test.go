@@ -1,0 +1,310 @@
+package filestore
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/natsim/natsim/env"
+	"github.com/natsim/natsim/sim/simfs"
+	"github.com/natsim/natsim/store"
+)
+
+// taskQueue is an env.Tasks that queues functions until the test runs them, like the
+// simulator's event queue.
+type taskQueue struct{ queued []func() }
+
+func (q *taskQueue) Go(f func()) { q.queued = append(q.queued, f) }
+
+func (q *taskQueue) runAll() {
+	for len(q.queued) > 0 {
+		f := q.queued[0]
+		q.queued = q.queued[1:]
+		f()
+	}
+}
+
+// manualClock is an env.Clock whose timers fire when the test says.
+type manualClock struct {
+	now    time.Time
+	timers []*manualTimer
+}
+
+type manualTimer struct {
+	clock   *manualClock
+	at      time.Time
+	f       func()
+	stopped bool
+}
+
+func (c *manualClock) Now() time.Time { return c.now }
+
+func (c *manualClock) AfterFunc(d time.Duration, f func()) env.Timer {
+	t := &manualTimer{clock: c, at: c.now.Add(d), f: f}
+	c.timers = append(c.timers, t)
+	return t
+}
+
+func (t *manualTimer) Stop() bool {
+	was := !t.stopped
+	t.stopped = true
+	return was
+}
+
+func (t *manualTimer) Reset(d time.Duration) bool {
+	was := !t.stopped
+	t.stopped = false
+	t.at = t.clock.now.Add(d)
+	t.clock.timers = append(t.clock.timers, t)
+	return was
+}
+
+func (c *manualClock) advance(d time.Duration) {
+	c.now = c.now.Add(d)
+	due := c.timers
+	c.timers = nil
+	for _, t := range due {
+		if t.stopped || t.at.After(c.now) {
+			if !t.stopped {
+				c.timers = append(c.timers, t)
+			}
+			continue
+		}
+		t.stopped = true
+		t.f()
+	}
+}
+
+// countingFS counts file syncs.
+type countingFS struct {
+	env.FS
+	syncs *int
+}
+
+func (c countingFS) Create(name string) (env.File, error) {
+	f, err := c.FS.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	return countingFile{File: f, syncs: c.syncs}, nil
+}
+
+func (c countingFS) OpenReadWrite(name string) (env.File, error) {
+	f, err := c.FS.OpenReadWrite(name)
+	if err != nil {
+		return nil, err
+	}
+	return countingFile{File: f, syncs: c.syncs}, nil
+}
+
+type countingFile struct {
+	env.File
+	syncs *int
+}
+
+func (c countingFile) Sync() error {
+	*c.syncs++
+	return c.File.Sync()
+}
+
+// TestGroupCommit proves that Durable never blocks, that callbacks run only after the
+// sync, and that every write and callback made before a sync starts shares one fsync.
+func TestGroupCommit(t *testing.T) {
+	disk := newDisk(5)
+	syncs := 0
+	tasks := &taskQueue{}
+	cfg := variants()["plain"](countingFS{FS: disk.FS(), syncs: &syncs})
+	cfg.Tasks = tasks
+	cfg.BlockBytesMax = 1 << 20
+	s := mustOpen(t, cfg, store.StreamConfig{Name: "G"})
+	acked := 0
+	for i := range 50 {
+		if _, _, err := s.StoreMsg("g", nil, []byte(fmt.Sprint(i)), int64(i), 0); err != nil {
+			t.Fatal(err)
+		}
+		s.Durable(func(err error) {
+			if err != nil {
+				t.Errorf("Durable: %v", err)
+			}
+			acked++
+		})
+	}
+	if acked != 0 || len(tasks.queued) != 1 {
+		t.Fatalf("before the sync task ran: %d acked, %d tasks queued", acked, len(tasks.queued))
+	}
+	// Nothing acknowledged is lost; nothing is acknowledged before it is durable.
+	syncsBefore := syncs
+	tasks.runAll()
+	if acked != 50 {
+		t.Fatalf("acked %d of 50", acked)
+	}
+	if got := syncs - syncsBefore; got != 1 {
+		t.Fatalf("50 callbacks took %d file syncs, want 1", got)
+	}
+	disk.Crash(true)
+	s = mustOpen(t, variants()["plain"](disk.FS()), store.StreamConfig{Name: "G"})
+	defer s.Stop()
+	if state := s.State(); state.Msgs != 50 {
+		t.Fatalf("after power loss %d messages, want 50", state.Msgs)
+	}
+}
+
+// TestUnacknowledgedMayBeLost proves the other side: writes whose Durable callback has
+// not run are not promised, and a power loss drops them cleanly (no corruption).
+func TestUnacknowledgedMayBeLost(t *testing.T) {
+	disk := newDisk(6)
+	cfg := variants()["plain"](disk.FS())
+	cfg.BlockBytesMax = 1 << 20
+	cfg.Tasks = &taskQueue{}
+	s := mustOpen(t, cfg, store.StreamConfig{Name: "U"})
+	for i := range 10 {
+		if _, _, err := s.StoreMsg("u", nil, []byte(fmt.Sprint(i)), int64(i), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Durable(func(error) {})
+	disk.Crash(true)
+	s = mustOpen(t, variants()["plain"](disk.FS()), store.StreamConfig{Name: "U"})
+	defer s.Stop()
+	if state := s.State(); state.Msgs != 0 || len(state.Lost) != 0 {
+		t.Fatalf("after power loss before the sync: %+v", state)
+	}
+}
+
+// TestIntervalSync proves interval mode: Durable acknowledges without an fsync, the
+// timer's sync makes the writes survive power loss, and before it they may not.
+func TestIntervalSync(t *testing.T) {
+	disk := newDisk(7)
+	syncs := 0
+	clock := &manualClock{now: time.Unix(1000, 0)}
+	cfg := variants()["plain"](countingFS{FS: disk.FS(), syncs: &syncs})
+	cfg.Clock, cfg.SyncInterval, cfg.BlockBytesMax = clock, time.Second, 1<<20
+	s := mustOpen(t, cfg, store.StreamConfig{Name: "I"})
+	syncsAtOpen := syncs
+	for i := range 5 {
+		if _, _, err := s.StoreMsg("i", nil, []byte(fmt.Sprint(i)), int64(i), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	durable(t, s)
+	if syncs != syncsAtOpen {
+		t.Fatalf("interval mode synced on Durable (%d syncs)", syncs-syncsAtOpen)
+	}
+	clock.advance(time.Second)
+	if syncs == syncsAtOpen {
+		t.Fatal("the interval timer did not sync")
+	}
+	if _, _, err := s.StoreMsg("i", nil, []byte("late"), 9, 0); err != nil {
+		t.Fatal(err)
+	}
+	durable(t, s)
+	disk.Crash(true)
+	s = mustOpen(t, variants()["plain"](disk.FS()), store.StreamConfig{Name: "I"})
+	defer s.Stop()
+	if state := s.State(); state.Msgs != 5 {
+		t.Fatalf("after power loss %d messages, want the 5 synced by the timer", state.Msgs)
+	}
+}
+
+// TestSyncFailureFailsStop proves a failed fsync is reported to every waiting callback
+// and makes the store refuse writes (the state of unsynced data is unknown) until it is
+// reopened, and that reopening recovers.
+func TestSyncFailureFailsStop(t *testing.T) {
+	disk := simfs.New(newTestRand(8), simfs.Config{Name: "s"})
+	s := mustOpen(t, variants()["plain"](disk.FS()), store.StreamConfig{Name: "S"})
+	if _, _, err := s.StoreMsg("s", nil, []byte("kept"), 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	durable(t, s)
+	disk.SetFaults(simfs.Faults{SyncErrorProbability: 1})
+	if _, _, err := s.StoreMsg("s", nil, []byte("unknown"), 2, 0); err != nil {
+		t.Fatal(err)
+	}
+	var got error
+	s.Durable(func(err error) { got = err })
+	if !errors.Is(got, env.ErrIO) {
+		t.Fatalf("Durable with a failing sync = %v", got)
+	}
+	if _, _, err := s.StoreMsg("s", nil, nil, 3, 0); !errors.Is(err, store.ErrStoreFailed) {
+		t.Fatalf("StoreMsg after a failed sync = %v", err)
+	}
+	_ = s.Stop()
+	disk.SetFaults(simfs.Faults{})
+	disk.Crash(true)
+	s = mustOpen(t, variants()["plain"](disk.FS()), store.StreamConfig{Name: "S"})
+	defer s.Stop()
+	if sm, err := s.LoadMsg(1, nil); err != nil || string(sm.Msg) != "kept" {
+		t.Fatalf("acknowledged message after recovery: %v, %v", sm, err)
+	}
+}
+
+// goTasks runs tasks on goroutines, like osenv.Tasks.
+type goTasks struct{ wg *sync.WaitGroup }
+
+func (g goTasks) Go(f func()) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		f()
+	}()
+}
+
+// TestConcurrentWriters proves concurrent writers with goroutine sync tasks get
+// distinct sequences, every callback, and a consistent store (run with -race).
+func TestConcurrentWriters(t *testing.T) {
+	disk := newDisk(9)
+	var tasksDone sync.WaitGroup
+	cfg := variants()["s2"](disk.FS())
+	cfg.Tasks = goTasks{wg: &tasksDone}
+	s := mustOpen(t, cfg, store.StreamConfig{Name: "W", MaxMsgsPer: 30})
+	const writers, perWriter = 8, 100
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	seen := map[uint64]bool{}
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			done := make(chan error, 1)
+			for i := range perWriter {
+				seq, _, err := s.StoreMsg(fmt.Sprintf("w.%d", w), nil, []byte(fmt.Sprint(i)), int64(i), 0)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				if seen[seq] {
+					t.Errorf("sequence %d handed out twice", seq)
+				}
+				seen[seq] = true
+				mu.Unlock()
+				if i%10 == 0 {
+					_, _ = s.LoadMsg(seq, nil)
+				}
+				s.Durable(func(err error) { done <- err })
+				if err := <-done; err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	tasksDone.Wait()
+	state := s.State()
+	if state.LastSeq != writers*perWriter || state.Msgs != writers*30 {
+		t.Fatalf("state %+v", state)
+	}
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	tasksDone.Wait()
+	cfg.Tasks = nil
+	s = mustOpen(t, cfg, store.StreamConfig{Name: "W", MaxMsgsPer: 30})
+	defer s.Stop()
+	if again := s.State(); again.Msgs != state.Msgs || again.LastSeq != state.LastSeq {
+		t.Fatalf("after reopen %+v, want %+v", again, state)
+	}
+}
