@@ -102,3 +102,29 @@ func BenchmarkServerPublishOneSubscriber(b *testing.B) {
 // osEnvForTests is the production env; tests that need no sockets of their own still
 // run the real listener so that the server is in its started state.
 func osEnvForTests() env.Env { return osenv.New() }
+
+// TestPublishPathDoesNotAllocate proves the hot path (parse PUB, match, write MSG to
+// a subscriber) allocates nothing per message once warm.
+func TestPublishPathDoesNotAllocate(t *testing.T) {
+	o := opts.Default()
+	o.Host, o.Port = "127.0.0.1", opts.RandomPort
+	s, err := New(osEnvForTests(), o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown()
+	subscriber := &memoryConn{}
+	s.acceptClient(subscriber)
+	subscriber.handler.OnData([]byte("CONNECT {\"verbose\":false}\r\nSUB bench.* 1\r\nSUB bench.* q 2\r\n"))
+	publisher := &memoryConn{}
+	s.acceptClient(publisher)
+	publisher.handler.OnData([]byte("CONNECT {\"verbose\":false}\r\n"))
+	batch := pubBatch(10, "bench.subject", 16)
+	publisher.handler.OnData(batch)
+	if allocs := testing.AllocsPerRun(100, func() { publisher.handler.OnData(batch) }); allocs > 0 {
+		t.Fatalf("%v allocations per batch of 10 messages", allocs)
+	}
+}

@@ -108,8 +108,10 @@ type responseGrant struct {
 }
 
 // internalHandler receives messages for a server-internal subscription, on the
-// publisher's read path; it may publish through publisher.route with set.
-type internalHandler func(publisher *clientConn, pub *publication, set *flushSet)
+// publisher's read path; it may publish through publisher.route with set. The
+// publication is passed by value so that the publish hot path's one does not escape
+// to the heap through this indirect call.
+type internalHandler func(publisher *clientConn, pub publication, set *flushSet)
 
 // subscription is one SUB of one connection, or a server-internal subscription (client
 // nil, internal set).

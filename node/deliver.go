@@ -196,7 +196,7 @@ func (c *clientConn) deliverResult(result *sublist.Result[*subscription], pub *p
 // past its auto-unsubscribe count).
 func (c *clientConn) deliver(sub *subscription, pub *publication, set *flushSet) bool {
 	if sub.internal != nil {
-		sub.internal(c, pub, set)
+		sub.internal(c, *pub, set)
 		return true
 	}
 	t := sub.client

@@ -27,7 +27,7 @@ func (s *Server) startJetStreamUnavailable() {
 	}
 	s.mu.Unlock()
 	response := []byte(jetStreamNotEnabled)
-	handler := func(publisher *clientConn, pub *publication, set *flushSet) {
+	handler := func(publisher *clientConn, pub publication, set *flushSet) {
 		if len(pub.reply) == 0 {
 			return
 		}

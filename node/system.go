@@ -225,7 +225,7 @@ func (s *Server) startSystemServices() {
 // request's reply subject, in the system account.
 func (s *Server) systemRequest(name string) internalHandler {
 	handler := systemHandlers[name]
-	return func(publisher *clientConn, pub *publication, set *flushSet) {
+	return func(publisher *clientConn, pub publication, set *flushSet) {
 		if len(pub.reply) == 0 {
 			return
 		}
