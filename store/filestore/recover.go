@@ -19,6 +19,9 @@ type recovery struct {
 	// that carries a sequence closes it.
 	pending *store.CorruptError
 	first   bool // the next header is the first replayed
+	// bytesReplayed and msgsReplayed measure the first block, to size the index.
+	bytesReplayed int64
+	msgsReplayed  int
 }
 
 // recover rebuilds the index from the blocks, oldest first.
@@ -45,6 +48,12 @@ func (s *Store) recover() error {
 	for i, id := range ids {
 		if err := r.replayBlock(id, i == len(ids)-1); err != nil {
 			return err
+		}
+		if i == 0 && len(ids) > 1 && r.bytesReplayed > 0 {
+			// Size the index from the first block's density, so that replaying a large
+			// stream does not copy the index each time it doubles.
+			perMsg := r.bytesReplayed / max(int64(r.msgsReplayed), 1)
+			s.stream.Reserve(int(int64(len(ids)-1) * s.config.BlockBytesMax / max(perMsg, 1) * 11 / 10))
 		}
 	}
 	r.closePending(s.stream.Last()+1, "end of the blocks")
@@ -117,6 +126,9 @@ func (r *recovery) replayBlock(id uint32, last bool) error {
 		}
 		offset += n
 		b.records++
+		if body[0] == kindMsg {
+			r.msgsReplayed++
+		}
 	}
 	if offset < len(buf) {
 		if err := f.Truncate(int64(offset)); err != nil {
@@ -127,6 +139,7 @@ func (r *recovery) replayBlock(id uint32, last bool) error {
 		}
 		buf = buf[:offset]
 	}
+	r.bytesReplayed += int64(len(buf))
 	b.size, b.written, b.synced = int64(len(buf)), int64(len(buf)), int64(len(buf))
 	if last {
 		b.buf = buf
@@ -223,7 +236,7 @@ func (r *recovery) apply(b *block, body []byte, offset int64) error {
 		}
 		r.advanceTo(b, rec.seq, offset)
 		s.journal.replayAt = offset
-		if err := s.stream.StoreMsg(string(subject), hdr, msg, rec.seq, rec.ts, rec.ttl, true); err != nil {
+		if err := s.stream.StoreMsg(s.stream.Intern(subject), hdr, msg, rec.seq, rec.ts, rec.ttl, true); err != nil {
 			r.corrupt(b, offset, "message record rejected: "+err.Error())
 			r.closePending(rec.seq+1, fmt.Sprintf("message %d", rec.seq))
 		}

@@ -184,11 +184,19 @@ func (s *Stream) StoreMsg(subj string, hdr, msg []byte, seq uint64, ts, ttl int6
 			return err
 		}
 	}
-	e := Entry{Seq: seq, TS: ts, Subject: subj, Size: uint32(size), HasTTL: ttl > 0}
-	if err := s.backend.Append(&e, ttl, hdr, msg); err != nil {
+	// The entry goes into its slot before the backend sees it, so that handing the
+	// backend a pointer does not move every entry to the heap; a failure takes it back.
+	if s.msgs == 0 && len(s.entries) == s.head {
+		s.entries = s.entries[:0]
+		s.head, s.holes = 0, 0
+	}
+	s.entries = append(s.entries, Entry{Seq: seq, TS: ts, Subject: subj, Size: uint32(size), HasTTL: ttl > 0})
+	slot := &s.entries[len(s.entries)-1]
+	if err := s.backend.Append(slot, ttl, hdr, msg); err != nil {
+		s.entries = s.entries[:len(s.entries)-1]
 		return err
 	}
-	s.insert(e, ttl)
+	s.insert(slot, ttl)
 	if !replay {
 		return s.EnforceLimits()
 	}
@@ -225,10 +233,9 @@ func (s *Stream) checkDiscardNew(subj string, size uint64) error {
 	return nil
 }
 
-func (s *Stream) insert(e Entry, ttl int64) {
-	if s.msgs == 0 && len(s.entries) == s.head {
-		s.entries = s.entries[:0]
-		s.head, s.holes = 0, 0
+// insert accounts for the entry just appended at the end of entries.
+func (s *Stream) insert(e *Entry, ttl int64) {
+	if s.msgs == 0 {
 		s.first = e.Seq
 	}
 	key := []byte(e.Subject)
@@ -243,7 +250,6 @@ func (s *Stream) insert(e Entry, ttl int64) {
 	} else {
 		s.subjects.Insert(key, subjectState{Msgs: 1, First: e.Seq, Last: e.Seq, name: e.Subject})
 	}
-	s.entries = append(s.entries, e)
 	s.msgs++
 	s.bytes += uint64(e.Size)
 	s.last = e.Seq
@@ -507,9 +513,31 @@ func (s *Stream) TTL(e *Entry) int64 {
 	return s.ttlBySeq[e.Seq]
 }
 
+// Reserve makes room for n more entries at once (a journal replay that can estimate
+// its size), so the index is not copied while it grows.
+func (s *Stream) Reserve(n int) {
+	if n > 0 && cap(s.entries)-len(s.entries) < n {
+		grown := make([]Entry, len(s.entries), len(s.entries)+n)
+		copy(grown, s.entries)
+		s.entries = grown
+	}
+}
+
+// Intern returns the subject as the string the index already holds for it, without
+// allocating when the subject is known.
+func (s *Stream) Intern(subject []byte) string {
+	if ss, ok := s.subjects.Find(subject); ok {
+		return ss.name
+	}
+	return string(subject)
+}
+
 // Trim releases the spare capacity of the index (after a journal replay).
 func (s *Stream) Trim() {
 	live := s.entries[s.head:]
+	if cap(s.entries)-(len(live)-s.holes) < len(live)/8+16 && s.head == 0 && s.holes == 0 {
+		return
+	}
 	trimmed := make([]Entry, 0, len(live)-s.holes)
 	for _, e := range live {
 		if !e.Deleted {
