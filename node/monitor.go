@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/natsim/natsim/ds/subject"
+	"github.com/natsim/natsim/node/opts"
 )
 
 // The /connz subs modes.
@@ -88,7 +89,7 @@ func (c *clientConn) connInfo(closed bool, subsMode int) *ConnInfo {
 	if c.user != nil && c.user.name != "" {
 		info.AuthorizedUser = c.user.name
 	}
-	if c.account != nil {
+	if c.account != nil && c.account.Name != opts.DefaultGlobalAccount {
 		info.Account = c.account.Name
 	}
 	if subsMode != connzSubsNone {
@@ -98,7 +99,7 @@ func (c *clientConn) connInfo(closed bool, subsMode int) *ConnInfo {
 				continue
 			}
 			info.SubsDetail = append(info.SubsDetail, SubDetail{
-				Account: info.Account, Subject: sub.subject, Queue: sub.queue, SID: string(sub.sid),
+				Account: accountOrGlobal(info.Account), Subject: sub.subject, Queue: sub.queue, SID: string(sub.sid),
 				Msgs: sub.delivered, Max: sub.max, CID: c.id,
 			})
 		}
@@ -150,6 +151,8 @@ type ConnzOptions struct {
 	State string
 	// User and Account filter by authorized user and account name.
 	User, Account string
+	// Auth includes each connection's authorized user and account ("auth=true").
+	Auth bool
 }
 
 // connzLimitDefault is the reference's default page size.
@@ -207,10 +210,17 @@ func (s *Server) Connz(options ConnzOptions) (*Connz, error) {
 	}
 	infos = slices.DeleteFunc(infos, func(info *ConnInfo) bool {
 		return (options.User != "" && info.AuthorizedUser != options.User) ||
-			(options.Account != "" && info.Account != options.Account)
+			(options.Account != "" && accountOrGlobal(info.Account) != options.Account)
 	})
 	if err := sortConnInfos(infos, options.Sort, state); err != nil {
 		return nil, err
+	}
+	if !options.Auth {
+		for i, info := range infos {
+			stripped := *info
+			stripped.AuthorizedUser, stripped.Account = "", ""
+			infos[i] = &stripped
+		}
 	}
 	connz := &Connz{ID: s.id, Now: s.env.Clock.Now(), Total: len(infos), Offset: options.Offset, Limit: options.Limit}
 	if options.Offset < len(infos) {
@@ -512,4 +522,12 @@ func (s *Server) Accountz(account string) (*Accountz, error) {
 	z.Account = &AccountInfo{Name: a.Name, LastUpdate: s.configTime, IsSystem: a == s.systemAccount,
 		Complete: true, ClientCnt: connections, SubCnt: uint32(a.sublist.Count())}
 	return z, nil
+}
+
+// accountOrGlobal names the global account where ConnInfo leaves the name out.
+func accountOrGlobal(name string) string {
+	if name == "" {
+		return opts.DefaultGlobalAccount
+	}
+	return name
 }

@@ -161,7 +161,8 @@ func (s *Server) handleMonitor(method, target string) (int, string, []byte) {
 		value = s.Varz()
 	case "/connz":
 		options := ConnzOptions{Sort: query.Get("sort"), State: query.Get("state"),
-			User: query.Get("user"), Account: query.Get("acc")}
+			User: query.Get("user"), Account: query.Get("acc"),
+			Auth: query.Get("auth") == "true" || query.Get("auth") == "1"}
 		switch query.Get("subs") {
 		case "1", "true":
 			options.Subs = connzSubsList

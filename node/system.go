@@ -140,6 +140,7 @@ func (s *Server) statsz() *ServerStatsMsg {
 func connzRequest(s *Server, body []byte) (any, error) {
 	var request struct {
 		Sort          string `json:"sort"`
+		Auth          bool   `json:"auth"`
 		Subscriptions bool   `json:"subscriptions"`
 		Detail        bool   `json:"subscriptions_detail"`
 		Offset        int    `json:"offset"`
@@ -153,7 +154,7 @@ func connzRequest(s *Server, body []byte) (any, error) {
 		return s.wrapResponse(nil, err), nil
 	}
 	options := ConnzOptions{Sort: request.Sort, Offset: request.Offset, Limit: request.Limit,
-		CID: request.CID, State: request.State, User: request.User, Account: request.Account}
+		CID: request.CID, State: request.State, User: request.User, Account: request.Account, Auth: request.Auth}
 	switch {
 	case request.Detail:
 		options.Subs = connzSubsDetail
