@@ -84,6 +84,9 @@ func (e *NotLeaderError) Unwrap() error { return ErrProposalDropped }
 // voters grant even inside their leader lease.
 var campaignTransfer = []byte("CampaignTransfer")
 
+// logRepair marks the append rejections of a node whose log is under repair.
+var logRepair = []byte("LogRepair")
+
 // Rand is the randomness raft needs (env.Rand satisfies it).
 type Rand interface {
 	// Intn returns a uniform value in [0, n).
@@ -224,6 +227,10 @@ type raft struct {
 	storageErr error
 	// removed: this node applied its own removal; it stays silent.
 	removed bool
+	// repairIndex, when not zero, is how far a leader must bring this node's log
+	// (its commit index) before it may vote or campaign again: its log lost entries
+	// it may have acknowledged (see RawNode.RequireRepair).
+	repairIndex uint64
 }
 
 func newRaft(c *Config) (*raft, error) {
@@ -312,7 +319,8 @@ func (r *raft) hardState() pb.HardState {
 
 // promotable reports whether this node may campaign.
 func (r *raft) promotable() bool {
-	return r.tracker.isVoter(r.id) && r.storageErr == nil && !r.removed && !r.log.hasUnstableSnapshot()
+	return r.tracker.isVoter(r.id) && r.storageErr == nil && !r.removed && r.repairIndex == 0 &&
+		!r.log.hasUnstableSnapshot()
 }
 
 func (l *raftLog) hasUnstableSnapshot() bool { return l.unstable.snapshot != nil }
@@ -628,7 +636,10 @@ func (r *raft) handleVoteRequest(m pb.Message) {
 	if m.Type == pb.MsgPreVote {
 		responseType = pb.MsgPreVoteResponse
 	}
-	grant := canVote && r.storageErr == nil && !r.removed && r.log.isUpToDate(m.Index, m.LogTerm)
+	// A removed node still votes: the others may not have applied its removal yet and
+	// need its vote (any majority of the old configuration overlaps any majority of the
+	// new one under single-server changes).
+	grant := canVote && r.storageErr == nil && r.repairIndex == 0 && r.log.isUpToDate(m.Index, m.LogTerm)
 	if !grant {
 		r.send(pb.Message{To: m.From, Term: r.term, Type: responseType, Reject: true})
 		return
@@ -683,6 +694,16 @@ func (r *raft) handleAppendResponse(m pb.Message, p *Progress) error {
 		next := m.RejectHint
 		if m.LogTerm > 0 {
 			next, _ = r.log.findConflictByTerm(m.RejectHint, m.LogTerm)
+		}
+		if m.Index <= p.Match && bytes.Equal(m.Context, logRepair) {
+			// The follower lost entries we saw it acknowledge (a corrupt log under
+			// repair): forget its match and probe from its hint. Lowering Match never
+			// lowers the commit index.
+			p.Match = 0
+			p.BecomeProbe()
+			p.Next = max(1, min(m.Index, next+1))
+			r.sendAppend(m.From)
+			return nil
 		}
 		if p.MaybeDecreaseTo(m.Index, next) {
 			if p.State == StateReplicate {
@@ -769,14 +790,17 @@ func (r *raft) stepFollower(m pb.Message) error {
 		}
 		r.electionElapsed = 0
 		r.lead = m.From
+		var err error
 		switch m.Type {
 		case pb.MsgApp:
-			return r.handleAppendEntries(m)
+			err = r.handleAppendEntries(m)
 		case pb.MsgHeartbeat:
 			r.handleHeartbeat(m)
 		default:
-			return r.handleSnapshotChunk(m)
+			err = r.handleSnapshotChunk(m)
 		}
+		r.maybeRepaired()
+		return err
 	case pb.MsgTimeoutNow:
 		if err := r.hup(true); err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrStepDropped, m.Type, err)
@@ -810,8 +834,14 @@ func (r *raft) handleAppendEntries(m pb.Message) error {
 	}
 	hintIndex := min(m.Index, r.log.lastIndex())
 	hintIndex, hintTerm := r.log.findConflictByTerm(hintIndex, m.LogTerm)
+	var context []byte
+	if r.repairIndex != 0 {
+		// Tell the leader this log lost entries it may believe we have, so it does
+		// not take the rejection for a stale one.
+		context = logRepair
+	}
 	r.send(pb.Message{To: m.From, Type: pb.MsgAppResponse, Index: m.Index, Reject: true,
-		RejectHint: hintIndex, LogTerm: hintTerm})
+		RejectHint: hintIndex, LogTerm: hintTerm, Context: context})
 	return nil
 }
 
@@ -1163,6 +1193,15 @@ func (r *raft) stepDown() error {
 	}
 	r.becomeFollower(r.term, None)
 	return nil
+}
+
+// maybeRepaired ends the repair once a leader has brought the log, and its commit
+// index, up to the repair index: the log again holds every entry this node may have
+// helped commit.
+func (r *raft) maybeRepaired() {
+	if r.repairIndex != 0 && r.log.committed >= r.repairIndex && r.log.lastIndex() >= r.repairIndex {
+		r.repairIndex = 0
+	}
 }
 
 // setStorageError puts the node in the storage-failed state: it steps down and stops

@@ -174,6 +174,28 @@ func (rn *RawNode) ReportStorageError(err error) {
 	rn.raft.setStorageError(err)
 }
 
+// RequireRepair tells raft that the log lost entries up to index that this node may
+// have acknowledged (for example a corrupt or torn tail truncated on recovery, with the
+// hard state's commit lowered to the surviving log). Until a leader has replicated the
+// log up to index and the node has learned it is committed, the node neither votes nor
+// campaigns, so it cannot help elect a leader that lacks an entry it helped commit; it
+// does accept appends and snapshots, which is how it is repaired. The hard state (term
+// and vote) must have survived: a node that lost its vote must not take part in any
+// term it may have voted in.
+//
+// Raft keeps the request in memory only: the application persists a repair marker (for
+// example in its write-ahead log), calls RequireRepair again after every restart, and
+// clears the marker once Status().RepairIndex is zero after an Advance. Repair needs a
+// leader, so it only completes while a quorum of voters is not itself in repair.
+func (rn *RawNode) RequireRepair(index uint64) {
+	defer rn.guard()()
+	r := rn.raft
+	r.repairIndex = max(r.repairIndex, index)
+	if r.state != StateFollower {
+		r.becomeFollower(r.term, None)
+	}
+}
+
 // ClearStorageError ends the storage-failed state once the application repaired its
 // storage (for example rebuilt it from the leader's snapshot) and restarted the node.
 func (rn *RawNode) ClearStorageError() { rn.raft.storageErr = nil }
@@ -285,6 +307,9 @@ type Status struct {
 	StorageError error
 	// Removed: the node applied its own removal from the group.
 	Removed bool
+	// RepairIndex is not zero while the node waits for a leader to repair its log
+	// (see RequireRepair).
+	RepairIndex uint64
 }
 
 // Status returns the node's current state.
@@ -294,6 +319,7 @@ func (rn *RawNode) Status() Status {
 		ID: r.id, GroupID: r.groupID, HardState: r.hardState(), SoftState: rn.softState(),
 		Applied: r.log.applied, LastIndex: r.log.lastIndex(), LeadTransferee: r.leadTransferee,
 		ConfState: r.tracker.confState(), StorageError: r.storageErr, Removed: r.removed,
+		RepairIndex: r.repairIndex,
 	}
 	if r.state == StateLeader {
 		s.Progress = map[uint64]Progress{}

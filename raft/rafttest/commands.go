@@ -62,6 +62,7 @@ func init() {
 		"msgs":            handleMsgs,
 		"check":           handleCheck,
 		"inject":          handleInject,
+		"corrupt-tail":    handleCorruptTail,
 	}
 }
 
@@ -677,5 +678,24 @@ func handleInject(e *Env, a args) error {
 		return nil
 	}
 	e.Step(decoded)
+	return nil
+}
+
+// corrupt-tail ID KEEP [repair=false]: the node's log tail after KEEP is found corrupt on
+// recovery and truncated; it restarts asking to be repaired (unless repair=false).
+func handleCorruptTail(e *Env, a args) error {
+	ids, err := a.ids()
+	if err != nil || len(ids) != 2 {
+		return fmt.Errorf("corrupt-tail ID KEEP")
+	}
+	if e.Nodes[ids[0]] == nil {
+		return fmt.Errorf("no node %d", ids[0])
+	}
+	last, err := e.CorruptTail(ids[0], ids[1], a.bool("repair", true))
+	if err != nil {
+		return err
+	}
+	st := e.Nodes[ids[0]].RawNode.Status()
+	e.logf("%d: log was %d entries, now %d; commit %d; repair up to %d", ids[0], last, st.LastIndex, st.Commit, st.RepairIndex)
 	return nil
 }

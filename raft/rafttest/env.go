@@ -34,6 +34,9 @@ type Node struct {
 	// KeepState makes the next restart keep State and Applied (a durable state
 	// machine) instead of rebuilding them from the snapshot.
 	KeepState bool
+	// RepairIndex is the durable repair marker: while not zero, every restart asks
+	// raft again to be repaired up to it (raft keeps the request in memory only).
+	RepairIndex uint64
 }
 
 // Env is a set of nodes, the messages in flight between them and the partitions.
@@ -151,6 +154,9 @@ func (e *Env) start(n *Node) error {
 	}
 	n.RawNode = rn
 	n.Down = false
+	if n.RepairIndex != 0 {
+		rn.RequireRepair(n.RepairIndex)
+	}
 	return nil
 }
 
@@ -177,6 +183,48 @@ func (e *Env) Restart(id uint64) error {
 		return fmt.Errorf("node %d is not down", id)
 	}
 	return e.start(n)
+}
+
+// CorruptTail models a log whose tail was found corrupt on recovery: the node crashes
+// (if up), loses its entries after keep (never below its snapshot), gets its commit index
+// lowered to what survived, and restarts asking to be repaired up to its old last index.
+// It returns the old last index.
+func (e *Env) CorruptTail(id, keep uint64, repair bool) (uint64, error) {
+	n := e.Nodes[id]
+	if !n.Down {
+		e.Crash(id)
+	}
+	old := n.Storage
+	snap, _ := old.Snapshot()
+	last, _ := old.LastIndex()
+	keep = max(keep, snap.Metadata.Index)
+	fresh := raft.NewMemoryStorage()
+	if err := fresh.ApplySnapshot(snap); err != nil {
+		return 0, err
+	}
+	if keep > snap.Metadata.Index {
+		ents, err := old.Entries(snap.Metadata.Index+1, keep+1, 1<<62)
+		if err != nil {
+			return 0, err
+		}
+		if err := fresh.Append(ents); err != nil {
+			return 0, err
+		}
+	}
+	hs := old.HardState()
+	hs.Commit = min(hs.Commit, keep)
+	if err := fresh.SetHardState(hs); err != nil {
+		return 0, err
+	}
+	n.Storage, n.Config.Storage = fresh, fresh
+	n.KeepState = false
+	if repair {
+		n.RepairIndex = max(n.RepairIndex, last)
+	}
+	if err := e.Restart(id); err != nil {
+		return 0, err
+	}
+	return last, nil
 }
 
 // Partition splits the nodes into sides; nodes in no side form one more side.
@@ -238,6 +286,10 @@ func (e *Env) ProcessReady(id uint64) (bool, error) {
 		}
 	}
 	n.RawNode.Advance(rd)
+	if n.RepairIndex != 0 && n.RawNode.Status().RepairIndex == 0 {
+		// Raft reports the log repaired, and this Ready persisted what proves it.
+		n.RepairIndex = 0
+	}
 	return true, nil
 }
 
