@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -407,11 +408,21 @@ func (c *clientConn) processSub(op *client.Op) error {
 	subj, queue := string(op.Subject), string(op.Queue)
 	if user != nil && !user.permissions.canSubscribe(subj, queue) {
 		text := fmt.Sprintf("Permissions Violation for Subscription to %q", subj)
+		logText := fmt.Sprintf("Subscription Violation - Subject %q, SID %s", subj, op.SID)
 		if queue != "" {
-			text += fmt.Sprintf(" using queue %q", queue)
+			text = fmt.Sprintf("Permissions Violation for Subscription to %q using queue %q", subj, queue)
+			logText = fmt.Sprintf("Subscription Violation - Subject %q, Queue: %q, SID %s", subj, queue, op.SID)
 		}
-		c.server.logger.Errorf("%s:%d - cid:%d - %s", c.host, c.port, c.id, text)
+		c.server.logger.Errorf("%s:%d - cid:%d - %s", c.host, c.port, c.id, logText)
 		c.queueErr(text)
+		return nil
+	}
+	c.server.mu.Lock()
+	tokensMax := int(c.server.options.MaxSubTokens)
+	c.server.mu.Unlock()
+	if tokensMax > 0 && strings.Count(subj, ".")+1 > tokensMax {
+		c.server.logger.Errorf("%s:%d - cid:%d - Subscription Violation Too Many Tokens - Subject %q, SID %s", c.host, c.port, c.id, subj, op.SID)
+		c.queueErr(fmt.Sprintf("Permissions Violation for Subscription to %q, too many tokens", subj))
 		return nil
 	}
 	if !subject.IsValidSubject(subj) || (queue != "" && !subject.IsValidLiteralSubject(queue)) {

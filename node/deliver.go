@@ -44,12 +44,12 @@ func (c *clientConn) processPub(op *client.Op) error {
 		return nil
 	}
 	if c.user != nil && c.user.permissions != nil && !c.canPublish(pub.subject) {
-		text := fmt.Sprintf("Permissions Violation for Publish to %q", pub.subject)
-		s.logger.Errorf("%s:%d - cid:%d - %s", c.host, c.port, c.id, text)
-		c.queueErr(text)
+		s.logger.Errorf("%s:%d - cid:%d - Publish Violation - Subject %q", c.host, c.port, c.id, pub.subject)
+		c.queueErr(fmt.Sprintf("Permissions Violation for Publish to %q", pub.subject))
 		return nil
 	}
 	if len(pub.reply) > 0 && bytes.HasPrefix(pub.reply, []byte(replyPrefix)) {
+		s.logger.Errorf("%s:%d - cid:%d - Publish Violation - Reply %q", c.host, c.port, c.id, pub.reply)
 		c.queueErr(fmt.Sprintf("Permissions Violation for Publish with Reply of %q", pub.reply))
 		return nil
 	}

@@ -208,7 +208,7 @@ func (r *rawConn) expectClosed() {
 // TestProtocolErrors proves each violation gets the reference's -ERR text and the
 // same close or stay-open behaviour.
 func TestProtocolErrors(t *testing.T) {
-	s := startTestServer(t, func(o *opts.Options) { o.MaxPayload = 16; o.MaxSubs = 1; o.MaxControlLine = 64 })
+	s := startTestServer(t, func(o *opts.Options) { o.MaxPayload = 16; o.MaxSubs = 1; o.MaxControlLine = 64; o.MaxSubTokens = 3 })
 	cases := []struct {
 		name, send, want string
 		closes           bool
@@ -221,6 +221,8 @@ func TestProtocolErrors(t *testing.T) {
 		{"no responders without headers", "CONNECT {\"no_responders\":true}\r\n", "-ERR 'no responders requires headers support'", true},
 		{"pedantic publish", "CONNECT {\"pedantic\":true,\"verbose\":false}\r\nPUB a.* 0\r\n\r\nPING\r\n", "-ERR 'Invalid Publish Subject'", false},
 		{"max subscriptions", "CONNECT {\"verbose\":false}\r\nSUB a 1\r\nSUB b 2\r\nPING\r\n", "-ERR 'maximum subscriptions exceeded'", false},
+		{"too many tokens", "CONNECT {\"verbose\":false}\r\nSUB a.b.c.d 1\r\nPING\r\n", `-ERR 'Permissions Violation for Subscription to "a.b.c.d", too many tokens'`, false},
+		{"reserved reply", "CONNECT {\"verbose\":false}\r\nPUB a _R_.x 0\r\n\r\nPING\r\n", `-ERR 'Permissions Violation for Publish with Reply of "_R_.x"'`, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
