@@ -69,9 +69,14 @@ var ErrLiveness = errors.New("liveness: did not converge")
 // ErrEventBudget: the run dispatched Config.EventsMax events without finishing.
 var ErrEventBudget = errors.New("event budget exhausted")
 
-// ReplayCommand is the command line that replays the run.
+// ReplayCommand is the command line that replays the run, with -disk-safety-only when
+// the run used the atlas's safety-only mode (harmless when the scenario sets it itself).
 func (r Result) ReplayCommand() string {
-	return fmt.Sprintf("go run ./cmd/sim -seed %d -scenario %s", r.Seed, r.Scenario)
+	command := fmt.Sprintf("go run ./cmd/sim -seed %d -scenario %s", r.Seed, r.Scenario)
+	if r.Config.DiskSafetyOnly {
+		command += " -disk-safety-only"
+	}
+	return command
 }
 
 // livenessPollInterval is how often the liveness phase asks Converged.
@@ -170,6 +175,9 @@ func Run(s *Scenario, seed uint64, options Options) Result {
 	config := DrawConfig(seed, s.ServersMin, s.ServersMax)
 	if s.Configure != nil {
 		s.Configure(&config)
+	}
+	if options.DiskSafetyOnly {
+		config.DiskSafetyOnly = true
 	}
 	if options.NewDisk == nil {
 		options.NewDisk = simfsDisk

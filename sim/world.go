@@ -31,6 +31,10 @@ type Options struct {
 	Trace func(line string)
 	// NewDisk builds each process's disk; nil leaves processes without a file system.
 	NewDisk DiskFactory
+	// DiskSafetyOnly makes Run use the disk atlas's safety-only mode (Config.
+	// DiskSafetyOnly) whatever the scenario configured: disk faults may then hit every
+	// copy of a datum. The replay command carries it as -disk-safety-only.
+	DiskSafetyOnly bool
 }
 
 // World is one simulated run: the scheduler, the processes, the network and the

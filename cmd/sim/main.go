@@ -6,6 +6,7 @@
 //	sim -seed 7 -scenario register [-v]
 //	sim -seeds 1-200 [-scenario register] [-check-determinism]
 //	sim -seeds 1-20 -scenario mesh -bench
+//	sim -seeds 1-200 -scenario register -disk-safety-only
 //
 // It exits non-zero on any violation or nondeterminism. A failing run's artifacts (the
 // porcupine HTML visualization) are written under -out and their paths printed.
@@ -14,6 +15,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -27,7 +29,7 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(run(os.Args[1:], scenarios.All(), os.Stdout, os.Stderr))
 }
 
 type options struct {
@@ -41,11 +43,19 @@ type options struct {
 	bench            bool
 	parallel         int
 	out              string
+	diskSafetyOnly   bool
+	// stdout receives the reports and the verbose trace; stderr the usage errors.
+	stdout, stderr io.Writer
 }
 
-func run(args []string) int {
+// run parses args, runs the chosen scenarios of catalog and returns the exit code: 0
+// when every run passed, 1 on any violation or nondeterminism, 2 on a usage error.
+// Tests pass their own catalog (a scenario that always fails, one that is not
+// deterministic) and writers, to see the exit codes and the reports.
+func run(args []string, catalog []*sim.Scenario, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("sim", flag.ContinueOnError)
-	var o options
+	flags.SetOutput(stderr)
+	o := options{stdout: stdout, stderr: stderr}
 	var seed, seeds string
 	flags.StringVar(&seed, "seed", "", "replay one seed")
 	flags.StringVar(&seeds, "seeds", "", "sweep a range of seeds, A-B")
@@ -56,32 +66,42 @@ func run(args []string) int {
 	flags.BoolVar(&o.bench, "bench", false, "report scheduled events and simulated seconds per wall second")
 	flags.IntVar(&o.parallel, "parallel", runtime.NumCPU(), "seeds run at once in a sweep")
 	flags.StringVar(&o.out, "out", filepath.Join(os.TempDir(), "natsim-sim"), "directory for failure artifacts")
+	flags.BoolVar(&o.diskSafetyOnly, "disk-safety-only", false, "let disk faults hit every copy of a datum (the atlas's safety-only mode)")
 	if err := flags.Parse(args); err != nil {
 		return 2
 	}
+	if flags.NArg() > 0 {
+		fmt.Fprintf(stderr, "sim: unexpected arguments %q\n", flags.Args())
+		return 2
+	}
 	if o.list {
-		for _, s := range scenarios.All() {
-			fmt.Printf("%-12s %s\n", s.Name, s.Summary)
+		for _, s := range catalog {
+			fmt.Fprintf(stdout, "%-12s %s\n", s.Name, s.Summary)
 		}
 		return 0
 	}
 	var chosen []*sim.Scenario
 	if o.scenario == "" {
-		chosen = scenarios.All()
-	} else if s := scenarios.Lookup(o.scenario); s != nil {
-		chosen = []*sim.Scenario{s}
+		chosen = catalog
 	} else {
-		fmt.Fprintf(os.Stderr, "sim: unknown scenario %q (see -list)\n", o.scenario)
-		return 2
+		for _, s := range catalog {
+			if s.Name == o.scenario {
+				chosen = []*sim.Scenario{s}
+			}
+		}
+		if chosen == nil {
+			fmt.Fprintf(stderr, "sim: unknown scenario %q (see -list)\n", o.scenario)
+			return 2
+		}
 	}
 	switch {
 	case seed != "" && seeds != "":
-		fmt.Fprintln(os.Stderr, "sim: give -seed or -seeds, not both")
+		fmt.Fprintln(stderr, "sim: give -seed or -seeds, not both")
 		return 2
 	case seed != "":
 		n, err := strconv.ParseUint(seed, 10, 64)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "sim: bad -seed %q\n", seed)
+			fmt.Fprintf(stderr, "sim: bad -seed %q\n", seed)
 			return 2
 		}
 		o.first, o.last = n, n
@@ -89,12 +109,12 @@ func run(args []string) int {
 	case seeds != "":
 		first, last, ok := parseRange(seeds)
 		if !ok {
-			fmt.Fprintf(os.Stderr, "sim: bad -seeds %q (want A-B)\n", seeds)
+			fmt.Fprintf(stderr, "sim: bad -seeds %q (want A-B)\n", seeds)
 			return 2
 		}
 		o.first, o.last = first, last
 	default:
-		fmt.Fprintln(os.Stderr, "sim: give -seed N, -seeds A-B or -list")
+		fmt.Fprintln(stderr, "sim: give -seed N, -seeds A-B or -list")
 		flags.Usage()
 		return 2
 	}
@@ -174,26 +194,26 @@ func sweep(s *sim.Scenario, o options) bool {
 		}
 	}
 	if !o.seedSet || o.bench {
-		fmt.Printf("%s: seeds %d-%d: %d failed; %d events, %.0fs simulated in %.1fs of run time\n",
+		fmt.Fprintf(o.stdout, "%s: seeds %d-%d: %d failed; %d events, %.0fs simulated in %.1fs of run time\n",
 			s.Name, o.first, o.last, failures, events, virtual.Seconds(), wall.Seconds())
 	}
 	if o.bench && wall > 0 {
-		fmt.Printf("%s: %.0f events per wall second, %.1f simulated seconds per wall second (per core)\n",
+		fmt.Fprintf(o.stdout, "%s: %.0f events per wall second, %.1f simulated seconds per wall second (per core)\n",
 			s.Name, float64(events)/wall.Seconds(), virtual.Seconds()/wall.Seconds())
 	}
 	return ok
 }
 
 func runSeed(s *sim.Scenario, seed uint64, o options) outcome {
-	var simOptions sim.Options
+	simOptions := sim.Options{DiskSafetyOnly: o.diskSafetyOnly}
 	if o.verbose {
-		simOptions.Trace = func(line string) { fmt.Println(line) }
+		simOptions.Trace = func(line string) { fmt.Fprintln(o.stdout, line) }
 	}
 	start := time.Now()
 	oc := outcome{result: sim.Run(s, seed, simOptions)}
 	oc.wall = time.Since(start)
 	if o.checkDeterminism {
-		second := sim.Run(s, seed, sim.Options{})
+		second := sim.Run(s, seed, sim.Options{DiskSafetyOnly: o.diskSafetyOnly})
 		oc.second = &second
 	}
 	return oc
@@ -209,28 +229,28 @@ func report(r sim.Result, oc outcome, nondeterministic bool, o options) {
 	if r.Violation != nil {
 		status = "FAIL"
 	}
-	fmt.Printf("%s scenario=%s seed=%d hash=%016x events=%d virtual=%v\n",
+	fmt.Fprintf(o.stdout, "%s scenario=%s seed=%d hash=%016x events=%d virtual=%v\n",
 		status, r.Scenario, r.Seed, r.Hash, r.Events, r.VirtualTime)
 	if nondeterministic {
-		fmt.Printf("NONDETERMINISTIC scenario=%s seed=%d: hash %016x vs %016x, events %d vs %d\n",
+		fmt.Fprintf(o.stdout, "NONDETERMINISTIC scenario=%s seed=%d: hash %016x vs %016x, events %d vs %d\n",
 			r.Scenario, r.Seed, r.Hash, oc.second.Hash, r.Events, oc.second.Events)
 	}
 	if r.Violation != nil {
-		fmt.Printf("  violation: %v\n", r.Violation)
+		fmt.Fprintf(o.stdout, "  violation: %v\n", r.Violation)
 	}
 	for _, a := range r.Artifacts {
 		if err := os.MkdirAll(o.out, 0o755); err != nil {
-			fmt.Printf("  artifact %s: %v\n", a.Name, err)
+			fmt.Fprintf(o.stdout, "  artifact %s: %v\n", a.Name, err)
 			continue
 		}
 		path := filepath.Join(o.out, a.Name)
 		if err := os.WriteFile(path, a.Data, 0o644); err != nil {
-			fmt.Printf("  artifact %s: %v\n", a.Name, err)
+			fmt.Fprintf(o.stdout, "  artifact %s: %v\n", a.Name, err)
 			continue
 		}
-		fmt.Printf("  wrote %s\n", path)
+		fmt.Fprintf(o.stdout, "  wrote %s\n", path)
 	}
 	if r.Violation != nil || nondeterministic {
-		fmt.Printf("  replay: %s\n", r.ReplayCommand())
+		fmt.Fprintf(o.stdout, "  replay: %s\n", r.ReplayCommand())
 	}
 }
