@@ -54,7 +54,7 @@ type testWorkload struct {
 	world  *sim.World
 }
 
-func (w *testWorkload) StartLiveness() {}
+func (w *testWorkload) StartLiveness()  {}
 func (w *testWorkload) Converged() bool { return true }
 func (w *testWorkload) Check() error {
 	if w.failOn != nil && w.failOn(w.world.Seed()) {
