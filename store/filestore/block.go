@@ -141,6 +141,9 @@ func (s *Store) rollover() error {
 		}
 		old.synced = old.written
 		s.cacheBlock(old)
+		if err := s.writeBlockIndex(); err != nil {
+			return err
+		}
 	}
 	_, err := s.newBlockSized(capacity)
 	return err

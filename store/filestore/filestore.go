@@ -650,6 +650,9 @@ func (s *Store) Stop() error {
 		return store.ErrStoreClosed
 	}
 	err := s.syncAllLocked()
+	if err == nil && !s.syncing {
+		err = s.writeBlockIndex()
+	}
 	s.closed = true
 	if s.timer != nil {
 		s.timer.Stop()

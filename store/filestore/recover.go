@@ -43,10 +43,15 @@ func (s *Store) recover() error {
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	r := &recovery{s: s, first: true}
+	index := s.readBlockIndex()
 	s.journal.replaying = true
 	defer func() { s.journal.replaying = false }()
 	for i, id := range ids {
-		if err := r.replayBlock(id, i == len(ids)-1); err != nil {
+		if i > 0 && id != ids[i-1]+1 {
+			// Blocks are removed oldest first, so a gap means lost blocks.
+			r.corruptAt(path.Join(s.msgsDir(), blockFileName(ids[i-1]+1)), 0, "block file missing")
+		}
+		if err := r.replayBlock(id, i == len(ids)-1, index[id]); err != nil {
 			return err
 		}
 		if i == 0 && len(ids) > 1 && r.bytesReplayed > 0 {
@@ -54,6 +59,14 @@ func (s *Store) recover() error {
 			// stream does not copy the index each time it doubles.
 			perMsg := r.bytesReplayed / max(int64(r.msgsReplayed), 1)
 			s.stream.Reserve(int(int64(len(ids)-1) * s.config.BlockBytesMax / max(perMsg, 1) * 11 / 10))
+		}
+	}
+	if newest := lastID(ids); index != nil {
+		for id, size := range sortedIndex(index) {
+			if id > newest && size > 0 {
+				r.corruptAt(path.Join(s.msgsDir(), blockFileName(id)), 0, "durable block file missing")
+				break
+			}
 		}
 	}
 	r.closePending(s.stream.Last()+1, "end of the blocks")
@@ -78,7 +91,7 @@ func (s *Store) recover() error {
 }
 
 // replayBlock replays one block file.
-func (r *recovery) replayBlock(id uint32, last bool) error {
+func (r *recovery) replayBlock(id uint32, last bool, durableSize int64) error {
 	s := r.s
 	b := &block{id: id, name: path.Join(s.msgsDir(), blockFileName(id))}
 	f, err := s.config.FS.OpenReadWrite(b.name)
@@ -109,8 +122,9 @@ func (r *recovery) replayBlock(id uint32, last bool) error {
 		body, n, torn, err := parseRecord(buf[offset:])
 		if err != nil {
 			next := resync(buf, offset+1)
-			if next < 0 && last && torn {
-				// A torn tail of the newest block: bytes never acknowledged.
+			if next < 0 && last && torn && int64(offset) >= durableSize {
+				// A torn tail of the newest block: bytes never acknowledged. Below the
+				// durable length the block index recorded, it is a cut at rest instead.
 				break
 			}
 			r.corrupt(b, int64(offset), "record checksum or framing mismatch")
@@ -158,15 +172,44 @@ func resync(buf []byte, from int) int {
 	return -1
 }
 
+// lastID returns the newest block id, or 0.
+func lastID(ids []uint32) uint32 {
+	if len(ids) == 0 {
+		return 0
+	}
+	return ids[len(ids)-1]
+}
+
+// sortedIndex iterates the block index in id order.
+func sortedIndex(index map[uint32]int64) func(yield func(uint32, int64) bool) {
+	return func(yield func(uint32, int64) bool) {
+		ids := make([]uint32, 0, len(index))
+		for id := range index {
+			ids = append(ids, id)
+		}
+		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+		for _, id := range ids {
+			if !yield(id, index[id]) {
+				return
+			}
+		}
+	}
+}
+
 // corrupt opens a lost range at the current position.
 func (r *recovery) corrupt(b *block, offset int64, reason string) {
 	b.keep = true
+	r.corruptAt(b.name, offset, reason)
+}
+
+// corruptAt opens a lost range at the current position of a named file.
+func (r *recovery) corruptAt(name string, offset int64, reason string) {
 	if r.pending != nil {
 		return
 	}
 	r.pending = &store.CorruptError{
 		Range:  store.SequenceRange{First: r.s.stream.Last() + 1},
-		File:   b.name,
+		File:   name,
 		Offset: offset,
 		Reason: reason,
 	}
