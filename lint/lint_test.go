@@ -43,13 +43,14 @@ func goCommand(t *testing.T, directory string, arguments ...string) []byte {
 	return out
 }
 
-// listPackages runs `go list -e -deps -json ./...` in directory. With -e, packages
-// that do not build yet are still listed, so a half-written package elsewhere does not
-// hide the layering of the rest.
-func listPackages(t *testing.T, directory string) (modulePath string, packages []Package) {
+// listPackages runs `go list -e -deps -json ./...` in directory, with extra flags (a
+// build tag) before the pattern. With -e, packages that do not build yet are still
+// listed, so a half-written package elsewhere does not hide the layering of the rest.
+func listPackages(t *testing.T, directory string, flags ...string) (modulePath string, packages []Package) {
 	t.Helper()
 	modulePath = strings.TrimSpace(string(goCommand(t, directory, "list", "-m")))
-	decoder := json.NewDecoder(bytes.NewReader(goCommand(t, directory, "list", "-e", "-deps", "-json", "./...")))
+	arguments := append(append([]string{"list", "-e", "-deps", "-json"}, flags...), "./...")
+	decoder := json.NewDecoder(bytes.NewReader(goCommand(t, directory, arguments...)))
 	for {
 		var p Package
 		if err := decoder.Decode(&p); errors.Is(err, io.EOF) {
@@ -75,6 +76,36 @@ func TestLintLayering(t *testing.T) {
 	root := moduleRoot(t)
 	modulePath, packages := listPackages(t, root)
 	reportViolations(t, CheckLayering(os.DirFS(root), modulePath, root, packages))
+}
+
+// TestLintProductionBuild proves the production build keeps the rules too: with the
+// "production" tag the layering holds and cmd/nats-server links neither sim/ nor
+// scenarios/, and env's production-tag tests pass, which assert at compile time that
+// Buggify's switch is the constant false there.
+func TestLintProductionBuild(t *testing.T) {
+	root := moduleRoot(t)
+	modulePath, packages := listPackages(t, root, "-tags", "production")
+	reportViolations(t, CheckLayering(os.DirFS(root), modulePath, root, packages))
+	var server *Package
+	for i := range packages {
+		if packages[i].ImportPath == modulePath+"/cmd/nats-server" {
+			server = &packages[i]
+		}
+	}
+	if server == nil {
+		t.Fatal("cmd/nats-server is not listed")
+	}
+	if !slices.Contains(server.Deps, modulePath+"/env") {
+		t.Errorf("cmd/nats-server does not depend on env: the dependency list is wrong")
+	}
+	for _, dependency := range server.Deps {
+		for _, forbidden := range []string{"/sim", "/scenarios"} {
+			if dependency == modulePath+forbidden || strings.HasPrefix(dependency, modulePath+forbidden+"/") {
+				t.Errorf("the production cmd/nats-server links %s", dependency)
+			}
+		}
+	}
+	goCommand(t, root, "test", "-tags", "production", "-count=1", "-run", "Buggify", "./env/")
 }
 
 // TestLintDeterminism proves no non-test file outside env/osenv and cmd/ reads the
