@@ -259,6 +259,9 @@ func (c *clientConn) parseFailed(err error) {
 
 // HandleOp acts on one parsed operation (client.Handler).
 func (c *clientConn) HandleOp(op *client.Op) error {
+	if c.server.tracing.Load() {
+		c.traceOp(op)
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -292,6 +295,39 @@ func (c *clientConn) HandleOp(op *client.Op) error {
 		return errConnectionClosed
 	}
 	return nil
+}
+
+// traceOp logs an inbound operation as the reference's -V trace does.
+func (c *clientConn) traceOp(op *client.Op) {
+	var text string
+	switch op.Kind {
+	case client.OpPub, client.OpHPub:
+		text = fmt.Sprintf("%s %s %s %d", op.Kind, op.Subject, op.Reply, len(op.Payload))
+	case client.OpSub:
+		text = fmt.Sprintf("SUB %s %s %s", op.Subject, op.Queue, op.SID)
+	case client.OpUnsub:
+		text = fmt.Sprintf("UNSUB %s", op.SID)
+	case client.OpConnect:
+		text = "CONNECT " + redactConnect(op.Arguments)
+	default:
+		text = op.Kind.String()
+	}
+	c.server.logger.Tracef("%s:%d - cid:%d - <<- [%s]", c.host, c.port, c.id, text)
+}
+
+// redactConnect hides a CONNECT's password and token in traces.
+func redactConnect(arguments []byte) string {
+	var fields map[string]any
+	if json.Unmarshal(arguments, &fields) != nil {
+		return "[unparsable]"
+	}
+	for _, secret := range []string{"pass", "auth_token", "sig"} {
+		if _, ok := fields[secret]; ok {
+			fields[secret] = "[REDACTED]"
+		}
+	}
+	redacted, _ := json.Marshal(fields)
+	return string(redacted)
 }
 
 // bindNoAuthUser lets a client that skipped CONNECT in as no_auth_user.

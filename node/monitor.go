@@ -3,6 +3,7 @@ package node
 import (
 	"fmt"
 	"runtime"
+	"runtime/metrics"
 	"slices"
 	"strings"
 	"time"
@@ -74,6 +75,9 @@ func (c *clientConn) connInfo(closed bool, subsMode int) *ConnInfo {
 		NumSubs: uint32(len(c.subs)),
 		Name:    c.options.Name, Lang: c.options.Lang, Version: c.options.Version,
 		PendingBytes: len(c.out),
+	}
+	if !c.closed {
+		info.PendingBytes += c.conn.Pending()
 	}
 	end := now
 	if closed || c.closed {
@@ -363,7 +367,7 @@ func (s *Server) Varz() *Varz {
 		AuthTimeout: o.AuthTimeout, MaxControlLine: o.MaxControlLine, MaxPayload: int(o.MaxPayload),
 		MaxPending: o.MaxPending, TLSTimeout: o.TLSTimeout, WriteDeadline: int64(o.WriteDeadline),
 		Start: s.startTime, Now: now, Uptime: formatUptime(now.Sub(s.startTime)),
-		Cores: runtime.NumCPU(), MaxProcs: runtime.GOMAXPROCS(0),
+		Cores: runtime.NumCPU(), MaxProcs: runtime.GOMAXPROCS(0), Mem: memoryInUse(),
 		Connections: len(s.clients), TotalConnections: s.totalConnections.Load(),
 		InMsgs: s.inMsgs.Load(), InBytes: s.inBytes.Load(), OutMsgs: s.outMsgs.Load(), OutBytes: s.outBytes.Load(),
 		SlowConsumers: s.slowConsumers.Load(), ConfigLoadTime: s.configTime,
@@ -530,4 +534,19 @@ func accountOrGlobal(name string) string {
 		return opts.DefaultGlobalAccount
 	}
 	return name
+}
+
+// memoryInUse approximates the process's resident memory from the Go runtime: what it
+// has mapped minus what it has returned to the operating system. The reference reads
+// the operating system's RSS, which node/ may not touch.
+func memoryInUse() int64 {
+	samples := []metrics.Sample{
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"},
+	}
+	metrics.Read(samples)
+	if samples[0].Value.Kind() != metrics.KindUint64 || samples[1].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return int64(samples[0].Value.Uint64() - samples[1].Value.Uint64())
 }

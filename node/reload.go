@@ -32,6 +32,7 @@ func (s *Server) Reload(newOptions *opts.Options) error {
 	}
 	s.options = &o
 	s.auth = auth
+	s.tracing.Store(o.Trace)
 	s.configTime = s.env.Clock.Now()
 	s.rebuildInfoLocked()
 	clients := s.sortedClientsLocked()

@@ -62,7 +62,9 @@ type Server struct {
 
 	inMsgs, outMsgs, inBytes, outBytes atomic.Int64
 	slowConsumers                      atomic.Int64
-	totalConnections                   atomic.Uint64
+	// tracing mirrors options.Trace so that the read path checks it without a lock.
+	tracing          atomic.Bool
+	totalConnections atomic.Uint64
 }
 
 // New builds a server from options (defaults are filled in on a copy). It does not
@@ -100,6 +102,7 @@ func New(e env.Env, options *opts.Options, logger Logger) (*Server, error) {
 		return nil, err
 	}
 	s.auth = auth
+	s.tracing.Store(o.Trace)
 	s.rebuildInfo()
 	return s, nil
 }
