@@ -25,6 +25,9 @@
 //   - Test helper packages (a directory named like rafttest) serve _test.go files and
 //     may read golden files, so the determinism rules skip them; in exchange only
 //     tests may import them, which CheckLayering enforces.
+//   - Files excluded from every build by a "//go:build ignore" constraint are
+//     generators run by hand (go run gen.go), like the commands under cmd/, so they
+//     are skipped. Any other constraint (production, !production, linux) is checked.
 //   - Layering is enforced for every ranked top-level directory, not only for the
 //     raft/store/proto/ds core, and over transitive dependencies (go list -deps).
 package lint
@@ -33,6 +36,7 @@ import (
 	"errors"
 	"fmt"
 	"go/ast"
+	"go/build/constraint"
 	"go/parser"
 	"go/scanner"
 	"go/token"
@@ -194,15 +198,40 @@ func isTestHelper(directory string) bool {
 // the violations only.
 func CheckFile(name string, source []byte) []Violation {
 	fileSet := token.NewFileSet()
-	file, err := parser.ParseFile(fileSet, name, source, parser.SkipObjectResolution)
+	file, err := parser.ParseFile(fileSet, name, source, parser.SkipObjectResolution|parser.ParseComments)
 	if err != nil {
 		return []Violation{{File: name, Line: parseErrorLine(err), Rule: RuleParse, Message: err.Error()}}
+	}
+	if ignoredByBuild(file) {
+		return nil
 	}
 	checker := &fileChecker{name: name, fileSet: fileSet, packages: map[string]string{}}
 	checker.checkImports(file)
 	checker.checkBody(file)
 	slices.SortStableFunc(checker.violations, func(a, b Violation) int { return a.Line - b.Line })
 	return checker.violations
+}
+
+// ignoredByBuild reports whether the file's //go:build constraint excludes it from
+// every build that does not ask for the "ignore" tag: the convention for generator
+// programs kept next to the code they generate.
+func ignoredByBuild(file *ast.File) bool {
+	for _, group := range file.Comments {
+		if group.Pos() >= file.Package {
+			break
+		}
+		for _, comment := range group.List {
+			if !constraint.IsGoBuild(comment.Text) {
+				continue
+			}
+			expression, err := constraint.Parse(comment.Text)
+			if err != nil {
+				return false
+			}
+			return !expression.Eval(func(tag string) bool { return tag != "ignore" })
+		}
+	}
+	return false
 }
 
 func parseErrorLine(err error) int {
