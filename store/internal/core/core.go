@@ -772,6 +772,9 @@ func (s *Stream) State() store.StreamState {
 			}
 			next = e.Seq + 1
 		}
+		for ; next <= s.last; next++ {
+			deleted = append(deleted, next)
+		}
 		state.Deleted = deleted
 	}
 	return state
