@@ -226,7 +226,7 @@ func sameRun(a, b sim.Result) bool {
 
 func report(r sim.Result, oc outcome, nondeterministic bool, o options) {
 	status := "ok"
-	if r.Violation != nil {
+	if r.Violation != nil || nondeterministic {
 		status = "FAIL"
 	}
 	fmt.Fprintf(o.stdout, "%s scenario=%s seed=%d hash=%016x events=%d virtual=%v\n",

@@ -235,6 +235,9 @@ func TestCheckDeterminismFails(t *testing.T) {
 		t.Fatalf("-check-determinism exited %d, want 1", code)
 	}
 	for _, seed := range []string{"1", "2"} {
+		if !regexp.MustCompile(`(?m)^FAIL scenario=leaky seed=` + seed + ` `).MatchString(text) {
+			t.Errorf("seed %s not marked FAIL:\n%s", seed, text)
+		}
 		if !strings.Contains(text, "NONDETERMINISTIC scenario=leaky seed="+seed+":") {
 			t.Errorf("seed %s not reported as nondeterministic:\n%s", seed, text)
 		}
