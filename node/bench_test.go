@@ -3,6 +3,7 @@ package node
 import (
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/natsim/natsim/env"
 	"github.com/natsim/natsim/env/osenv"
@@ -126,5 +127,47 @@ func TestPublishPathDoesNotAllocate(t *testing.T) {
 	publisher.handler.OnData(batch)
 	if allocs := testing.AllocsPerRun(100, func() { publisher.handler.OnData(batch) }); allocs > 0 {
 		t.Fatalf("%v allocations per batch of 10 messages", allocs)
+	}
+}
+
+// stallConn is a memoryConn with a settable backlog that records stalls.
+type stallConn struct {
+	memoryConn
+	pending int
+	waits   []int
+}
+
+func (c *stallConn) Pending() int { return c.pending }
+func (c *stallConn) WaitPending(limit int, timeout time.Duration) {
+	c.waits = append(c.waits, limit)
+}
+
+// TestPublisherStallsOnSubscriberBacklog proves a publisher is held back (through the
+// connection's PendingWaiter) when a subscriber's backlog passes the stall threshold,
+// and not otherwise.
+func TestPublisherStallsOnSubscriberBacklog(t *testing.T) {
+	o := opts.Default()
+	o.Host, o.Port = "127.0.0.1", opts.RandomPort
+	s, err := New(osEnvForTests(), o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown()
+	subscriber := &stallConn{}
+	s.acceptClient(subscriber)
+	subscriber.handler.OnData([]byte("CONNECT {\"verbose\":false}\r\nSUB x 1\r\n"))
+	publisher := &memoryConn{}
+	s.acceptClient(publisher)
+	publisher.handler.OnData([]byte("CONNECT {\"verbose\":false}\r\nPUB x 1\r\na\r\n"))
+	if len(subscriber.waits) != 0 {
+		t.Fatal("stalled without a backlog")
+	}
+	subscriber.pending = stallPendingBytesMax + 1
+	publisher.handler.OnData([]byte("PUB x 1\r\na\r\n"))
+	if len(subscriber.waits) != 1 || subscriber.waits[0] != stallPendingBytesMax {
+		t.Fatalf("waits %v", subscriber.waits)
 	}
 }

@@ -633,12 +633,13 @@ func (c *clientConn) sendLameDuckInfo() {
 }
 
 // flushOut hands the coalesced output to the network and checks for a slow consumer.
-func (c *clientConn) flushOut() {
+// It returns the bytes still pending on the network.
+func (c *clientConn) flushOut() int {
 	c.mu.Lock()
 	c.flushQueued = false
 	if c.closed {
 		c.mu.Unlock()
-		return
+		return 0
 	}
 	if len(c.out) > 0 {
 		_, _ = c.conn.Write(c.out)
@@ -651,9 +652,41 @@ func (c *clientConn) flushOut() {
 	pendingMax := c.pendingMax
 	c.mu.Unlock()
 	c.conn.Flush()
-	if pendingMax > 0 && int64(c.conn.Pending()) > pendingMax {
+	pending := c.conn.Pending()
+	if pendingMax > 0 && int64(pending) > pendingMax {
 		c.slowConsumer()
+		return 0
 	}
+	return pending
+}
+
+// PendingWaiter is an optional capability of an env.Conn whose queued bytes drain on
+// their own (the production network): WaitPending blocks the caller until at most
+// limit bytes are pending or timeout has passed. The server uses it to stall a fast
+// publisher for a moment when a subscriber falls behind, as the reference does,
+// instead of letting the subscriber's backlog grow until it is cut off as a slow
+// consumer. The simulated network does not offer it (nothing may block there), so in
+// simulation a backlog grows and is cut off at max_pending.
+type PendingWaiter interface {
+	WaitPending(limit int, timeout time.Duration)
+}
+
+// stallPendingBytesMax is the backlog above which a publisher is stalled even when
+// max_pending is larger: past a few megabytes the backlog only costs memory, since
+// the subscriber drains at its own pace anyway.
+const stallPendingBytesMax = 4 << 20
+
+// stallTimeMax bounds one stall, as the reference's stallClientMaxDuration does.
+const stallTimeMax = 5 * time.Millisecond
+
+// stallThreshold is the pending bytes above which publishers to this connection are
+// stalled: three quarters of max_pending, as the reference, capped.
+func (c *clientConn) stallThreshold() int {
+	threshold := int(c.pendingMax / 4 * 3)
+	if threshold <= 0 || threshold > stallPendingBytesMax {
+		threshold = stallPendingBytesMax
+	}
+	return threshold
 }
 
 // slowConsumer closes a connection that does not read fast enough.
@@ -719,11 +752,21 @@ func (f *flushSet) add(c *clientConn) { f.conns = append(f.conns, c) }
 // the server and, for inbound ones, to the reading connection (nil for work that is
 // not a connection's read).
 func (f *flushSet) flush(s *Server, reader *clientConn) {
+	var stalled *clientConn
+	stalledExcess := 0
 	for i, c := range f.conns {
-		c.flushOut()
+		pending := c.flushOut()
+		if excess := pending - c.stallThreshold(); excess > stalledExcess {
+			stalled, stalledExcess = c, excess
+		}
 		f.conns[i] = nil
 	}
 	f.conns = f.conns[:0]
+	if stalled != nil && reader != nil {
+		if waiter, ok := stalled.conn.(PendingWaiter); ok {
+			waiter.WaitPending(stalled.stallThreshold(), stallTimeMax)
+		}
+	}
 	if f.inMsgs > 0 {
 		s.inMsgs.Add(f.inMsgs)
 		s.inBytes.Add(f.inBytes)

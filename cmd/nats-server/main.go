@@ -59,7 +59,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	world := osenv.New()
-	world.Net = osenv.NewNetwork(osenv.NetworkOptions{WriteDeadline: options.WriteDeadline})
+	world.Net = stallingNetwork{osenv.NewNetwork(osenv.NetworkOptions{WriteDeadline: options.WriteDeadline})}
 	server, err := node.New(world, options, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %s\n", executable, err)

@@ -6,8 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/natsim/natsim/env"
 	"github.com/natsim/natsim/env/osenv"
 	"github.com/natsim/natsim/node"
 	"github.com/natsim/natsim/node/opts"
@@ -67,4 +70,35 @@ func TestPortsFile(t *testing.T) {
 func itoa(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)
+}
+
+// TestStallingConnWaits proves WaitPending returns once the backlog drains, and
+// gives up after its timeout when it does not.
+func TestStallingConnWaits(t *testing.T) {
+	drained := &fakePendingConn{pending: 100}
+	go func() { time.Sleep(2 * time.Millisecond); drained.set(0) }()
+	start := time.Now()
+	(&stallingConn{Conn: drained}).WaitPending(10, time.Second)
+	if elapsed := time.Since(start); elapsed > 500*time.Millisecond {
+		t.Fatalf("waited %v after the backlog drained", elapsed)
+	}
+	stuck := &fakePendingConn{pending: 100}
+	start = time.Now()
+	(&stallingConn{Conn: stuck}).WaitPending(10, 20*time.Millisecond)
+	if elapsed := time.Since(start); elapsed < 20*time.Millisecond || elapsed > time.Second {
+		t.Fatalf("stuck backlog waited %v", elapsed)
+	}
+}
+
+type fakePendingConn struct {
+	env.Conn
+	mu      sync.Mutex
+	pending int
+}
+
+func (f *fakePendingConn) set(n int) { f.mu.Lock(); f.pending = n; f.mu.Unlock() }
+func (f *fakePendingConn) Pending() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.pending
 }
