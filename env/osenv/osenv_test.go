@@ -2,6 +2,7 @@ package osenv
 
 import (
 	"bytes"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -150,25 +151,59 @@ func TestRandRead(t *testing.T) {
 	}
 }
 
-// TestRandConcurrent proves Rand is safe for concurrent use (run with -race).
+// TestRandConcurrent proves Rand is safe for concurrent use: under -race the detector
+// checks the locking, and in every run the draws stay in range and no two of the
+// 64-bit values drawn by all goroutines together are equal, which a shared generator
+// state updated without a lock would break by handing one state to two goroutines.
 func TestRandConcurrent(t *testing.T) {
+	const goroutines, draws = 8, 1000
 	r := NewRand()
+	values := make([][]uint64, goroutines)
+	failures := make(chan string, goroutines)
 	var wg sync.WaitGroup
-	for g := 0; g < 8; g++ {
+	for g := 0; g < goroutines; g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			buffer := make([]byte, 16)
-			for i := 0; i < 1000; i++ {
-				r.Uint64()
-				r.Intn(10)
-				r.Int63n(10)
-				r.Float64()
-				_, _ = r.Read(buffer)
+			for i := 0; i < draws; i++ {
+				values[g] = append(values[g], r.Uint64())
+				if v := r.Intn(10); v < 0 || v >= 10 {
+					failures <- fmt.Sprintf("Intn(10) = %d", v)
+					return
+				}
+				if v := r.Int63n(10); v < 0 || v >= 10 {
+					failures <- fmt.Sprintf("Int63n(10) = %d", v)
+					return
+				}
+				if v := r.Float64(); v < 0 || v >= 1 {
+					failures <- fmt.Sprintf("Float64 = %v", v)
+					return
+				}
+				if n, err := r.Read(buffer); n != len(buffer) || err != nil {
+					failures <- fmt.Sprintf("Read = %d, %v", n, err)
+					return
+				}
 			}
 		}()
 	}
 	wg.Wait()
+	close(failures)
+	for failure := range failures {
+		t.Error(failure)
+	}
+	seen := make(map[uint64]bool, goroutines*draws)
+	for _, drawn := range values {
+		for _, v := range drawn {
+			if seen[v] {
+				t.Fatalf("value %#x drawn twice across goroutines", v)
+			}
+			seen[v] = true
+		}
+	}
+	if len(seen) != goroutines*draws {
+		t.Fatalf("%d distinct values, want %d", len(seen), goroutines*draws)
+	}
 }
 
 // BenchmarkRandIntn measures the locked draw a queue group pick costs.
