@@ -94,7 +94,9 @@ type clientConn struct {
 	lastIn          time.Time
 	stopTime        time.Time
 	closeReason     string
-	pendingMax      int64
+	// pendingMax is max_pending; atomic because reloads change it while publishers
+	// read it.
+	pendingMax atomic.Int64
 	// responseGrants are reply subjects this client may publish to under
 	// allow_responses, with how many publishes remain.
 	responseGrants map[string]*responseGrant
@@ -138,13 +140,13 @@ func newClientConn(s *Server, conn env.Conn, id uint64, o *opts.Options) *client
 		lastIn:       now,
 		options:      client.DefaultConnectOptions(),
 		subs:         make(map[string]*subscription),
-		pendingMax:   o.MaxPending,
 		parser: client.NewParser(client.Limits{
 			ControlLineBytesMax: int(o.MaxControlLine),
 			PayloadBytesMax:     int(o.MaxPayload),
 		}),
 	}
 	c.host, c.port, _ = splitHostPort(conn.RemoteAddr())
+	c.pendingMax.Store(o.MaxPending)
 	return c
 }
 
@@ -649,7 +651,7 @@ func (c *clientConn) flushOut() int {
 			c.out = c.out[:0]
 		}
 	}
-	pendingMax := c.pendingMax
+	pendingMax := c.pendingMax.Load()
 	c.mu.Unlock()
 	c.conn.Flush()
 	pending := c.conn.Pending()
@@ -682,7 +684,7 @@ const stallTimeMax = 5 * time.Millisecond
 // stallThreshold is the pending bytes above which publishers to this connection are
 // stalled: three quarters of max_pending, as the reference, capped.
 func (c *clientConn) stallThreshold() int {
-	threshold := int(c.pendingMax / 4 * 3)
+	threshold := int(c.pendingMax.Load() / 4 * 3)
 	if threshold <= 0 || threshold > stallPendingBytesMax {
 		threshold = stallPendingBytesMax
 	}
@@ -692,7 +694,7 @@ func (c *clientConn) stallThreshold() int {
 // slowConsumer closes a connection that does not read fast enough.
 func (c *clientConn) slowConsumer() {
 	c.server.slowConsumers.Add(1)
-	c.server.logger.Noticef("%s:%d - cid:%d - Slow Consumer Detected: MaxPending of %d Exceeded", c.host, c.port, c.id, c.pendingMax)
+	c.server.logger.Noticef("%s:%d - cid:%d - Slow Consumer Detected: MaxPending of %d Exceeded", c.host, c.port, c.id, c.pendingMax.Load())
 	c.closeConnection(reasonSlowConsumerPending, "")
 }
 

@@ -226,7 +226,8 @@ func (c *clientConn) deliver(sub *subscription, pub *publication, set *flushSet)
 	if len(pub.reply) > 0 && t.user != nil && t.user.permissions != nil && t.user.permissions.response != nil {
 		t.grantResponseLocked(string(pub.reply))
 	}
-	slow := t.pendingMax > 0 && int64(len(t.out)) > t.pendingMax
+	pendingMax := t.pendingMax.Load()
+	slow := pendingMax > 0 && int64(len(t.out)) > pendingMax
 	writeNow := !slow && len(t.out) >= outWriteBytes
 	if writeNow {
 		_, _ = t.conn.Write(t.out)

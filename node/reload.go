@@ -53,7 +53,7 @@ func (c *clientConn) applyReload(o *opts.Options, auth *authConfig) {
 		c.mu.Unlock()
 		return
 	}
-	c.pendingMax = o.MaxPending
+	c.pendingMax.Store(o.MaxPending)
 	connectOptions := c.options
 	user := c.user
 	authenticated := c.connectReceived
