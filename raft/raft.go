@@ -1195,11 +1195,13 @@ func (r *raft) stepDown() error {
 	return nil
 }
 
-// maybeRepaired ends the repair once a leader has brought the log, and its commit
-// index, up to the repair index: the log again holds every entry this node may have
-// helped commit.
+// maybeRepaired ends the repair once leaders have brought the log up to the repair
+// index. Everything past the surviving prefix came from a leader whose term is at least
+// that of any entry this node acknowledged, and such a leader holds every entry that was
+// or will be committed with this node's help (its election needed a quorum without this
+// node); the log matches that leader's, so it holds those entries again.
 func (r *raft) maybeRepaired() {
-	if r.repairIndex != 0 && r.log.committed >= r.repairIndex && r.log.lastIndex() >= r.repairIndex {
+	if r.repairIndex != 0 && r.log.lastIndex() >= r.repairIndex {
 		r.repairIndex = 0
 	}
 }

@@ -26,6 +26,10 @@ type SoftState struct {
 //     take effect inside raft when Advance is called, not before.
 //  4. Call Advance(rd) before the next Ready.
 //
+// If persisting fails, send and apply nothing: call ReportStorageError and then
+// Advance(Ready{}) (nothing of rd was persisted). The unpersisted entries and hard state
+// are offered again after ClearStorageError; the messages are dropped.
+//
 // Ownership: every slice in a Ready belongs to the application once handed out; raft
 // does not modify them afterwards, and the application must not modify them either
 // (entries may also sit in raft's unstable log until Advance).
@@ -176,10 +180,10 @@ func (rn *RawNode) ReportStorageError(err error) {
 
 // RequireRepair tells raft that the log lost entries up to index that this node may
 // have acknowledged (for example a corrupt or torn tail truncated on recovery, with the
-// hard state's commit lowered to the surviving log). Until a leader has replicated the
-// log up to index and the node has learned it is committed, the node neither votes nor
-// campaigns, so it cannot help elect a leader that lacks an entry it helped commit; it
-// does accept appends and snapshots, which is how it is repaired. The hard state (term
+// hard state's commit lowered to the surviving log). Until leaders have replicated the
+// log up to index again, the node neither votes nor campaigns, so it cannot help elect a
+// leader that lacks an entry it helped commit; it does accept appends and snapshots,
+// which is how it is repaired. The hard state (term
 // and vote) must have survived: a node that lost its vote must not take part in any
 // term it may have voted in.
 //
@@ -250,11 +254,10 @@ func (rn *RawNode) Ready() Ready {
 	if r.log.unstable.snapshot != nil {
 		rd.Snapshot = *r.log.unstable.snapshot
 	}
-	rd.MustSync = len(rd.Entries) > 0 || rd.HardState.Term != rn.prevHard.Term ||
-		rd.HardState.Vote != rn.prevHard.Vote
-	if rd.HardState.IsEmpty() {
-		rd.MustSync = len(rd.Entries) > 0
-	}
+	// A commit index alone may be lost (it is learned again); a term, a vote, entries
+	// or a snapshot may not.
+	rd.MustSync = len(rd.Entries) > 0 || !rd.Snapshot.IsEmpty() ||
+		(!rd.HardState.IsEmpty() && (rd.HardState.Term != rn.prevHard.Term || rd.HardState.Vote != rn.prevHard.Vote))
 	rn.readyOut = true
 	return rd
 }

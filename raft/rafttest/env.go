@@ -260,7 +260,7 @@ func (e *Env) ProcessReady(id uint64) (bool, error) {
 		// sent or applied. The node learns of the failure and stops taking part.
 		e.logf("%d: persist failed: storage error; messages withheld", id)
 		n.RawNode.ReportStorageError(errStorage)
-		n.RawNode.Advance(raft.Ready{SoftState: rd.SoftState})
+		n.RawNode.Advance(raft.Ready{})
 		return true, nil
 	}
 	if err := e.persist(n, &rd); err != nil {

@@ -215,7 +215,8 @@ func (r *randomRun) step() error {
 		// quorum that can repair it remains.
 		n := r.randomNode()
 		last, _ := n.Storage.LastIndex()
-		if last > 1 && r.count(func(n *Node) bool { return n.RepairIndex != 0 }) == 0 && r.repairable(n.ID) {
+		if last > 1 && r.count(func(n *Node) bool { return n.RepairIndex != 0 }) == 0 && r.repairable(n.ID) &&
+			r.membershipSettled() {
 			if _, err := e.CorruptTail(n.ID, uint64(r.rng.IntN(int(last))), !skipRepair); err != nil {
 				return err
 			}
@@ -240,6 +241,34 @@ func (e *Env) deliverConnected() {
 			e.Step(m)
 		}
 	}
+}
+
+// membershipSettled reports whether no membership change is in flight: every member
+// holds the same configuration and no log holds an unapplied change.
+func (r *randomRun) membershipSettled() bool {
+	var first *pb.ConfState
+	for _, id := range r.env.IDs() {
+		n := r.env.Nodes[id]
+		ents := storedLog(n.Storage)
+		for index, ent := range ents {
+			if index > n.Applied && ent.Type == pb.EntryConfChange {
+				return false
+			}
+		}
+		if n.Down {
+			continue
+		}
+		cs := n.RawNode.ConfState()
+		if len(cs.Voters) == 0 {
+			continue
+		}
+		if first == nil {
+			first = &cs
+		} else if !first.Equal(cs) {
+			return false
+		}
+	}
+	return true
 }
 
 // repairable reports whether every configuration any node holds keeps a quorum of
@@ -314,7 +343,10 @@ func joinState(s []string) string {
 // observer, or remove a member (itself included), keeping at least three voters.
 func (r *randomRun) changeMembership() {
 	l := r.leader()
-	if l == nil {
+	if l == nil || r.count(func(n *Node) bool { return n.RepairIndex != 0 }) > 0 {
+		// Keep data loss and membership changes apart: together they can take more
+		// than a minority of the voters out (a node that applied its own removal no
+		// longer campaigns, one under repair no longer votes).
 		return
 	}
 	cs := l.RawNode.ConfState()
