@@ -25,11 +25,12 @@ const replyPrefix = "_R_."
 type Account struct {
 	Name    string
 	sublist *sublist.Sublist[*subscription]
-	limits  opts.AccountLimits
 
 	// The fields below are fixed once the server is configured (a reload builds new
 	// accounts' import tables before swapping them in under mu).
 	mu sync.Mutex
+	// limits are the account's limits (guarded by mu: a reload changes them).
+	limits opts.AccountLimits
 	// streamImporters are the accounts that import a stream from this one.
 	streamImporters []*streamImport
 	// serviceImports are the services this account imports from others.
@@ -214,6 +215,20 @@ func transformSubject(pattern, destination, published string) string {
 		}
 	}
 	return strings.Join(destinationTokens, ".")
+}
+
+// limitsNow returns the account's limits, which a reload may change.
+func (a *Account) limitsNow() opts.AccountLimits {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.limits
+}
+
+// setLimits replaces the account's limits.
+func (a *Account) setLimits(limits opts.AccountLimits) {
+	a.mu.Lock()
+	a.limits = limits
+	a.mu.Unlock()
 }
 
 // addResponse records where the response to an invented reply goes, dropping expired

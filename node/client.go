@@ -68,6 +68,9 @@ type clientConn struct {
 	parser          *client.Parser
 	pendingFlush    flushSet
 	permissionCache map[string]bool
+	// publisher is the reading side's copy of user, for the publish checks; a reload
+	// changes user under mu and has the reader refresh this copy.
+	publisher *authUser
 
 	// parserLimits and permissionCacheReset carry a reload's changes to the reading
 	// side, which applies them before its next read.
@@ -158,15 +161,17 @@ func (c *clientConn) begin(tooMany bool) {
 	auth := s.auth
 	o := s.options
 	info := s.baseInfoLocked()
+	var nonce string
 	if auth.required() && len(auth.nkeys) > 0 {
-		c.nonce = s.newNonceLocked()
-		info.Nonce = c.nonce
+		nonce = s.newNonceLocked()
+		info.Nonce = nonce
 	}
 	s.mu.Unlock()
 	info.ClientID = c.id
 	info.ClientIP = c.host
 	infoJSON, _ := json.Marshal(info)
 	c.mu.Lock()
+	c.nonce = nonce
 	c.out = client.AppendInfo(c.out, infoJSON)
 	if tooMany {
 		// The close waits for the client's first bytes (its CONNECT): closing a socket
@@ -216,6 +221,9 @@ func (c *clientConn) OnData(b []byte) {
 	}
 	if c.permissionCacheReset.Swap(false) {
 		c.permissionCache = nil
+		c.mu.Lock()
+		c.publisher = c.user
+		c.mu.Unlock()
 	}
 	err := c.parser.Parse(b, c)
 	c.pendingFlush.flush(c.server, c)
@@ -360,6 +368,7 @@ func (c *clientConn) bindAccountLocked(account *Account, user *authUser) string 
 	account.connections++
 	account.mu.Unlock()
 	c.account, c.user = account, user
+	c.publisher = user
 	c.parser.SetLimits(c.accountLimits(c.parser.Limits()))
 	return ""
 }
@@ -372,9 +381,12 @@ func (c *clientConn) setParserLimits(limits client.Limits) {
 // accountLimits narrows server limits by the connection's account limits.
 func (c *clientConn) accountLimits(limits client.Limits) client.Limits {
 	account := c.account
-	if account != nil && account.limits.MaxPayload > 0 &&
-		(limits.PayloadBytesMax <= 0 || account.limits.MaxPayload < limits.PayloadBytesMax) {
-		limits.PayloadBytesMax = account.limits.MaxPayload
+	if account == nil {
+		return limits
+	}
+	payloadMax := account.limitsNow().MaxPayload
+	if payloadMax > 0 && (limits.PayloadBytesMax <= 0 || payloadMax < limits.PayloadBytesMax) {
+		limits.PayloadBytesMax = payloadMax
 	}
 	return limits
 }
@@ -408,7 +420,10 @@ func (c *clientConn) processConnect(arguments []byte) error {
 	}
 	var user *authUser
 	if auth.required() {
-		user = auth.authenticate(&options, c.nonce)
+		c.mu.Lock()
+		nonce := c.nonce
+		c.mu.Unlock()
+		user = auth.authenticate(&options, nonce)
 		if user == nil {
 			s.logger.Errorf("%s:%d - cid:%d - authentication error", c.host, c.port, c.id)
 			c.closeConnection(reasonAuthenticationFailure, errAuthorizationViolation)
@@ -471,8 +486,8 @@ func (c *clientConn) processSub(op *client.Op) error {
 	s.mu.Lock()
 	subsMax := s.options.MaxSubs
 	s.mu.Unlock()
-	if account.limits.MaxSubscriptions > 0 && (subsMax <= 0 || account.limits.MaxSubscriptions < subsMax) {
-		subsMax = account.limits.MaxSubscriptions
+	if accountMax := account.limitsNow().MaxSubscriptions; accountMax > 0 && (subsMax <= 0 || accountMax < subsMax) {
+		subsMax = accountMax
 	}
 	c.mu.Lock()
 	if c.closed {

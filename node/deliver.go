@@ -43,7 +43,7 @@ func (c *clientConn) processPub(op *client.Op) error {
 		c.queueErr("Invalid Publish Subject")
 		return nil
 	}
-	if c.user != nil && c.user.permissions != nil && !c.canPublish(pub.subject) {
+	if c.publisher != nil && c.publisher.permissions != nil && !c.canPublish(pub.subject) {
 		s.logger.Errorf("%s:%d - cid:%d - Publish Violation - Subject %q", c.host, c.port, c.id, pub.subject)
 		c.queueErr(fmt.Sprintf("Permissions Violation for Publish to %q", pub.subject))
 		return nil
@@ -69,7 +69,7 @@ func (c *clientConn) processPub(op *client.Op) error {
 func (c *clientConn) canPublish(subj []byte) bool {
 	allowed, cached := c.permissionCache[string(subj)]
 	if !cached {
-		allowed = c.user.permissions.canPublish(string(subj))
+		allowed = c.publisher.permissions.canPublish(string(subj))
 		if c.permissionCache == nil || len(c.permissionCache) >= permissionCacheMax {
 			c.permissionCache = make(map[string]bool)
 		}
@@ -78,7 +78,7 @@ func (c *clientConn) canPublish(subj []byte) bool {
 	if allowed {
 		return true
 	}
-	if c.user.permissions.response == nil {
+	if c.publisher.permissions.response == nil {
 		return false
 	}
 	now := c.server.env.Clock.Now()

@@ -23,7 +23,7 @@ func (s *Server) Reload(newOptions *opts.Options) error {
 		if accounts[configured.Name] == nil {
 			accounts[configured.Name] = newAccount(configured.Name, o.NoSublistCache)
 		}
-		accounts[configured.Name].limits = configured.Limits
+		accounts[configured.Name].setLimits(configured.Limits)
 	}
 	auth, err := buildAuth(&o, accounts, s.globalAccount)
 	if err != nil {
@@ -56,6 +56,7 @@ func (c *clientConn) applyReload(o *opts.Options, auth *authConfig) {
 	c.pendingMax.Store(o.MaxPending)
 	connectOptions := c.options
 	user := c.user
+	nonce := c.nonce
 	authenticated := c.connectReceived
 	c.mu.Unlock()
 	// The parser belongs to the reading side, but its limits are plain values read at
@@ -65,7 +66,7 @@ func (c *clientConn) applyReload(o *opts.Options, auth *authConfig) {
 	if !auth.required() || (user == nil && !authenticated) {
 		return
 	}
-	renewed := auth.authenticate(&connectOptions, c.nonce)
+	renewed := auth.authenticate(&connectOptions, nonce)
 	if renewed == nil {
 		c.closeConnection(reasonAuthenticationFailure, errAuthorizationViolation)
 		return
@@ -102,7 +103,7 @@ func (s *Server) enforceConnectionLimits(o *opts.Options, clients []*clientConn)
 			continue
 		}
 		perAccount[account]++
-		if limit := account.limits.MaxConnections; limit > 0 && perAccount[account] > limit {
+		if limit := account.limitsNow().MaxConnections; limit > 0 && perAccount[account] > limit {
 			c.closeConnection(reasonMaxAccountConnections, "maximum account active connections exceeded")
 		}
 	}
