@@ -110,22 +110,25 @@ type Config struct {
 	// Applied is the last index the application has applied and will not be handed
 	// again (0 on a fresh node, or the snapshot index after a restart from scratch).
 	Applied uint64
-	// MessageBytesMax bounds the entries in one AppendEntries.
+	// MessageBytesMax bounds the entries in one AppendEntries (0: 1 MiB; at least one
+	// entry is always sent).
 	MessageBytesMax uint64
 	// InflightMessagesMax bounds the unacknowledged appends to one follower.
 	InflightMessagesMax int
 	// InflightBytesMax bounds the unacknowledged bytes to one follower (0: no limit).
 	InflightBytesMax uint64
 	// UncommittedBytesMax bounds what the leader accepts and has not committed
-	// (0: no limit).
+	// (0: 64 MiB).
 	UncommittedBytesMax uint64
-	// AppliedBytesPerReadyMax bounds the committed entries in one Ready (0: no limit).
+	// AppliedBytesPerReadyMax bounds the committed entries in one Ready (0: no limit;
+	// at least one entry is always handed out).
 	AppliedBytesPerReadyMax uint64
-	// SnapshotChunkBytes is the size of one InstallSnapshot chunk.
+	// SnapshotChunkBytes is the size of one InstallSnapshot chunk (0: 1 MiB).
 	SnapshotChunkBytes uint64
-	// SnapshotBytesMax bounds a snapshot a follower accepts from the leader.
+	// SnapshotBytesMax bounds a snapshot a follower accepts from the leader (0: 4 GiB).
 	SnapshotBytesMax uint64
-	// ReadIndexPendingMax bounds the read index requests waiting for a quorum.
+	// ReadIndexPendingMax bounds the read index requests waiting for a quorum, and the
+	// read states waiting for the application (0: 4096).
 	ReadIndexPendingMax int
 	// PreVote enables the pre-vote phase (Raft thesis 9.6), so a partitioned node that
 	// returns cannot disrupt the group with a higher term.
@@ -172,6 +175,9 @@ func (c *Config) withDefaults() Config {
 	if d.ReadIndexPendingMax == 0 {
 		d.ReadIndexPendingMax = 4096
 	}
+	if d.UncommittedBytesMax == 0 {
+		d.UncommittedBytesMax = 64 << 20
+	}
 	return d
 }
 
@@ -190,7 +196,7 @@ type readRequest struct {
 }
 
 // messagesPerReadyMax bounds the messages raft queues before the application collects
-// them; a caller that never calls Ready is a bug.
+// them with Ready; beyond it, messages are dropped.
 const messagesPerReadyMax = 1 << 16
 
 type raft struct {
@@ -336,7 +342,11 @@ func (r *raft) send(m pb.Message) {
 		assertf(m.Term == 0, "%s with a preset term %d", m.Type, m.Term)
 		m.Term = r.term
 	}
-	assertf(len(r.msgs) < messagesPerReadyMax, "%d messages queued: the application stopped calling Ready", len(r.msgs))
+	if len(r.msgs) >= messagesPerReadyMax {
+		// The application has not collected the output for a long time (or a flood of
+		// requests came in): drop, as a full network queue would. Raft retransmits.
+		return
+	}
 	r.msgs = append(r.msgs, m)
 }
 
@@ -806,6 +816,9 @@ func (r *raft) stepFollower(m pb.Message) error {
 			return fmt.Errorf("%w: %s: %v", ErrStepDropped, m.Type, err)
 		}
 	case pb.MsgReadIndexResponse:
+		if len(r.readStates) >= r.cfg.ReadIndexPendingMax {
+			return fmt.Errorf("%w: %d read states not collected", ErrStepDropped, len(r.readStates))
+		}
 		r.readStates = append(r.readStates, ReadState{Index: m.Index, Context: m.Context})
 	default:
 		return fmt.Errorf("%w: %s unexpected by a follower", ErrStepDropped, m.Type)
