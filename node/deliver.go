@@ -43,12 +43,17 @@ func (c *clientConn) processPub(op *client.Op) error {
 		c.queueErr("Invalid Publish Subject")
 		return nil
 	}
+	if isGatewayReply(pub.subject) || (bytes.HasPrefix(pub.subject, []byte(raftPrefix)) && !c.inSystemAccount()) {
+		s.logger.Errorf("%s:%d - cid:%d - Publish Violation - Subject %q", c.host, c.port, c.id, pub.subject)
+		c.queueErr(fmt.Sprintf("Permissions Violation for Publish to %q", pub.subject))
+		return nil
+	}
 	if c.publisher != nil && c.publisher.permissions != nil && !c.canPublish(pub.subject) {
 		s.logger.Errorf("%s:%d - cid:%d - Publish Violation - Subject %q", c.host, c.port, c.id, pub.subject)
 		c.queueErr(fmt.Sprintf("Permissions Violation for Publish to %q", pub.subject))
 		return nil
 	}
-	if len(pub.reply) > 0 && bytes.HasPrefix(pub.reply, []byte(replyPrefix)) {
+	if len(pub.reply) > 0 && isReservedReply(pub.reply) {
 		s.logger.Errorf("%s:%d - cid:%d - Publish Violation - Reply %q", c.host, c.port, c.id, pub.reply)
 		c.queueErr(fmt.Sprintf("Permissions Violation for Publish with Reply of %q", pub.reply))
 		return nil
@@ -62,6 +67,36 @@ func (c *clientConn) processPub(op *client.Op) error {
 		c.sendNoResponders(&pub)
 	}
 	return nil
+}
+
+// Subject prefixes the reference reserves: replies of gateways (current and legacy),
+// JetStream acknowledgements, and raft traffic, which only the system account may
+// publish.
+const (
+	gatewayReplyPrefix       = "_GR_."
+	legacyGatewayReplyPrefix = "$GR."
+	jetStreamAckPrefix       = "$JS.ACK."
+	raftPrefix               = "$NRG."
+)
+
+func isGatewayReply(subj []byte) bool {
+	return (len(subj) > len(gatewayReplyPrefix) && bytes.HasPrefix(subj, []byte(gatewayReplyPrefix))) ||
+		(len(subj) > len(legacyGatewayReplyPrefix) && bytes.HasPrefix(subj, []byte(legacyGatewayReplyPrefix)))
+}
+
+// isReservedReply reports replies a client may not use: the server's service import
+// replies, JetStream acknowledgements and gateway replies.
+func isReservedReply(reply []byte) bool {
+	return (len(reply) > len(replyPrefix) && bytes.HasPrefix(reply, []byte(replyPrefix))) ||
+		(len(reply) > len(jetStreamAckPrefix) && bytes.HasPrefix(reply, []byte(jetStreamAckPrefix))) ||
+		isGatewayReply(reply)
+}
+
+// inSystemAccount reports whether the connection is bound to the system account.
+func (c *clientConn) inSystemAccount() bool {
+	c.server.mu.Lock()
+	defer c.server.mu.Unlock()
+	return c.account != nil && c.account == c.server.systemAccount
 }
 
 // canPublish applies the publish permissions through a small per-connection cache,

@@ -222,6 +222,9 @@ func TestProtocolErrors(t *testing.T) {
 		{"pedantic publish", "CONNECT {\"pedantic\":true,\"verbose\":false}\r\nPUB a.* 0\r\n\r\nPING\r\n", "-ERR 'Invalid Publish Subject'", false},
 		{"max subscriptions", "CONNECT {\"verbose\":false}\r\nSUB a 1\r\nSUB b 2\r\nPING\r\n", "-ERR 'maximum subscriptions exceeded'", false},
 		{"too many tokens", "CONNECT {\"verbose\":false}\r\nSUB a.b.c.d 1\r\nPING\r\n", `-ERR 'Permissions Violation for Subscription to "a.b.c.d", too many tokens'`, false},
+		{"gateway reply subject", "CONNECT {\"verbose\":false}\r\nPUB _GR_.x.y 0\r\n\r\nPING\r\n", `-ERR 'Permissions Violation for Publish to "_GR_.x.y"'`, false},
+		{"raft subject", "CONNECT {\"verbose\":false}\r\nPUB $NRG.AE.x 0\r\n\r\nPING\r\n", `-ERR 'Permissions Violation for Publish to "$NRG.AE.x"'`, false},
+		{"ack reply", "CONNECT {\"verbose\":false}\r\nPUB a $JS.ACK.s.c 0\r\n\r\nPING\r\n", `-ERR 'Permissions Violation for Publish with Reply of "$JS.ACK.s.c"'`, false},
 		{"reserved reply", "CONNECT {\"verbose\":false}\r\nPUB a _R_.x 0\r\n\r\nPING\r\n", `-ERR 'Permissions Violation for Publish with Reply of "_R_.x"'`, false},
 	}
 	for _, c := range cases {
