@@ -84,6 +84,12 @@ func (s *Store) newBlockSized(capacity int64) (*block, error) {
 		return nil, err
 	}
 	b.file = f
+	// The block is created at its full length: a block found shorter than its header
+	// says was cut at rest, which a torn write (an unsynced tail) can never look like.
+	if err := f.Truncate(s.config.BlockBytesMax); err != nil {
+		f.Close()
+		return nil, err
+	}
 	if s.config.Cipher != NoCipher {
 		if b.cipher, err = newBlockCipher(s.config.Cipher, s.config.Key, s.config.Dir, b.id); err != nil {
 			f.Close()
@@ -95,6 +101,7 @@ func (s *Store) newBlockSized(capacity int64) (*block, error) {
 	body = binary.AppendUvarint(body, s.stream.First())
 	body = binary.AppendUvarint(body, s.stream.Last())
 	body = binary.AppendVarint(body, s.stream.LastTS())
+	body = binary.AppendUvarint(body, uint64(s.config.BlockBytesMax))
 	if b.cipher != nil {
 		body = b.cipher.appendKeyCheck(body, s.config.Rand)
 	}
@@ -214,6 +221,10 @@ func (j *journal) Append(e *core.Entry, ttl int64, hdr, msg []byte) error {
 		e.Location = location(j.replayBlock.id, j.replayAt)
 		j.replayBlock.live++
 		return nil
+	}
+	if len(e.Subject)+len(hdr)+len(msg)+msgOverheadBytesMax > recordBodyBytesMax {
+		// Recovery refuses records this large as corrupt, so they are never written.
+		return store.ErrMsgTooLarge
 	}
 	b := s.writeBlock()
 	plain := appendPayload(s.scratch[:0], e.Subject, hdr, msg)

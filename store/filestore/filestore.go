@@ -309,6 +309,73 @@ func (s *Store) writable() error {
 	return nil
 }
 
+// openLoss returns the open-ended lost range's error, if there is one: the store then
+// takes no new sequences, which might be ones it lost.
+func (s *Store) openLoss() error {
+	for _, r := range s.lost {
+		if r.Last == 0 {
+			return s.lostError(r.First, r.First)
+		}
+	}
+	return nil
+}
+
+// appendable reports why the store cannot journal anything but a Truncate, if it
+// cannot: after an open-ended loss the newest block's damaged tail is where the next
+// record goes, so only the repair may write there.
+func (s *Store) appendable() error {
+	if err := s.writable(); err != nil {
+		return err
+	}
+	return s.openLoss()
+}
+
+// pruneLost forgets lost ranges that an explicit removal made moot: closed ranges
+// wholly below keepFrom (Purge, Compact), and every range above keepThrough
+// (Truncate, the repair for an open-ended loss).
+func (s *Store) pruneLost(keepFrom, keepThrough uint64) {
+	kept := s.lost[:0]
+	for _, r := range s.lost {
+		if r.Last != 0 && r.Last < keepFrom || r.First > keepThrough {
+			continue
+		}
+		kept = append(kept, r)
+	}
+	s.lost = kept
+}
+
+// healWriteBlock settles an open-ended loss in the write block once a Truncate gave
+// up its sequences: the damaged bytes after the last record are zeroed and the file
+// gets its full length back, so the next recovery does not find the damage again.
+func (s *Store) healWriteBlock() error {
+	b := s.writeBlock()
+	if err := s.flushBlock(b); err != nil {
+		return err
+	}
+	size, err := b.file.Size()
+	if err != nil {
+		return err
+	}
+	if size > b.written {
+		if _, err := b.file.WriteAt(make([]byte, size-b.written), b.written); err != nil {
+			s.fail(err)
+			return err
+		}
+	}
+	if size < s.config.BlockBytesMax {
+		if err := b.file.Truncate(s.config.BlockBytesMax); err != nil {
+			s.fail(err)
+			return err
+		}
+	}
+	if err := b.file.Sync(); err != nil {
+		s.fail(err)
+		return err
+	}
+	b.synced = b.written
+	return nil
+}
+
 // fail records the first write or sync failure.
 func (s *Store) fail(err error) {
 	if s.failed == nil {
@@ -320,7 +387,7 @@ func (s *Store) fail(err error) {
 func (s *Store) StoreMsg(subject string, hdr, msg []byte, ts, ttl int64) (uint64, int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.writable(); err != nil {
+	if err := s.appendable(); err != nil {
 		return 0, 0, err
 	}
 	seq := s.stream.Last() + 1
@@ -335,7 +402,7 @@ func (s *Store) StoreMsg(subject string, hdr, msg []byte, ts, ttl int64) (uint64
 func (s *Store) StoreRawMsg(subject string, hdr, msg []byte, seq uint64, ts, ttl int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.writable(); err != nil {
+	if err := s.appendable(); err != nil {
 		return err
 	}
 	err := s.stream.StoreMsg(subject, hdr, msg, seq, ts, ttl, false)
@@ -352,7 +419,7 @@ func (s *Store) SkipMsg(seq uint64) (uint64, error) {
 func (s *Store) SkipMsgs(seq, num uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.writable(); err != nil {
+	if err := s.appendable(); err != nil {
 		return err
 	}
 	return s.stream.Skip(seq, num, false)
@@ -459,7 +526,7 @@ func (s *Store) EraseMsg(seq uint64) (bool, error) { return s.remove(seq, true) 
 func (s *Store) remove(seq uint64, erase bool) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.writable(); err != nil {
+	if err := s.appendable(); err != nil {
 		return false, err
 	}
 	ok, err := s.stream.Remove(seq, erase, false)
@@ -471,10 +538,13 @@ func (s *Store) remove(seq uint64, erase bool) (bool, error) {
 func (s *Store) Purge() (uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.writable(); err != nil {
+	if err := s.appendable(); err != nil {
 		return 0, err
 	}
 	n, err := s.stream.Purge(false)
+	if err == nil {
+		s.pruneLost(s.stream.Last()+1, ^uint64(0))
+	}
 	s.collectBlocks()
 	return n, err
 }
@@ -483,7 +553,7 @@ func (s *Store) Purge() (uint64, error) {
 func (s *Store) PurgeEx(subject string, seq, keep uint64) (uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.writable(); err != nil {
+	if err := s.appendable(); err != nil {
 		return 0, err
 	}
 	n, err := core.PurgeEx(s.stream, subject, seq, keep)
@@ -495,10 +565,13 @@ func (s *Store) PurgeEx(subject string, seq, keep uint64) (uint64, error) {
 func (s *Store) Compact(seq uint64) (uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.writable(); err != nil {
+	if err := s.appendable(); err != nil {
 		return 0, err
 	}
 	n, err := s.stream.Compact(seq, false)
+	if err == nil {
+		s.pruneLost(seq, ^uint64(0))
+	}
 	s.collectBlocks()
 	return n, err
 }
@@ -510,7 +583,14 @@ func (s *Store) Truncate(seq uint64) error {
 	if err := s.writable(); err != nil {
 		return err
 	}
+	hadOpenLoss := s.openLoss() != nil
 	err := s.stream.Truncate(seq, false)
+	if err == nil {
+		s.pruneLost(0, seq)
+		if hadOpenLoss && s.openLoss() == nil {
+			err = s.healWriteBlock()
+		}
+	}
 	s.collectBlocks()
 	return err
 }
@@ -519,7 +599,7 @@ func (s *Store) Truncate(seq uint64) error {
 func (s *Store) ExpireMsgs(now int64) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.writable(); err != nil {
+	if err := s.appendable(); err != nil {
 		return 0, err
 	}
 	n, err := s.stream.ExpireMsgs(now)
@@ -618,7 +698,7 @@ func (s *Store) SubjectForSeq(seq uint64) (string, error) {
 func (s *Store) UpdateConfig(cfg *store.StreamConfig) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.writable(); err != nil {
+	if err := s.appendable(); err != nil {
 		return err
 	}
 	c := *cfg

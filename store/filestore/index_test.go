@@ -1,6 +1,7 @@
 package filestore
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/natsim/natsim/store"
@@ -13,18 +14,32 @@ func TestTruncatedNewestBlock(t *testing.T) {
 	s := mustOpen(t, cfg, store.StreamConfig{Name: "X"})
 	newest := s.writeBlock().id
 	_ = s.Stop()
-	contents, _ := disk.Contents(blockPath(newest))
-	if err := disk.CutTail(blockPath(newest), int64(len(contents)-7)); err != nil {
+	if err := disk.CutTail(blockPath(newest), blockValidSize(t, cfg, newest)-7); err != nil {
 		t.Fatal(err)
 	}
 	s = mustOpen(t, cfg, store.StreamConfig{Name: "X"})
 	defer s.Stop()
 	state := s.State()
-	if len(state.Lost) != 1 || state.Lost[0].First != 60 {
-		t.Fatalf("lost = %v, want the cut message 60", state.Lost)
+	if len(state.Lost) != 1 || state.Lost[0] != (store.SequenceRange{First: 60}) {
+		t.Fatalf("lost = %v, want an open-ended range from the cut message 60", state.Lost)
 	}
-	if state.LastSeq < 60 {
-		t.Fatalf("last = %d: the cut sequence would be reused", state.LastSeq)
+	// The store takes no sequence it may have lost, until a Truncate below the loss.
+	if _, _, err := s.StoreMsg("x.0", nil, nil, 1, 0); !errors.Is(err, store.ErrCorrupt) {
+		t.Fatalf("StoreMsg over an open-ended loss = %v", err)
+	}
+	if err := s.Truncate(59); err != nil {
+		t.Fatal(err)
+	}
+	if seq, _, err := s.StoreMsg("x.0", nil, []byte("repaired"), 1, 0); err != nil || seq != 60 {
+		t.Fatalf("StoreMsg after the repair = %d, %v", seq, err)
+	}
+	_ = s.Stop()
+	s = mustOpen(t, cfg, store.StreamConfig{Name: "X"})
+	if lost := s.State().Lost; len(lost) != 0 {
+		t.Fatalf("after the repair and a restart lost = %v: %v", lost, s.Corruption())
+	}
+	if sm, err := s.LoadMsg(60, nil); err != nil || string(sm.Msg) != "repaired" {
+		t.Fatalf("LoadMsg(60) after the repair = %v, %v", sm, err)
 	}
 }
 
@@ -125,4 +140,22 @@ func FuzzBlockIndex(f *testing.F) {
 			t.Fatalf("round trip: %v, %v", again, err)
 		}
 	})
+}
+
+// TestMessageLargerThanRecordLimit proves a message the block format cannot hold is
+// refused up front instead of being written and later read back as corruption.
+func TestMessageLargerThanRecordLimit(t *testing.T) {
+	s := mustOpen(t, variants()["plain"](newDisk(1).FS()), store.StreamConfig{Name: "L"})
+	defer s.Stop()
+	if _, _, err := s.StoreMsg("big", nil, make([]byte, recordBodyBytesMax), 1, 0); !errors.Is(err, store.ErrMsgTooLarge) {
+		t.Fatalf("StoreMsg of %d bytes = %v", recordBodyBytesMax, err)
+	}
+	if _, _, err := s.StoreMsg("fits", nil, make([]byte, 4096), 1, 0); err != nil {
+		t.Fatalf("a message larger than the block limit must still fit: %v", err)
+	}
+	_ = s.Stop()
+	s = mustOpen(t, variants()["plain"](s.config.FS), store.StreamConfig{Name: "L"})
+	if sm, err := s.LoadMsg(1, nil); err != nil || len(sm.Msg) != 4096 {
+		t.Fatalf("LoadMsg(1) = %v", err)
+	}
 }

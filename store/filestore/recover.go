@@ -19,6 +19,8 @@ type recovery struct {
 	// that carries a sequence closes it.
 	pending *store.CorruptError
 	first   bool // the next header is the first replayed
+	// preallocated is the length the current block was created with (0: unknown).
+	preallocated int64
 	// bytesReplayed and msgsReplayed measure the first block, to size the index.
 	bytesReplayed int64
 	msgsReplayed  int
@@ -69,7 +71,15 @@ func (s *Store) recover() error {
 			}
 		}
 	}
-	r.closePending(s.stream.Last()+1, "end of the blocks")
+	if c := r.pending; c != nil {
+		// Damage with nothing readable after it: how many sequences it held is unknown,
+		// so the range stays open (Last 0) and the store takes no new sequences until a
+		// Truncate below it (a repair from a peer) settles it.
+		r.pending = nil
+		c.Reason += " (no later record: the lost range is open-ended)"
+		s.lost = append(s.lost, c.Range)
+		s.corruption = append(s.corruption, c)
+	}
 	s.stream.Trim()
 	s.journal.replaying = false
 	if w := s.writeBlock(); w == nil || w.size == 0 {
@@ -117,19 +127,50 @@ func (r *recovery) replayBlock(id uint32, last bool, durableSize int64) error {
 		}
 	}
 	s.journal.replayBlock = b
+	r.preallocated = 0
 	offset := 0
 	for offset < len(buf) {
+		if allZero(buf[offset:min(offset+recordHeaderBytes, len(buf))]) {
+			// Zeros where a record would start: the end of a preallocated block's data,
+			// unless something valid follows.
+			if allZero(buf[offset:]) {
+				break
+			}
+			next := resync(buf, offset+1)
+			if next < 0 && (last || r.preallocated > 0) {
+				// Stray bytes after the end (a torn write's remains): never acknowledged.
+				break
+			}
+			r.corrupt(b, int64(offset), "zeroed bytes inside the block")
+			if next < 0 {
+				break
+			}
+			offset = next
+			continue
+		}
 		body, n, torn, err := parseRecord(buf[offset:])
+		if err != nil && offset == 0 {
+			// The header is damaged, so the length the block was created with is unknown:
+			// assume the configured one, which errs towards reporting a cut block.
+			r.preallocated = s.config.BlockBytesMax
+		}
 		if err != nil {
 			next := resync(buf, offset+1)
-			if next < 0 && last && torn && int64(offset) >= durableSize {
-				// A torn tail of the newest block: bytes never acknowledged. Below the
-				// durable length the block index recorded, it is a cut at rest instead.
+			tornTail := last && next < 0 && int64(offset) >= durableSize
+			if r.preallocated > 0 {
+				// A preallocated block keeps its length, so a short one was cut at rest.
+				tornTail = tornTail && int64(len(buf)) >= r.preallocated && looksTorn(buf, offset)
+			} else {
+				tornTail = tornTail && torn
+			}
+			if tornTail {
+				// A torn tail of the newest block: bytes never acknowledged.
 				break
 			}
 			r.corrupt(b, int64(offset), "record checksum or framing mismatch")
 			if next < 0 {
-				offset = len(buf)
+				// Nothing readable follows: the block's data ends at the damage, which
+				// stays on the disk until a Truncate below the loss overwrites it.
 				break
 			}
 			offset = next
@@ -144,15 +185,19 @@ func (r *recovery) replayBlock(id uint32, last bool, durableSize int64) error {
 			r.msgsReplayed++
 		}
 	}
-	if offset < len(buf) {
-		if err := f.Truncate(int64(offset)); err != nil {
-			return err
+	if r.preallocated > 0 && int64(len(buf)) < r.preallocated && r.pending == nil {
+		// Cut at rest: if fewer than 4 zero bytes follow the last record, another record
+		// may have started there (a record's length is never zero).
+		if zeros := len(buf) - offset; zeros < 4 || !allZero(buf[offset:]) {
+			r.corrupt(b, int64(len(buf)), "block cut short at rest")
 		}
-		if err := f.Sync(); err != nil {
-			return err
-		}
-		buf = buf[:offset]
 	}
+	if offset < len(buf) {
+		if err := r.clearTail(b, buf, offset); err != nil {
+			return err
+		}
+	}
+	buf = buf[:offset]
 	r.bytesReplayed += int64(len(buf))
 	b.size, b.written, b.synced = int64(len(buf)), int64(len(buf)), int64(len(buf))
 	if last {
@@ -160,6 +205,93 @@ func (r *recovery) replayBlock(id uint32, last bool, durableSize int64) error {
 		b.synced = 0
 	}
 	return nil
+}
+
+// clearTail removes the bytes after a block's last good record: zeroed in place for
+// a preallocated block (its length is evidence against truncation), cut otherwise.
+func (r *recovery) clearTail(b *block, buf []byte, offset int) error {
+	if allZero(buf[offset:]) {
+		return nil
+	}
+	if r.preallocated > 0 && !b.keep {
+		if _, err := b.file.WriteAt(make([]byte, len(buf)-offset), int64(offset)); err != nil {
+			return err
+		}
+		return b.file.Sync()
+	}
+	if b.keep {
+		// Damaged bytes stay on the disk for whoever repairs them.
+		return nil
+	}
+	if err := b.file.Truncate(int64(offset)); err != nil {
+		return err
+	}
+	return b.file.Sync()
+}
+
+// sectorBytes is the unit in which a torn write keeps or drops bytes.
+const sectorBytes = 512
+
+// singleBitFlipBytesMax bounds the records looksTorn tries every one-bit repair on.
+const singleBitFlipBytesMax = 8 << 10
+
+// looksTorn tells a torn last record (a prefix of its sectors written, zeros after)
+// from a damaged one. A record that one flipped bit would make valid is damage. So is
+// a record whose trailing zeros do not reach back to a sector boundary inside it: a
+// torn write drops whole sectors, so its zeros start at a boundary.
+func looksTorn(buf []byte, offset int) bool {
+	if len(buf)-offset < recordHeaderBytes {
+		return true
+	}
+	length := binary.LittleEndian.Uint32(buf[offset:])
+	declaredEnd := offset + recordHeaderBytes + int(length)
+	if declaredEnd <= len(buf) && declaredEnd-offset <= singleBitFlipBytesMax && oneBitFromValid(buf[offset:declaredEnd]) {
+		return false
+	}
+	// A flipped length bit makes the record look longer or shorter than it is.
+	for bit := range 32 {
+		end := offset + recordHeaderBytes + int(length^1<<bit)
+		if end > len(buf) || end-offset > singleBitFlipBytesMax {
+			continue
+		}
+		record := buf[offset:end]
+		binary.LittleEndian.PutUint32(record, length^1<<bit)
+		_, _, _, err := parseRecord(record)
+		binary.LittleEndian.PutUint32(record, length)
+		if err == nil {
+			return false
+		}
+	}
+	zeros := len(buf)
+	for zeros > offset && buf[zeros-1] == 0 {
+		zeros--
+	}
+	boundary := (zeros + sectorBytes - 1) / sectorBytes * sectorBytes
+	return boundary < declaredEnd && boundary < len(buf)
+}
+
+// oneBitFromValid reports whether flipping one bit makes record valid.
+func oneBitFromValid(record []byte) bool {
+	for i := range record {
+		for bit := range 8 {
+			record[i] ^= 1 << bit
+			_, _, _, err := parseRecord(record)
+			record[i] ^= 1 << bit
+			if err == nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func allZero(p []byte) bool {
+	for _, c := range p {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // resync finds the next offset at or after from where a valid record starts, or -1.
@@ -225,9 +357,12 @@ func (r *recovery) closePending(next uint64, why string) {
 	r.pending = nil
 	s := r.s
 	if next <= c.Range.First {
-		// No sequence is known to be lost; records without sequences (removals) were.
-		// The record at the damage is the one after the last known sequence.
-		next = c.Range.First + 1
+		// The damaged records carried no sequence (a header, a removal): report them,
+		// but no sequence is lost.
+		c.Range = store.SequenceRange{}
+		c.Reason = fmt.Sprintf("%s (no sequence lost: next sequence %d follows; %s)", c.Reason, next, why)
+		s.corruption = append(s.corruption, c)
+		return
 	}
 	c.Range.Last = next - 1
 	c.Reason = fmt.Sprintf("%s (range closed by %s)", c.Reason, why)
@@ -315,6 +450,7 @@ func (r *recovery) apply(b *block, body []byte, offset int64) error {
 		if _, err := s.stream.Compact(v[0], true); err != nil {
 			return err
 		}
+		s.pruneLost(v[0], ^uint64(0))
 		if v[1] > s.stream.Last() {
 			return s.stream.Skip(s.stream.Last()+1, v[1]-s.stream.Last(), true)
 		}
@@ -325,6 +461,7 @@ func (r *recovery) apply(b *block, body []byte, offset int64) error {
 			r.corrupt(b, offset, "bad truncate record")
 			return nil
 		}
+		s.pruneLost(0, v[0])
 		return s.stream.Truncate(v[0], true)
 	case kindErased:
 		v, _, err := uvarints(body, 1)
@@ -358,6 +495,13 @@ func (r *recovery) applyHeader(b *block, body []byte, offset int64) error {
 		return nil
 	}
 	rest = rest[n:]
+	preallocated, n := binary.Uvarint(rest)
+	if n <= 0 || preallocated > 1<<32 {
+		r.corrupt(b, offset, "bad block header")
+		return nil
+	}
+	rest = rest[n:]
+	r.preallocated = int64(preallocated)
 	switch {
 	case b.cipher != nil:
 		if err := b.cipher.checkKey(rest); err != nil {
