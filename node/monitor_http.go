@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/natsim/natsim/env"
 )
@@ -57,22 +58,29 @@ func (s *Server) stopMonitoring() {
 	}
 }
 
+// httpIdleTimeout closes a monitoring connection that sends nothing for this long.
+const httpIdleTimeout = 30 * time.Second
+
 // httpConn is one monitoring connection: it reads request heads and answers each.
 type httpConn struct {
 	server *Server
 	conn   env.Conn
 	mu     sync.Mutex
 	buffer []byte
+	idle   env.Timer
 }
 
 func (s *Server) acceptMonitor(conn env.Conn) {
-	conn.Start(&httpConn{server: s, conn: conn})
+	h := &httpConn{server: s, conn: conn}
+	h.idle = s.env.Clock.AfterFunc(httpIdleTimeout, func() { _ = conn.Close() })
+	conn.Start(h)
 }
 
 // OnData collects a request head and answers it; bodies are not read (GET only).
 func (h *httpConn) OnData(b []byte) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.idle.Reset(httpIdleTimeout)
 	h.buffer = append(h.buffer, b...)
 	for {
 		end := bytes.Index(h.buffer, []byte("\r\n\r\n"))
@@ -103,7 +111,7 @@ func (h *httpConn) OnData(b []byte) {
 	}
 }
 
-func (h *httpConn) OnClose(error) {}
+func (h *httpConn) OnClose(error) { h.idle.Stop() }
 
 func (h *httpConn) respond(status int, contentType string, body []byte, closeAfter bool) {
 	var out []byte
