@@ -271,6 +271,9 @@ func sortConnInfos(infos []*ConnInfo, key, state string) error {
 		value = func(i *ConnInfo) int64 { return i.idleNanos }
 	case "uptime":
 		value = func(i *ConnInfo) int64 { return i.uptimeNanos }
+	case "rtt":
+		// Round trips are not measured yet: every connection ties and keeps cid order.
+		value = func(*ConnInfo) int64 { return 0 }
 	case "stop", "reason":
 		if state == "open" {
 			return fmt.Errorf("sort by %s only valid on closed connections", key)
