@@ -215,8 +215,9 @@ func (rn *RawNode) ReportUnreachable(id uint64) {
 	}
 }
 
-// ConfState returns the membership as of the last applied entry; a snapshot created at
-// the applied index records it.
+// ConfState returns the membership as of the last applied entry (membership changes
+// take effect in Advance); a snapshot created at the applied index, between Advance and
+// the next Ready, records it.
 func (rn *RawNode) ConfState() pb.ConfState { return rn.raft.tracker.confState() }
 
 // HasReady reports whether Ready would return anything.
@@ -315,15 +316,10 @@ type Status struct {
 	RepairIndex uint64
 }
 
-// Status returns the node's current state.
+// Status returns the node's current state, with a copy of the leader's progress.
 func (rn *RawNode) Status() Status {
+	s := rn.BasicStatus()
 	r := rn.raft
-	s := Status{
-		ID: r.id, GroupID: r.groupID, HardState: r.hardState(), SoftState: rn.softState(),
-		Applied: r.log.applied, LastIndex: r.log.lastIndex(), LeadTransferee: r.leadTransferee,
-		ConfState: r.tracker.confState(), StorageError: r.storageErr, Removed: r.removed,
-		RepairIndex: r.repairIndex,
-	}
 	if r.state == StateLeader {
 		s.Progress = map[uint64]Progress{}
 		for id, p := range r.tracker.progress {
@@ -334,4 +330,15 @@ func (rn *RawNode) Status() Status {
 		}
 	}
 	return s
+}
+
+// BasicStatus is Status without the copy of the leader's progress.
+func (rn *RawNode) BasicStatus() Status {
+	r := rn.raft
+	return Status{
+		ID: r.id, GroupID: r.groupID, HardState: r.hardState(), SoftState: rn.softState(),
+		Applied: r.log.applied, LastIndex: r.log.lastIndex(), LeadTransferee: r.leadTransferee,
+		ConfState: r.tracker.confState(), StorageError: r.storageErr, Removed: r.removed,
+		RepairIndex: r.repairIndex,
+	}
 }

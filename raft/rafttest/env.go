@@ -249,7 +249,7 @@ func (e *Env) ProcessReady(id uint64) (bool, error) {
 	if n.Down || !n.RawNode.HasReady() {
 		return false, nil
 	}
-	if n.StorageBroken && n.RawNode.Status().StorageError != nil {
+	if n.StorageBroken && n.RawNode.BasicStatus().StorageError != nil {
 		// The node knows its storage is broken; its output waits for the repair.
 		return false, nil
 	}
@@ -286,7 +286,7 @@ func (e *Env) ProcessReady(id uint64) (bool, error) {
 		}
 	}
 	n.RawNode.Advance(rd)
-	if n.RepairIndex != 0 && n.RawNode.Status().RepairIndex == 0 {
+	if n.RepairIndex != 0 && n.RawNode.BasicStatus().RepairIndex == 0 {
 		// Raft reports the log repaired, and this Ready persisted what proves it.
 		n.RepairIndex = 0
 	}
@@ -433,7 +433,7 @@ func (e *Env) ReadIndex(id uint64, context string) error {
 	var floor uint64
 	for _, other := range e.IDs() {
 		if n := e.Nodes[other]; !n.Down && n.Config.GroupID == e.Nodes[id].Config.GroupID {
-			floor = max(floor, n.RawNode.Status().Commit)
+			floor = max(floor, n.RawNode.BasicStatus().Commit)
 		}
 	}
 	e.readFloor[context] = floor
@@ -517,7 +517,7 @@ func (e *Env) checkGroupLogs(group uint64, ids []uint64) error {
 	if n == nil || n.Down || n.Config.GroupID != group {
 		return nil
 	}
-	if st := n.RawNode.Status(); st.RaftState != raft.StateLeader || st.Term != topTerm {
+	if st := n.RawNode.BasicStatus(); st.RaftState != raft.StateLeader || st.Term != topTerm {
 		return nil
 	}
 	snap, _ := n.Storage.Snapshot()

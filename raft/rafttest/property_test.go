@@ -103,7 +103,7 @@ func (r *randomRun) randomNode() *Node {
 func (r *randomRun) leader() *Node {
 	for _, id := range r.env.IDs() {
 		n := r.env.Nodes[id]
-		if !n.Down && n.RawNode.Status().RaftState == raft.StateLeader {
+		if !n.Down && n.RawNode.BasicStatus().RaftState == raft.StateLeader {
 			return n
 		}
 	}
@@ -463,7 +463,7 @@ func (r *randomRun) describe() string {
 			s += fmt.Sprintf("\n%d: down", id)
 			continue
 		}
-		st := n.RawNode.Status()
+		st := n.RawNode.BasicStatus()
 		s += fmt.Sprintf("\n%d: %s term=%d lead=%d commit=%d applied=%d last=%d %s removed=%t err=%v repair=%d",
 			id, st.RaftState, st.Term, st.Lead, st.Commit, st.Applied, st.LastIndex, st.ConfState, st.Removed,
 			st.StorageError, st.RepairIndex)
