@@ -19,8 +19,10 @@ func TestPackagesArePure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	more, _ := filepath.Glob("raftpb/*.go")
-	files = append(files, more...)
+	for _, dir := range []string{"raftpb", "rafttest"} {
+		more, _ := filepath.Glob(dir + "/*.go")
+		files = append(files, more...)
+	}
 	fset := token.NewFileSet()
 	for _, file := range files {
 		if strings.HasSuffix(file, "_test.go") {

@@ -2,7 +2,6 @@ package rafttest
 
 import (
 	"fmt"
-	"os"
 	"strings"
 )
 
@@ -24,13 +23,11 @@ type Arg struct {
 	Values []string
 }
 
-// ParseScript reads a script: blocks of comment lines, one command line, a "----"
-// line and the expected output up to the next blank line or the end of the file.
-func ParseScript(path string) ([]TestCase, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
+// ParseScript parses a script (path names it in positions): blocks of comment lines,
+// one command line, a "----" line and the expected output up to the next blank line or
+// the end of the file. Reading the file is the caller's business (tests), so this
+// package stays free of file system access.
+func ParseScript(path string, data []byte) ([]TestCase, error) {
 	lines := strings.Split(string(data), "\n")
 	var cases []TestCase
 	var comments []string

@@ -27,7 +27,11 @@ func TestInteraction(t *testing.T) {
 }
 
 func runScript(t *testing.T, file string) {
-	cases, err := ParseScript(file)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := ParseScript(file, data)
 	if err != nil {
 		t.Fatal(err)
 	}
