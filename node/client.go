@@ -91,12 +91,16 @@ type clientConn struct {
 	nonce           string
 	subs            map[string]*subscription
 	pingsOut        int
-	pingTimer       env.Timer
-	authTimer       env.Timer
-	lastActivity    time.Time
-	lastIn          time.Time
-	stopTime        time.Time
-	closeReason     string
+	// pingSent is when the last keepalive PING went out; rtt is the round trip its
+	// PONG measured (zero until one has).
+	pingSent     time.Time
+	rtt          time.Duration
+	pingTimer    env.Timer
+	authTimer    env.Timer
+	lastActivity time.Time
+	lastIn       time.Time
+	stopTime     time.Time
+	closeReason  string
 	// pendingMax is max_pending; atomic because reloads change it while publishers
 	// read it.
 	pendingMax atomic.Int64
@@ -297,8 +301,13 @@ func (c *clientConn) HandleOp(op *client.Op) error {
 	case client.OpPing:
 		c.processPing()
 	case client.OpPong:
+		now := c.server.env.Clock.Now()
 		c.mu.Lock()
 		c.pingsOut = 0
+		if !c.pingSent.IsZero() {
+			c.rtt = max(now.Sub(c.pingSent), time.Nanosecond)
+			c.pingSent = time.Time{}
+		}
 		c.mu.Unlock()
 	case client.OpErr:
 		c.closeConnection(reasonClientClosed, "")
@@ -626,6 +635,7 @@ func (c *clientConn) pingTick() {
 	// A client that just sent us something is alive; the reference skips the PING.
 	if now.Sub(c.lastIn) >= interval || !c.connectReceived {
 		c.pingsOut++
+		c.pingSent = now
 		c.out = append(c.out, client.PingOp...)
 	}
 	c.pingTimer = s.env.Clock.AfterFunc(interval, c.pingTick)

@@ -48,7 +48,7 @@ type ConnInfo struct {
 	SubsDetail             []SubDetail `json:"subscriptions_list_detail,omitempty"`
 	startNanos, stopNanos  int64
 	lastNanos, uptimeNanos int64
-	idleNanos              int64
+	idleNanos, rttNanos    int64
 }
 
 // SubDetail is one subscription in /connz and /subsz detail lists.
@@ -85,6 +85,10 @@ func (c *clientConn) connInfo(closed bool, subsMode int) *ConnInfo {
 		info.Stop = &stop
 		info.Reason = c.closeReason
 		end = stop
+	}
+	if c.rtt > 0 {
+		info.RTT = c.rtt.String()
+		info.rttNanos = int64(c.rtt)
 	}
 	info.Uptime = formatUptime(end.Sub(c.start))
 	info.Idle = formatUptime(end.Sub(c.lastIn))
@@ -272,8 +276,7 @@ func sortConnInfos(infos []*ConnInfo, key, state string) error {
 	case "uptime":
 		value = func(i *ConnInfo) int64 { return i.uptimeNanos }
 	case "rtt":
-		// Round trips are not measured yet: every connection ties and keeps cid order.
-		value = func(*ConnInfo) int64 { return 0 }
+		value = func(i *ConnInfo) int64 { return i.rttNanos }
 	case "stop", "reason":
 		if state == "open" {
 			return fmt.Errorf("sort by %s only valid on closed connections", key)

@@ -121,3 +121,54 @@ func TestSimulatedDeterminism(t *testing.T) {
 		t.Fatal("a different seed gave the same server id")
 	}
 }
+
+// TestSimulatedRoundTrip proves the keepalive PING measures the round trip that
+// /connz reports.
+func TestSimulatedRoundTrip(t *testing.T) {
+	var server *node.Server
+	world := sim.NewWorld(sim.Config{
+		Seed:              4,
+		Latency:           sim.LatencyModel{Kind: sim.LatencyUniform, Min: 10 * time.Millisecond, Max: 10 * time.Millisecond},
+		RetransmitTimeout: 2 * time.Second,
+		DialTimeout:       time.Second,
+		EventsMax:         1_000_000,
+	}, sim.Options{})
+	world.Spawn("server", sim.ProcessOptions{}, func(e env.Env) any {
+		o := opts.Default()
+		o.Host, o.Port, o.PingInterval = "", 4222, time.Second
+		server, _ = node.New(e, o, nil)
+		server.Start()
+		return server
+	})
+	world.Spawn("client", sim.ProcessOptions{}, func(e env.Env) any {
+		e.Net.Dial("server:4222", func(conn env.Conn, err error) {
+			if err != nil {
+				t.Errorf("dial: %v", err)
+				return
+			}
+			conn.Start(pongBack{conn})
+			conn.Write([]byte("CONNECT {\"verbose\":false}\r\n"))
+			conn.Flush()
+		})
+		return nil
+	})
+	world.RunUntil(5*time.Second, 1_000_000)
+	connz, err := server.Connz(node.ConnzOptions{Sort: "rtt"})
+	if err != nil || len(connz.Conns) != 1 || connz.Conns[0].RTT == "" {
+		t.Fatalf("connz %+v %v", connz, err)
+	}
+	if rtt, _ := time.ParseDuration(connz.Conns[0].RTT); rtt < 20*time.Millisecond || rtt > 25*time.Millisecond {
+		t.Fatalf("rtt %s, want about 20ms", connz.Conns[0].RTT)
+	}
+}
+
+// pongBack answers every PING.
+type pongBack struct{ conn env.Conn }
+
+func (p pongBack) OnData(b []byte) {
+	for range bytes.Count(b, []byte("PING\r\n")) {
+		p.conn.Write([]byte("PONG\r\n"))
+	}
+	p.conn.Flush()
+}
+func (p pongBack) OnClose(error) {}
