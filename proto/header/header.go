@@ -128,11 +128,15 @@ func parseStatusLine(line []byte) (int, []byte, error) {
 	if !ok {
 		return 0, nil, ErrNoVersion
 	}
+	if len(rest) > 0 && rest[0] != ' ' && rest[0] != '\t' {
+		return 0, nil, ErrNoVersion
+	}
 	rest = trimSpace(rest)
 	if len(rest) == 0 {
 		return 0, nil, nil
 	}
-	if len(rest) < 3 || !isDigit(rest[0]) || !isDigit(rest[1]) || !isDigit(rest[2]) ||
+	// Status codes run from 100 to 999, so a leading zero is malformed.
+	if len(rest) < 3 || rest[0] < '1' || rest[0] > '9' || !isDigit(rest[1]) || !isDigit(rest[2]) ||
 		(len(rest) > 3 && rest[3] != ' ' && rest[3] != '\t') {
 		return 0, nil, ErrBadStatus
 	}
