@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -151,15 +150,16 @@ func (s *Server) handleMonitor(method, target string) (int, string, []byte) {
 	if method != "GET" && method != "HEAD" {
 		return 405, "text/plain", []byte("method not allowed")
 	}
-	parsed, err := url.Parse(target)
-	if err != nil {
-		return 400, "text/plain", []byte(err.Error())
+	rawPath, rawQuery, _ := strings.Cut(target, "?")
+	path, ok := unescape(rawPath)
+	if !ok {
+		return 400, "text/plain", []byte("bad request path")
 	}
 	s.mu.Lock()
 	base := strings.TrimSuffix(s.options.HTTPBasePath, "/")
 	s.mu.Unlock()
-	path := strings.TrimPrefix(parsed.Path, base)
-	query := parsed.Query()
+	path = strings.TrimPrefix(path, base)
+	query := parseQuery(rawQuery)
 	var value any
 	status := 200
 	switch strings.TrimSuffix(path, "/") {
@@ -222,3 +222,67 @@ const monitorIndex = `<html><body><h1>NATS monitoring</h1><ul>
 <li><a href="varz">varz</a></li><li><a href="connz">connz</a></li>
 <li><a href="subsz">subsz</a></li><li><a href="accountz">accountz</a></li>
 <li><a href="healthz">healthz</a></li></ul></body></html>`
+
+// query is a request's query parameters (the first value of each).
+type query map[string]string
+
+// Get returns the parameter's value or "".
+func (q query) Get(name string) string { return q[name] }
+
+// parseQuery decodes "a=1&b=x%20y" (net/url is not for node/); malformed pairs are
+// skipped and the first value of a repeated name wins.
+func parseQuery(raw string) query {
+	values := query{}
+	for _, pair := range strings.Split(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(pair, "=")
+		name, okName := unescape(strings.ReplaceAll(name, "+", " "))
+		value, okValue := unescape(strings.ReplaceAll(value, "+", " "))
+		if !okName || !okValue {
+			continue
+		}
+		if _, seen := values[name]; !seen {
+			values[name] = value
+		}
+	}
+	return values
+}
+
+// unescape decodes %XX escapes; it reports false for a malformed escape.
+func unescape(s string) (string, bool) {
+	if !strings.Contains(s, "%") {
+		return s, true
+	}
+	var out strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			out.WriteByte(s[i])
+			continue
+		}
+		if i+2 >= len(s) {
+			return "", false
+		}
+		high, okHigh := hexValue(s[i+1])
+		low, okLow := hexValue(s[i+2])
+		if !okHigh || !okLow {
+			return "", false
+		}
+		out.WriteByte(high<<4 | low)
+		i += 2
+	}
+	return out.String(), true
+}
+
+func hexValue(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}

@@ -119,3 +119,15 @@ func TestHandleMonitor(t *testing.T) {
 		t.Fatalf("healthz %d %s", status, body)
 	}
 }
+
+// TestParseQuery proves query decoding: escapes, plus signs, first value wins, and
+// malformed escapes are skipped.
+func TestParseQuery(t *testing.T) {
+	q := parseQuery("acc=%24G&subs=1&subs=2&name=a+b&bad=%zz&&x")
+	if q.Get("acc") != "$G" || q.Get("subs") != "1" || q.Get("name") != "a b" || q.Get("bad") != "" || q.Get("x") != "" {
+		t.Fatalf("%v", q)
+	}
+	if _, ok := unescape("%4"); ok {
+		t.Fatal("truncated escape accepted")
+	}
+}
