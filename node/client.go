@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -245,7 +246,7 @@ func (c *clientConn) OnClose(err error) {
 		reason = reasonSlowConsumerDeadline
 		c.server.slowConsumers.Add(1)
 		c.server.logger.Noticef("%s:%d - cid:%d - Slow Consumer Detected: WriteDeadline exceeded", c.host, c.port, c.id)
-	} else if err != nil {
+	} else if err != nil && !errors.Is(err, io.EOF) {
 		reason = reasonReadError
 	}
 	c.closeConnection(reason, "")

@@ -563,3 +563,20 @@ func TestJetStreamRequestedButUnavailable(t *testing.T) {
 		t.Fatalf("%v %v", msg, err)
 	}
 }
+
+// TestClosedConnectionReason proves a client that closes is reported as "Client
+// Closed" in /connz state=closed.
+func TestClosedConnectionReason(t *testing.T) {
+	s := startTestServer(t, nil)
+	nc := connect(t, s, nats.Name("leaver"))
+	nc.Flush()
+	nc.Close()
+	deadline := time.Now().Add(2 * time.Second)
+	for s.NumClients() > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	connz, err := s.Connz(ConnzOptions{State: "closed"})
+	if err != nil || len(connz.Conns) != 1 || connz.Conns[0].Reason != "Client Closed" || connz.Conns[0].Name != "leaver" || connz.Conns[0].Stop == nil {
+		t.Fatalf("%+v %v", connz, err)
+	}
+}
