@@ -40,8 +40,8 @@ func (c *clientConn) processPub(op *client.Op) error {
 	c.pendingFlush.inMsgs++
 	c.pendingFlush.inBytes += int64(len(pub.message))
 	if c.options.Pedantic && !subject.IsValidLiteralSubjectBytes(pub.subject) {
+		// The reference reports it and still routes the message.
 		c.queueErr("Invalid Publish Subject")
-		return nil
 	}
 	if isGatewayReply(pub.subject) || (bytes.HasPrefix(pub.subject, []byte(raftPrefix)) && !c.inSystemAccount()) {
 		s.logger.Errorf("%s:%d - cid:%d - Publish Violation - Subject %q", c.host, c.port, c.id, pub.subject)
