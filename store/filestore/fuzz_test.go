@@ -2,6 +2,7 @@ package filestore
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 
 	"github.com/natsim/natsim/store"
@@ -76,7 +77,20 @@ func FuzzRecover(f *testing.F) {
 			_, _ = s.LoadMsg(seq, nil)
 		}
 		_, _, _ = s.LoadNextMsg(">", true, 0, nil)
-		if _, _, err := s.StoreMsg("after", nil, nil, 1, 0); err != nil {
+		_, _, err = s.StoreMsg("after", nil, nil, 1, 0)
+		for _, r := range state.Lost {
+			if r.Last == 0 {
+				// An open-ended loss refuses new sequences until a Truncate repairs it.
+				if !errors.Is(err, store.ErrCorrupt) {
+					t.Fatalf("store over an open-ended loss: %v", err)
+				}
+				if err := s.Truncate(r.First - 1); err != nil {
+					t.Fatalf("repairing truncate: %v", err)
+				}
+				_, _, err = s.StoreMsg("after", nil, nil, 1, 0)
+			}
+		}
+		if err != nil {
 			t.Fatalf("store after recovery: %v", err)
 		}
 	})

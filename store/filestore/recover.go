@@ -128,6 +128,7 @@ func (r *recovery) replayBlock(id uint32, last bool, durableSize int64) error {
 	}
 	s.journal.replayBlock = b
 	r.preallocated = 0
+	budget := resyncChecksumBytesMin + resyncChecksumBytesPerBlockByte*len(buf)
 	offset := 0
 	for offset < len(buf) {
 		if allZero(buf[offset:min(offset+recordHeaderBytes, len(buf))]) {
@@ -136,7 +137,7 @@ func (r *recovery) replayBlock(id uint32, last bool, durableSize int64) error {
 			if allZero(buf[offset:]) {
 				break
 			}
-			next := resync(buf, offset+1)
+			next := resync(buf, offset+1, &budget)
 			if next < 0 && (last || r.preallocated > 0) {
 				// Stray bytes after the end (a torn write's remains): never acknowledged.
 				break
@@ -155,7 +156,7 @@ func (r *recovery) replayBlock(id uint32, last bool, durableSize int64) error {
 			r.preallocated = s.config.BlockBytesMax
 		}
 		if err != nil {
-			next := resync(buf, offset+1)
+			next := resync(buf, offset+1, &budget)
 			tornTail := last && next < 0 && int64(offset) >= durableSize
 			if r.preallocated > 0 {
 				// A preallocated block keeps its length, so a short one was cut at rest.
@@ -233,7 +234,7 @@ func (r *recovery) clearTail(b *block, buf []byte, offset int) error {
 const sectorBytes = 512
 
 // singleBitFlipBytesMax bounds the records looksTorn tries every one-bit repair on.
-const singleBitFlipBytesMax = 8 << 10
+const singleBitFlipBytesMax = 2 << 10
 
 // looksTorn tells a torn last record (a prefix of its sectors written, zeros after)
 // from a damaged one. A record that one flipped bit would make valid is damage. So is
@@ -294,9 +295,24 @@ func allZero(p []byte) bool {
 	return true
 }
 
+// resyncChecksumBytesPerBlockByte bounds the bytes resync may checksum while
+// searching one block, per byte of the block (plus resyncChecksumBytesMin), so that
+// crafted garbage cannot make recovery quadratic. Past the budget the rest of the
+// block counts as unreadable, which is reported, never skipped.
+const (
+	resyncChecksumBytesPerBlockByte = 4
+	resyncChecksumBytesMin          = 1 << 20
+)
+
 // resync finds the next offset at or after from where a valid record starts, or -1.
-func resync(buf []byte, from int) int {
-	for o := from; o+recordHeaderBytes < len(buf); o++ {
+// budget is the checksum work left for the block; resync spends from it.
+func resync(buf []byte, from int, budget *int) int {
+	for o := from; o+recordHeaderBytes < len(buf) && *budget > 0; o++ {
+		length := int(binary.LittleEndian.Uint32(buf[o:]))
+		if length == 0 || length > recordBodyBytesMax || o+recordHeaderBytes+length > len(buf) {
+			continue
+		}
+		*budget -= length
 		if _, _, _, err := parseRecord(buf[o:]); err == nil {
 			return o
 		}

@@ -755,24 +755,28 @@ func (s *Stream) FastState(state *store.StreamState) {
 	state.Deleted = nil
 }
 
-// State returns the state with the deleted list.
+// DeletedListMax bounds the deleted list State returns: a skip of a billion sequences
+// is legal, a billion-entry list is not. NumDeleted stays exact.
+const DeletedListMax = 1 << 20
+
+// State returns the state with the deleted list (at most DeletedListMax entries).
 func (s *Stream) State() store.StreamState {
 	var state store.StreamState
 	s.FastState(&state)
 	if state.NumDeleted > 0 {
-		deleted := make([]uint64, 0, state.NumDeleted)
+		deleted := make([]uint64, 0, min(state.NumDeleted, DeletedListMax))
 		next := s.first
-		for i := s.head; i < len(s.entries); i++ {
+		for i := s.head; i < len(s.entries) && len(deleted) < DeletedListMax; i++ {
 			e := &s.entries[i]
 			if e.Deleted {
 				continue
 			}
-			for ; next < e.Seq; next++ {
+			for ; next < e.Seq && len(deleted) < DeletedListMax; next++ {
 				deleted = append(deleted, next)
 			}
 			next = e.Seq + 1
 		}
-		for ; next <= s.last; next++ {
+		for ; next <= s.last && len(deleted) < DeletedListMax; next++ {
 			deleted = append(deleted, next)
 		}
 		state.Deleted = deleted
