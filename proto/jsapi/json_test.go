@@ -189,3 +189,13 @@ func TestParseNextRequest(t *testing.T) {
 		}
 	}
 }
+
+// TestAdvisoryGolden pins an advisory's encoding, header fields first.
+func TestAdvisoryGolden(t *testing.T) {
+	advisory := ConsumerActionAdvisory{TypedEvent{ConsumerActionAdvisoryType, "id1", goldenTime}, "S", "C", ActionCreated, ""}
+	want := `{"type":"io.nats.jetstream.advisory.v1.consumer_action","id":"id1","timestamp":"2026-03-04T05:06:07.000000089Z",` +
+		`"stream":"S","consumer":"C","action":"create"}`
+	if got := string(MarshalResponse(advisory)); got != want {
+		t.Fatalf("got %s", got)
+	}
+}
