@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"errors"
+	"time"
 	"reflect"
 	"sort"
 	"testing"
@@ -18,6 +19,45 @@ type model struct {
 	first, last uint64
 	maxMsgs     int
 	maxPer      int
+	maxBytes    uint64
+	maxAge      int64
+	ttls        map[uint64]int64
+}
+
+func (m *model) bytes() uint64 {
+	var total uint64
+	for _, msg := range m.msgs {
+		total += store.MsgSize(msg.Subject, nil, msg.Msg)
+	}
+	return total
+}
+
+// expire removes what MaxAge and TTLs expire at now.
+func (m *model) expire(now int64) int {
+	removed := 0
+	if m.maxAge > 0 {
+		for _, seq := range m.sorted() {
+			if m.msgs[seq].TS > now-m.maxAge {
+				break
+			}
+			delete(m.msgs, seq)
+			removed++
+		}
+	}
+	for seq, ttl := range m.ttls {
+		msg, ok := m.msgs[seq]
+		if !ok {
+			delete(m.ttls, seq)
+			continue
+		}
+		if msg.TS+ttl <= now {
+			delete(m.msgs, seq)
+			delete(m.ttls, seq)
+			removed++
+		}
+	}
+	m.fixFirst()
+	return removed
 }
 
 func (m *model) sorted() []uint64 {
@@ -53,7 +93,7 @@ func (m *model) store(subj string, payload []byte, ts int64) uint64 {
 			same = same[1:]
 		}
 	}
-	for m.maxMsgs > 0 && len(m.msgs) > m.maxMsgs {
+	for m.maxMsgs > 0 && len(m.msgs) > m.maxMsgs || m.maxBytes > 0 && len(m.msgs) > 0 && m.bytes() > m.maxBytes {
 		delete(m.msgs, m.sorted()[0])
 	}
 	m.fixFirst()
@@ -68,10 +108,13 @@ func matches(subj, filter string) bool {
 // against a map-based model: states, per-subject states, filtered loads and counts.
 func TestModel(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
-		m := &model{msgs: map[uint64]store.StoreMsg{}, first: 1,
-			maxMsgs: rapid.SampledFrom([]int{0, 0, 6}).Draw(rt, "maxMsgs"),
-			maxPer:  rapid.SampledFrom([]int{0, 0, 2}).Draw(rt, "maxPer")}
-		s, _ := New(store.StreamConfig{MaxMsgs: int64(m.maxMsgs), MaxMsgsPer: int64(m.maxPer)})
+		m := &model{msgs: map[uint64]store.StoreMsg{}, first: 1, ttls: map[uint64]int64{},
+			maxMsgs:  rapid.SampledFrom([]int{0, 0, 6}).Draw(rt, "maxMsgs"),
+			maxPer:   rapid.SampledFrom([]int{0, 0, 2}).Draw(rt, "maxPer"),
+			maxBytes: rapid.SampledFrom([]uint64{0, 0, 100}).Draw(rt, "maxBytes"),
+			maxAge:   rapid.SampledFrom([]int64{0, 0, 5}).Draw(rt, "maxAge")}
+		s, _ := New(store.StreamConfig{MaxMsgs: int64(m.maxMsgs), MaxMsgsPer: int64(m.maxPer), MaxBytes: int64(m.maxBytes),
+			MaxAge: time.Duration(m.maxAge), AllowMsgTTL: true})
 		subjects := []string{"a", "b.x", "b.y", "c.d.e"}
 		filters := []string{"", ">", "a", "b.*", "b.y", "c.>", "*.x", "zz"}
 		ts := int64(0)
@@ -80,8 +123,14 @@ func TestModel(t *testing.T) {
 				subj := rapid.SampledFrom(subjects).Draw(rt, "subject")
 				payload := rapid.SliceOfN(rapid.Byte(), 0, 8).Draw(rt, "payload")
 				ts++
-				seq, _, err := s.StoreMsg(subj, nil, payload, ts, 0)
-				if want := m.store(subj, payload, ts); err != nil || seq != want {
+				ttl := rapid.SampledFrom([]int64{0, 0, 2, 4}).Draw(rt, "ttl")
+				seq, _, err := s.StoreMsg(subj, nil, payload, ts, ttl)
+				want := m.store(subj, payload, ts)
+				delete(m.ttls, want)
+				if ttl > 0 {
+					m.ttls[want] = ttl
+				}
+				if err != nil || seq != want {
 					rt.Fatalf("StoreMsg = %d, %v, want %d", seq, err, want)
 				}
 			},
@@ -150,6 +199,13 @@ func TestModel(t *testing.T) {
 					m.last = seq
 				}
 				m.fixFirst()
+			},
+			"expire": func(rt *rapid.T) {
+				ts += rapid.Int64Range(0, 4).Draw(rt, "advance")
+				n, err := s.ExpireMsgs(ts)
+				if want := m.expire(ts); err != nil || n != want {
+					rt.Fatalf("ExpireMsgs(%d) = %d, %v, want %d", ts, n, err, want)
+				}
 			},
 			"": func(rt *rapid.T) {
 				checkModel(rt, s, m, filters, rapid.Uint64Range(0, m.last+2).Draw(rt, "start"))
