@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/natsim/natsim/proto/jsapi"
@@ -127,6 +128,17 @@ func TestClientConsumerInfo(t *testing.T) { roundTrip[jetstream.ConsumerInfo, js
 func TestClientAccountInfo(t *testing.T)  { roundTrip[jetstream.AccountInfo, jsapi.AccountInfo](t) }
 func TestClientPubAck(t *testing.T)       { roundTrip[jetstream.PubAck, jsapi.PubAck](t) }
 func TestClientAPIError(t *testing.T)     { roundTrip[jetstream.APIError, jsapi.Error](t) }
+
+// The legacy JetStream API of the root nats package has its own copies of the types.
+func TestLegacyClientStreamConfig(t *testing.T) { roundTrip[nats.StreamConfig, jsapi.StreamConfig](t) }
+func TestLegacyClientStreamInfo(t *testing.T)   { roundTrip[nats.StreamInfo, jsapi.StreamInfo](t) }
+func TestLegacyClientConsumerConfig(t *testing.T) {
+	roundTrip[nats.ConsumerConfig, jsapi.ConsumerConfig](t)
+}
+func TestLegacyClientConsumerInfo(t *testing.T) { roundTrip[nats.ConsumerInfo, jsapi.ConsumerInfo](t) }
+func TestLegacyClientAccountInfo(t *testing.T)  { roundTrip[nats.AccountInfo, jsapi.AccountInfo](t) }
+func TestLegacyClientPubAck(t *testing.T)       { roundTrip[nats.PubAck, jsapi.PubAck](t) }
+
 func TestClientRawStreamMsg(t *testing.T) {
 	// The client's RawStreamMsg is decoded from StoredMsg; its header is parsed, so
 	// compare the wire shape through a mirror of the client's private stored message.
