@@ -288,7 +288,14 @@ func (j *journal) Purge(first, last uint64, truncate bool) error {
 	}
 	var body []byte
 	if truncate {
+		// The record carries the last timestamp the truncation leaves, which a replay
+		// cannot recompute when the message it came from was erased later.
+		var lastTS int64
+		if e := j.s.stream.PrevEntry(last); e != nil {
+			lastTS = e.TS
+		}
 		body = binary.AppendUvarint([]byte{kindTruncate}, last)
+		body = binary.AppendVarint(body, lastTS)
 	} else {
 		body = binary.AppendUvarint([]byte{kindPurge}, first)
 		body = binary.AppendUvarint(body, last)
@@ -395,7 +402,9 @@ func (s *Store) eraseRecord(e *core.Entry) error {
 		return nil
 	}
 	body := make([]byte, bodyLen)
-	n := copy(body, binary.AppendUvarint([]byte{kindErased}, e.Seq))
+	erased := binary.AppendUvarint([]byte{kindErased}, e.Seq)
+	erased = binary.AppendVarint(erased, e.TS)
+	n := copy(body, erased)
 	clear(body[n:])
 	record := appendRecord(nil, body)
 	copy(buf[offset:], record)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+	"time"
 
 	"pgregory.net/rapid"
 
@@ -106,6 +107,14 @@ func TestModelAgainstMemstore(t *testing.T) {
 				if n1 != n2 {
 					rt.Fatalf("expire: file %d memory %d", n1, n2)
 				}
+			},
+			"updateConfig": func(rt *rapid.T) {
+				scfg.MaxMsgs = rapid.SampledFrom([]int64{0, 3, 10}).Draw(rt, "maxMsgs")
+				scfg.MaxBytes = rapid.SampledFrom([]int64{0, 400}).Draw(rt, "maxBytes")
+				scfg.MaxAge = time.Duration(rapid.SampledFrom([]int64{0, 6}).Draw(rt, "maxAge"))
+				mcfg := scfg
+				mcfg.Storage = store.MemoryStorage
+				sameErr("updateConfig", fs.UpdateConfig(&scfg), ms.UpdateConfig(&mcfg))
 			},
 			"reopen": func(rt *rapid.T) {
 				durable(rt, fs)

@@ -26,8 +26,8 @@ const (
 	kindRemove      byte = 3 // uvarint seq
 	kindSkip        byte = 4 // uvarint seq, uvarint num
 	kindPurge       byte = 5 // uvarint first, uvarint last: everything below first is gone
-	kindTruncate    byte = 6 // uvarint seq: everything above seq is gone
-	kindErased      byte = 7 // uvarint seq, zero padding: a message overwritten by EraseMsg
+	kindTruncate    byte = 6 // uvarint seq, varint last timestamp: everything above seq is gone
+	kindErased      byte = 7 // uvarint seq, varint ts, zero padding: a message overwritten by EraseMsg
 )
 
 // Message record flags.

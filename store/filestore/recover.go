@@ -472,22 +472,39 @@ func (r *recovery) apply(b *block, body []byte, offset int64) error {
 		}
 		return nil
 	case kindTruncate:
-		v, _, err := uvarints(body, 1)
-		if err != nil {
+		v, rest, err := uvarints(body, 1)
+		lastTS, n := binary.Varint(rest)
+		if err != nil || n <= 0 {
 			r.corrupt(b, offset, "bad truncate record")
 			return nil
 		}
 		s.pruneLost(0, v[0])
-		return s.stream.Truncate(v[0], true)
+		if v[0] >= s.stream.Last() {
+			return nil
+		}
+		if err := s.stream.Truncate(v[0], true); err != nil {
+			return err
+		}
+		s.stream.SetLastTS(lastTS)
+		return nil
 	case kindErased:
-		v, _, err := uvarints(body, 1)
+		v, rest, err := uvarints(body, 1)
 		if err != nil {
 			r.corrupt(b, offset, "bad erased record")
 			return nil
 		}
+		ts, n := binary.Varint(rest)
+		if n <= 0 {
+			r.corrupt(b, offset, "bad erased record")
+			return nil
+		}
 		if v[0] > s.stream.Last() {
+			// The erased message still took its sequence and set the last timestamp.
 			r.advanceTo(b, v[0], offset)
-			return s.stream.Skip(s.stream.Last()+1, v[0]-s.stream.Last(), true)
+			if err := s.stream.Skip(s.stream.Last()+1, v[0]-s.stream.Last(), true); err != nil {
+				return err
+			}
+			s.stream.SetLastTS(ts)
 		}
 		return nil
 	default:

@@ -2,10 +2,10 @@ package memstore
 
 import (
 	"errors"
-	"time"
 	"reflect"
 	"sort"
 	"testing"
+	"time"
 
 	"pgregory.net/rapid"
 
