@@ -12,24 +12,31 @@ import (
 // marshalling a value outside the enumeration fails too, which the reference uses
 // to reject such values in a configuration.
 
+// enumeration is what the generic helpers need of an enumeration type.
+type enumeration interface {
+	~int | ~uint8
+	fmt.Stringer
+}
+
 // enumerationName is one value's JSON string.
-type enumerationName[T ~int | ~uint8] struct {
+type enumerationName[T enumeration] struct {
 	value T
 	name  string
 }
 
-// marshalEnumeration returns value's quoted name, or the reference's "can not marshal" error.
-func marshalEnumeration[T ~int | ~uint8](value T, names []enumerationName[T]) ([]byte, error) {
+// marshalEnumeration returns value's quoted name, or the reference's "can not marshal"
+// error, which names the value by its String form.
+func marshalEnumeration[T enumeration](value T, names []enumerationName[T]) ([]byte, error) {
 	for _, entry := range names {
 		if entry.value == value {
 			return []byte(`"` + entry.name + `"`), nil
 		}
 	}
-	return nil, fmt.Errorf("can not marshal %v", int(value))
+	return nil, fmt.Errorf("can not marshal %v", value)
 }
 
 // lookupEnumeration finds the value whose quoted name is data exactly.
-func lookupEnumeration[T ~int | ~uint8](data []byte, names []enumerationName[T]) (T, bool) {
+func lookupEnumeration[T enumeration](data []byte, names []enumerationName[T]) (T, bool) {
 	for _, entry := range names {
 		if len(data) == len(entry.name)+2 && data[0] == '"' && string(data[1:len(data)-1]) == entry.name {
 			return entry.value, true
@@ -400,7 +407,7 @@ func (p PriorityPolicy) String() string {
 func (p PriorityPolicy) MarshalJSON() ([]byte, error) {
 	data, err := marshalEnumeration(p, priorityNames)
 	if err != nil {
-		return nil, fmt.Errorf("unknown priority policy: %v", int(p))
+		return nil, fmt.Errorf("unknown priority policy: %v", p)
 	}
 	return data, nil
 }

@@ -100,7 +100,7 @@ func TestEnumerationQuirks(t *testing.T) {
 			t.Errorf("%T(%v) encoded", value, value)
 		}
 	}
-	if _, err := StorageType(0).MarshalJSON(); err == nil || err.Error() != "can not marshal 0" {
+	if _, err := StorageType(0).MarshalJSON(); err == nil || err.Error() != "can not marshal Unknown Storage Type" {
 		t.Errorf("storage zero: %v", err)
 	}
 	if LimitsPolicy.String() != "Limits" || MemoryStorage.String() != "Memory" || ReplayOriginal.String() != `"original"` {

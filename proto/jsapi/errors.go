@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-//go:generate go run errors_gen.go -in ${GOMODCACHE}/github.com/nats-io/nats-server/v2@v2.15.2/server/errors.json
+//go:generate go run errors_gen.go
 
 // ErrorCode is a JetStream API error's numeric err_code, the number clients branch on
 // (10059 is "stream not found"). The constants (ErrCodeStreamNotFound ...) come from the

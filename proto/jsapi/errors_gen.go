@@ -4,9 +4,9 @@
 // single source of its JetStream API error codes, HTTP-like codes and descriptions.
 // Only those facts carry over; the Go shape of the table is ours.
 //
-// Run it with the path of errors.json from the nats-server module:
-//
-//	go run errors_gen.go -in $(go env GOMODCACHE)/github.com/nats-io/nats-server/v2@v2.15.2/server/errors.json
+// Run it with go generate; by default it reads errors.json from the nats-server module
+// in the module cache (go mod download github.com/nats-io/nats-server/v2@v2.15.2),
+// or from -in.
 package main
 
 import (
@@ -17,6 +17,8 @@ import (
 	"go/format"
 	"log"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -45,9 +47,17 @@ func goName(constant string) string {
 }
 
 func main() {
-	in := flag.String("in", "", "path of the reference errors.json")
+	in := flag.String("in", "", "path of the reference errors.json (default: from the module cache)")
 	out := flag.String("out", "errors_table.go", "output file")
 	flag.Parse()
+	if *in == "" {
+		cache, err := exec.Command("go", "env", "GOMODCACHE").Output()
+		if err != nil {
+			log.Fatal(err)
+		}
+		*in = filepath.Join(strings.TrimSpace(string(cache)),
+			"github.com/nats-io/nats-server/v2@v2.15.2/server/errors.json")
+	}
 	data, err := os.ReadFile(*in)
 	if err != nil {
 		log.Fatal(err)
