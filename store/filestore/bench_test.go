@@ -2,6 +2,7 @@ package filestore
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"sync"
 	"testing"
@@ -103,15 +104,25 @@ func BenchmarkLoadMsgCached(b *testing.B) {
 }
 
 // BenchmarkRecover measures reopening a stream (rebuilding the index from the blocks)
-// of 64 MiB of 128-byte messages, and reports the index memory per message.
-func BenchmarkRecover(b *testing.B) {
+// of 400,000 128-byte messages (about 70 MiB), and reports the heap per message.
+func BenchmarkRecover(b *testing.B) { benchmarkRecover(b, 400_000) }
+
+// BenchmarkRecover1GiB is BenchmarkRecover over about 1 GiB of blocks. It writes the
+// gigabyte first, so it runs only with NATSIM_BENCH_GIB=1.
+func BenchmarkRecover1GiB(b *testing.B) {
+	if os.Getenv("NATSIM_BENCH_GIB") != "1" {
+		b.Skip("set NATSIM_BENCH_GIB=1 to write and recover a 1 GiB stream")
+	}
+	benchmarkRecover(b, 6_300_000)
+}
+
+func benchmarkRecover(b *testing.B, msgs int) {
 	dir := b.TempDir() + "/stream"
 	cfg := Config{Dir: dir, FS: osenv.FS{}}
 	s, err := Open(cfg, store.StreamConfig{Name: "R"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	const msgs = 400_000
 	for range msgs {
 		if _, _, err := s.StoreMsg("bench.recover", nil, benchPayload, 1, 0); err != nil {
 			b.Fatal(err)
@@ -131,8 +142,16 @@ func BenchmarkRecover(b *testing.B) {
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
-		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/msgs, "heap-bytes/msg")
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(msgs), "heap-bytes/msg")
 		_ = s.Stop()
 	}
 	b.ReportMetric(float64(msgs)/(b.Elapsed().Seconds()/float64(b.N)), "msgs-recovered/s")
+	var bytes int64
+	names, _ := osenv.FS{}.ReadDir(dir + "/msgs")
+	for _, name := range names {
+		if info, err := (osenv.FS{}).Stat(dir + "/msgs/" + name); err == nil {
+			bytes += info.Size
+		}
+	}
+	b.ReportMetric(float64(bytes)/(1<<20), "MiB-of-blocks")
 }

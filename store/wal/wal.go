@@ -164,15 +164,16 @@ func (w *WAL) open(recovery *Recovery) error {
 	if err := w.fs.MkdirAll(w.dir, 0o755); err != nil {
 		return err
 	}
-	// The directory's own entry, and any rename or removal an earlier incarnation left
-	// pending, become durable before anything is built on them.
-	if parent := path.Dir(w.dir); parent != w.dir {
-		if err := w.fs.SyncDir(parent); err != nil {
+	// The directory's own entry (and its parents'), and any rename or removal an
+	// earlier incarnation left pending, become durable before anything is built on
+	// them.
+	for dir := w.dir; ; dir = path.Dir(dir) {
+		if err := w.fs.SyncDir(dir); err != nil {
 			return err
 		}
-	}
-	if err := w.fs.SyncDir(w.dir); err != nil {
-		return err
+		if dir == "." || dir == "/" || path.Dir(dir) == dir {
+			break
+		}
 	}
 	names, err := w.fs.ReadDir(w.dir)
 	if err != nil {
@@ -227,11 +228,10 @@ func (w *WAL) open(recovery *Recovery) error {
 	if newerHardState(logHardState, w.hardState) {
 		w.hardState = logHardState
 	}
-	last := w.lastIndex()
+	last := w.offsetIndex + uint64(len(entries))
 	w.repairIndex = state.repairIndex
 	if stateOK && state.durableIndex > w.offsetIndex {
-		term, err := w.term(state.durableIndex)
-		if state.durableIndex > last || err != nil || term != state.durableTerm {
+		if state.durableIndex > last || entries[state.durableIndex-w.offsetIndex-1].Term != state.durableTerm {
 			recovery.LostDurable = true
 			w.repairIndex = max(w.repairIndex, state.durableIndex)
 		}
