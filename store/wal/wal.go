@@ -523,12 +523,19 @@ func (w *WAL) flush() error {
 	return nil
 }
 
-// writeState writes the next state slot and syncs it.
-func (w *WAL) writeState() error {
+// writeState records the whole log as durable in the next state slot and syncs it.
+func (w *WAL) writeState() error { return w.writeStateRecord(w.lastIndex(), w.lastTerm()) }
+
+// writeStateRecord writes the next state slot, with the log durable through index (of
+// term), and syncs it.
+func (w *WAL) writeStateRecord(index, term uint64) error {
 	w.stateSequence++
 	record := stateRecord{
-		sequence: w.stateSequence, hardState: w.hardState,
-		durableIndex: w.lastIndex(), durableTerm: w.lastTerm(), repairIndex: w.repairIndex,
+		sequence: w.stateSequence, hardState: w.durable.HardState,
+		durableIndex: index, durableTerm: term, repairIndex: w.repairIndex,
+	}
+	if index == w.lastIndex() {
+		record.hardState = w.hardState
 	}
 	slot := int64(w.stateSequence % stateSlots)
 	if _, err := w.stateFile.WriteAt(record.encode(), slot*stateSlotStride); err != nil {
@@ -692,6 +699,16 @@ func (w *WAL) Append(entries []pb.Entry) error {
 		return fmt.Errorf("wal: append at %d leaves a gap after %d", entries[0].Index, w.lastIndex())
 	}
 	if keep := entries[0].Index - first; keep < uint64(len(w.positions)) {
+		if w.durable.LastIndex >= entries[0].Index {
+			// Raft replaces durable entries (a new leader overrides an uncommitted
+			// suffix). Lower the durable index first, so that a crash that tears the
+			// replacement is not taken for a loss of entries this node promised.
+			term, _ := w.term(entries[0].Index - 1)
+			if err := w.writeStateRecord(entries[0].Index-1, term); err != nil {
+				w.failed = fmt.Errorf("%w: %v", ErrFailed, err)
+				return err
+			}
+		}
 		w.positions = slices.Clone(w.positions[:keep])
 		if entries[0].Index < w.cacheFirst {
 			w.cache, w.cacheBytes, w.cacheFirst = nil, 0, entries[0].Index
