@@ -3,6 +3,8 @@ package jsapi
 import (
 	"errors"
 	"reflect"
+
+	"github.com/natsim/natsim/ds/subject"
 )
 
 // StreamUpdateOptions is the context of a stream update check.
@@ -107,6 +109,44 @@ func CheckConsumerUpdate(old, update *ConsumerConfig, deliverInterest func(subje
 	}
 	if backoffs := len(update.BackOff); backoffs > 0 && update.MaxDeliver != -1 && backoffs > update.MaxDeliver {
 		return NewConsumerMaxDeliverBackoffError()
+	}
+	return nil
+}
+
+// CheckWorkQueueConsumer applies a work queue stream's rules to a new consumer: it
+// must ack explicitly (or by flow control), deliver all, and its filters must not
+// overlap any other consumer's. others are the stream's other consumers that count
+// (not direct, not sourcing); one without filters takes the whole stream. Direct and
+// sourcing consumers are exempt, as are streams of other retentions.
+func CheckWorkQueueConsumer(stream *StreamConfig, config *ConsumerConfig, others []*ConsumerConfig) *Error {
+	if stream.Retention != WorkQueuePolicy || config.Direct || config.Sourcing {
+		return nil
+	}
+	if config.AckPolicy != AckExplicit && config.AckPolicy != AckFlowControl {
+		return NewConsumerWQRequiresExplicitAckError()
+	}
+	if config.DeliverPolicy != DeliverAll {
+		return NewConsumerWQConsumerNotDeliverAllError()
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	filters := config.FilterSubjectList()
+	if len(filters) == 0 {
+		return NewConsumerWQMultipleUnfilteredError()
+	}
+	for _, filter := range filters {
+		for _, other := range others {
+			otherFilters := other.FilterSubjectList()
+			if len(otherFilters) == 0 {
+				return NewConsumerWQConsumerNotUniqueError()
+			}
+			for _, otherFilter := range otherFilters {
+				if subject.Collide(filter, otherFilter) {
+					return NewConsumerWQConsumerNotUniqueError()
+				}
+			}
+		}
 	}
 	return nil
 }

@@ -129,3 +129,35 @@ func TestConsumerUpdateErrors(t *testing.T) {
 		t.Fatalf("deliver subject change without interest: %v", err)
 	}
 }
+
+// TestWorkQueueConsumer proves the work queue rules and their errors.
+func TestWorkQueueConsumer(t *testing.T) {
+	queue := &StreamConfig{Name: "Q", Subjects: []string{"jobs.>"}, Retention: WorkQueuePolicy}
+	explicit := func(filters ...string) *ConsumerConfig {
+		return &ConsumerConfig{AckPolicy: AckExplicit, FilterSubjects: filters}
+	}
+	cases := []struct {
+		name   string
+		config *ConsumerConfig
+		others []*ConsumerConfig
+		code   ErrorCode
+	}{
+		{"ack none", &ConsumerConfig{AckPolicy: AckNone}, nil, ErrCodeConsumerWQRequiresExplicitAck},
+		{"deliver new", &ConsumerConfig{AckPolicy: AckExplicit, DeliverPolicy: DeliverNew}, nil, ErrCodeConsumerWQConsumerNotDeliverAll},
+		{"second unfiltered", explicit(), []*ConsumerConfig{explicit("jobs.a")}, ErrCodeConsumerWQMultipleUnfiltered},
+		{"overlap", explicit("jobs.*"), []*ConsumerConfig{explicit("jobs.a")}, ErrCodeConsumerWQConsumerNotUnique},
+		{"other unfiltered", explicit("jobs.b"), []*ConsumerConfig{explicit()}, ErrCodeConsumerWQConsumerNotUnique},
+		{"disjoint", explicit("jobs.b"), []*ConsumerConfig{explicit("jobs.a")}, 0},
+		{"first", explicit(), nil, 0},
+		{"direct exempt", &ConsumerConfig{Direct: true}, nil, 0},
+	}
+	for _, c := range cases {
+		err := CheckWorkQueueConsumer(queue, c.config, c.others)
+		if (c.code == 0) != (err == nil) || (err != nil && err.ErrCode != c.code) {
+			t.Errorf("%s: got %v, want %d", c.name, err, c.code)
+		}
+	}
+	if CheckWorkQueueConsumer(&StreamConfig{Retention: LimitsPolicy}, &ConsumerConfig{}, nil) != nil {
+		t.Error("limits stream")
+	}
+}
