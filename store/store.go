@@ -84,7 +84,8 @@ type StoreMsg struct {
 	Seq     uint64
 	// TS is the store timestamp in Unix nanoseconds.
 	TS int64
-	// TTL is the message's time to live in nanoseconds, zero for none.
+	// TTL is the message's time to live in nanoseconds: zero for none, negative for
+	// "never" (kept past MaxAge, as the reference's Nats-TTL: never).
 	TTL int64
 }
 
@@ -222,7 +223,8 @@ type StorageUpdate func(msgs, bytes int64, seq uint64, subject string)
 // store never blocks waiting for a sync and concurrent writers share one (group commit).
 type StreamStore interface {
 	// StoreMsg appends a message with the next sequence. ts is the store timestamp; ttl
-	// (nanoseconds, 0 for none) needs AllowMsgTTL. It returns the sequence and timestamp.
+	// (nanoseconds, 0 for none, negative for never) needs AllowMsgTTL. It returns the
+	// sequence and timestamp.
 	StoreMsg(subject string, hdr, msg []byte, ts, ttl int64) (seq uint64, tsOut int64, err error)
 	// StoreRawMsg stores a message at a given sequence, which must be the next one
 	// (replication and restore). Limits apply as for StoreMsg.

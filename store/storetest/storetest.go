@@ -53,6 +53,7 @@ func Run(t *testing.T, f Factory) {
 		{"StoreRaw", testStoreRaw},
 		{"MaxAge", testMaxAge},
 		{"MessageTTL", testMessageTTL},
+		{"FirstSeq", testFirstSeq},
 		{"UpdateConfig", testUpdateConfig},
 		{"InvalidSubject", testInvalidSubject},
 		{"Stopped", testStopped},
@@ -625,6 +626,32 @@ func testMessageTTL(t *testing.T, h *harness) {
 	if sm, err := s.LoadMsg(4, nil); err != nil || sm.TTL != 9*second {
 		t.Fatalf("LoadMsg(4) = %v, %v", sm, err)
 	}
+	_ = s.Stop()
+	// A negative TTL ("never") keeps a message past MaxAge.
+	s = h.open(store.StreamConfig{AllowMsgTTL: true, MaxAge: 2 * time.Second})
+	if _, _, err := s.StoreMsg("keep", nil, nil, second, -1); err != nil {
+		t.Fatal(err)
+	}
+	h.store("go", "", second)
+	if next := s.NextExpiration(); next != 3*second {
+		t.Fatalf("NextExpiration with a never-TTL head = %d", next)
+	}
+	if n, err := s.ExpireMsgs(10 * second); n != 1 || err != nil {
+		t.Fatalf("ExpireMsgs past MaxAge = %d, %v", n, err)
+	}
+	if sm, err := s.LoadMsg(1, nil); err != nil || sm.TTL != -1 {
+		t.Fatalf("never-TTL message = %v, %v", sm, err)
+	}
+}
+
+// testFirstSeq proves a new stream can start at a configured sequence.
+func testFirstSeq(t *testing.T, h *harness) {
+	h.open(store.StreamConfig{FirstSeq: 1000})
+	h.wantState(0, 1000, 999)
+	if seq := h.store("foo", "x", second); seq != 1000 {
+		t.Fatalf("first sequence %d", seq)
+	}
+	h.wantState(1, 1000, 1000)
 }
 
 // testUpdateConfig proves tighter limits apply at once.

@@ -190,7 +190,7 @@ func (s *Stream) StoreMsg(subj string, hdr, msg []byte, seq uint64, ts, ttl int6
 		s.entries = s.entries[:0]
 		s.head, s.holes = 0, 0
 	}
-	s.entries = append(s.entries, Entry{Seq: seq, TS: ts, Subject: subj, Size: uint32(size), HasTTL: ttl > 0})
+	s.entries = append(s.entries, Entry{Seq: seq, TS: ts, Subject: subj, Size: uint32(size), HasTTL: ttl != 0})
 	slot := &s.entries[len(s.entries)-1]
 	if err := s.backend.Append(slot, ttl, hdr, msg); err != nil {
 		s.entries = s.entries[:len(s.entries)-1]
@@ -254,8 +254,11 @@ func (s *Stream) insert(e *Entry, ttl int64) {
 	s.bytes += uint64(e.Size)
 	s.last = e.Seq
 	s.lastTS = e.TS
-	if ttl > 0 {
-		s.ttls.Add(e.Seq, e.TS+ttl)
+	if ttl != 0 {
+		// A negative TTL means "never": the message is kept past MaxAge.
+		if ttl > 0 {
+			s.ttls.Add(e.Seq, e.TS+ttl)
+		}
 		s.ttlBySeq[e.Seq] = ttl
 	}
 	if s.update != nil {
@@ -500,7 +503,9 @@ func (s *Stream) dropTTL(e *Entry) {
 		return
 	}
 	if ttl, ok := s.ttlBySeq[e.Seq]; ok {
-		_ = s.ttls.Remove(e.Seq, e.TS+ttl)
+		if ttl > 0 {
+			_ = s.ttls.Remove(e.Seq, e.TS+ttl)
+		}
 		delete(s.ttlBySeq, e.Seq)
 	}
 }
@@ -925,12 +930,14 @@ func (s *Stream) ExpireMsgs(now int64) (int, error) {
 	removed := 0
 	if s.config.MaxAge > 0 {
 		cutoff := now - int64(s.config.MaxAge)
-		for s.msgs > 0 {
-			e := &s.entries[s.head]
-			if e.TS > cutoff {
-				break
+		var aged []uint64
+		for i := s.head; i < len(s.entries) && s.entries[i].TS <= cutoff && len(aged) < expireBatchMax; i++ {
+			if e := &s.entries[i]; !e.Deleted && !(e.HasTTL && s.ttlBySeq[e.Seq] < 0) {
+				aged = append(aged, e.Seq)
 			}
-			if _, err := s.Remove(e.Seq, false, false); err != nil {
+		}
+		for _, seq := range aged {
+			if _, err := s.Remove(seq, false, false); err != nil {
 				return removed, err
 			}
 			removed++
@@ -953,12 +960,22 @@ func (s *Stream) ExpireMsgs(now int64) (int, error) {
 	return removed, nil
 }
 
+// expireBatchMax bounds the messages one ExpireMsgs call removes by age; the caller
+// calls again (NextExpiration stays due) for the rest.
+const expireBatchMax = 1 << 16
+
 // NextExpiration returns the earliest time ExpireMsgs has work, or math.MaxInt64.
 func (s *Stream) NextExpiration() int64 {
 	next := s.ttls.GetNextExpiration(math.MaxInt64)
-	if s.config.MaxAge > 0 && s.msgs > 0 {
-		if t := s.entries[s.head].TS + int64(s.config.MaxAge); t < next {
-			next = t
+	if s.config.MaxAge > 0 {
+		// The oldest message that MaxAge applies to (a "never" TTL exempts one).
+		for i := s.head; i < len(s.entries); i++ {
+			if e := &s.entries[i]; !e.Deleted && !(e.HasTTL && s.ttlBySeq[e.Seq] < 0) {
+				if t := e.TS + int64(s.config.MaxAge); t < next {
+					next = t
+				}
+				break
+			}
 		}
 	}
 	return next
