@@ -102,30 +102,49 @@ func (s *Store) recover() error {
 
 // replayBlock replays one block file.
 func (r *recovery) replayBlock(id uint32, last bool, durableSize int64) error {
+	b, buf, err := r.openBlock(id)
+	if err != nil {
+		return err
+	}
+	offset, err := r.scanBlock(b, buf, last, durableSize)
+	if err != nil {
+		return err
+	}
+	return r.finishBlock(b, buf, offset, last)
+}
+
+// openBlock opens a block file for replay and reads it whole.
+func (r *recovery) openBlock(id uint32) (*block, []byte, error) {
 	s := r.s
 	b := &block{id: id, name: path.Join(s.msgsDir(), blockFileName(id))}
 	f, err := s.config.FS.OpenReadWrite(b.name)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	b.file = f
 	s.blocks = append(s.blocks, b)
 	s.nextBlockID = id
 	if s.config.Cipher != NoCipher {
 		if b.cipher, err = newBlockCipher(s.config.Cipher, s.config.Key, s.config.Dir, id); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
 	size, err := f.Size()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	buf := make([]byte, size)
 	if size > 0 {
 		if _, err := f.ReadAt(buf, 0); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
+	return b, buf, nil
+}
+
+// scanBlock replays a block's records and returns where its good data ends.
+func (r *recovery) scanBlock(b *block, buf []byte, last bool, durableSize int64) (int, error) {
+	s := r.s
 	s.journal.replayBlock = b
 	r.preallocated = 0
 	budget := resyncChecksumBytesMin + resyncChecksumBytesPerBlockByte*len(buf)
@@ -178,7 +197,7 @@ func (r *recovery) replayBlock(id uint32, last bool, durableSize int64) error {
 			continue
 		}
 		if err := r.apply(b, body, int64(offset)); err != nil {
-			return err
+			return 0, err
 		}
 		offset += n
 		b.records++
@@ -186,6 +205,12 @@ func (r *recovery) replayBlock(id uint32, last bool, durableSize int64) error {
 			r.msgsReplayed++
 		}
 	}
+	return offset, nil
+}
+
+// finishBlock checks a replayed block for a cut at rest, clears a torn tail, and sets
+// the block's lengths; the newest block keeps its contents as the write buffer.
+func (r *recovery) finishBlock(b *block, buf []byte, offset int, last bool) error {
 	if r.preallocated > 0 && int64(len(buf)) < r.preallocated && r.pending == nil {
 		// Cut at rest: if fewer than 4 zero bytes follow the last record, another record
 		// may have started there (a record's length is never zero).
@@ -410,31 +435,7 @@ func (r *recovery) apply(b *block, body []byte, offset int64) error {
 	case kindBlockHeader:
 		return r.applyHeader(b, body, offset)
 	case kindMsg:
-		rec, err := decodeMsgBody(body)
-		if err != nil {
-			r.corrupt(b, offset, "bad message record")
-			return nil
-		}
-		plain, err := s.decodePayloadBytes(b, rec)
-		if errors.Is(err, errNoCipher) {
-			return store.ErrBadKey
-		}
-		var subject, hdr, msg []byte
-		if err == nil {
-			subject, hdr, msg, err = decodePayload(plain)
-		}
-		if err != nil || rec.seq <= s.stream.Last() {
-			r.corrupt(b, offset, "message record does not decode or is out of order")
-			r.closePending(max(rec.seq, s.stream.Last()+1)+1, fmt.Sprintf("message %d", rec.seq))
-			return nil
-		}
-		r.advanceTo(b, rec.seq, offset)
-		s.journal.replayAt = offset
-		if err := s.stream.StoreMsg(s.stream.Intern(subject), hdr, msg, rec.seq, rec.ts, rec.ttl, true); err != nil {
-			r.corrupt(b, offset, "message record rejected: "+err.Error())
-			r.closePending(rec.seq+1, fmt.Sprintf("message %d", rec.seq))
-		}
-		return nil
+		return r.applyMsg(b, body, offset)
 	case kindRemove:
 		v, _, err := uvarints(body, 1)
 		if err != nil {
@@ -511,6 +512,36 @@ func (r *recovery) apply(b *block, body []byte, offset int64) error {
 		r.corrupt(b, offset, errUnknownRecord.Error())
 		return nil
 	}
+}
+
+// applyMsg replays a message record.
+func (r *recovery) applyMsg(b *block, body []byte, offset int64) error {
+	s := r.s
+	rec, err := decodeMsgBody(body)
+	if err != nil {
+		r.corrupt(b, offset, "bad message record")
+		return nil
+	}
+	plain, err := s.decodePayloadBytes(b, rec)
+	if errors.Is(err, errNoCipher) {
+		return store.ErrBadKey
+	}
+	var subject, hdr, msg []byte
+	if err == nil {
+		subject, hdr, msg, err = decodePayload(plain)
+	}
+	if err != nil || rec.seq <= s.stream.Last() {
+		r.corrupt(b, offset, "message record does not decode or is out of order")
+		r.closePending(max(rec.seq, s.stream.Last()+1)+1, fmt.Sprintf("message %d", rec.seq))
+		return nil
+	}
+	r.advanceTo(b, rec.seq, offset)
+	s.journal.replayAt = offset
+	if err := s.stream.StoreMsg(s.stream.Intern(subject), hdr, msg, rec.seq, rec.ts, rec.ttl, true); err != nil {
+		r.corrupt(b, offset, "message record rejected: "+err.Error())
+		r.closePending(rec.seq+1, fmt.Sprintf("message %d", rec.seq))
+	}
+	return nil
 }
 
 // applyHeader checks a block header: its id, the encryption key, and for the oldest
