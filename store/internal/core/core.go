@@ -384,11 +384,10 @@ func (s *Stream) subjectLast(ss *subjectState) uint64 {
 	return ss.Last
 }
 
-// sameSubjectAs reports whether e belongs to the subject whose state is ss: the tree
-// hands out a stable pointer per subject, so compare through a lookup.
+// sameSubjectAs reports whether e belongs to the subject whose state is ss. Entries
+// share the interned name, so the comparison is usually a pointer check.
 func (s *Stream) sameSubjectAs(e *Entry, ss *subjectState) bool {
-	found, ok := s.subjects.Find([]byte(e.Subject))
-	return ok && found == ss
+	return e.Subject == ss.name
 }
 
 // EnforceLimits removes the oldest messages while the stream is over MaxMsgs, MaxBytes
