@@ -378,7 +378,8 @@ func (s *Server) acceptClient(conn env.Conn) {
 	}
 	s.nextClientID++
 	c := newClientConn(s, conn, s.nextClientID, s.options)
-	tooMany := s.options.MaxConn > 0 && len(s.clients) >= s.options.MaxConn
+	// A negative max_connections refuses every client, as in the reference.
+	tooMany := s.options.MaxConn < 0 || (s.options.MaxConn > 0 && len(s.clients) >= s.options.MaxConn)
 	if !tooMany {
 		s.clients[c.id] = c
 	}
