@@ -2,6 +2,8 @@ package node_test
 
 import (
 	"bytes"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -172,3 +174,124 @@ func (p pongBack) OnData(b []byte) {
 	p.conn.Flush()
 }
 func (p pongBack) OnClose(error) {}
+
+// orderedClient is a simulated raw-protocol client that publishes numbered messages
+// on its own subject and records, per publisher, the numbers it receives.
+type orderedClient struct {
+	name     string
+	conn     env.Conn
+	buffer   []byte
+	received map[string][]int
+}
+
+func (c *orderedClient) OnData(b []byte) {
+	c.buffer = append(c.buffer, b...)
+	for {
+		end := bytes.Index(c.buffer, []byte("\r\n"))
+		if end < 0 {
+			return
+		}
+		fields := strings.Fields(string(c.buffer[:end]))
+		if len(fields) == 4 && fields[0] == "MSG" {
+			size, _ := strconv.Atoi(fields[3])
+			if len(c.buffer) < end+2+size+2 {
+				return
+			}
+			number, _ := strconv.Atoi(string(c.buffer[end+2 : end+2+size]))
+			publisher := strings.TrimPrefix(fields[1], "t.")
+			c.received[publisher] = append(c.received[publisher], number)
+			c.buffer = c.buffer[end+2+size+2:]
+			continue
+		}
+		c.buffer = c.buffer[end+2:]
+	}
+}
+func (c *orderedClient) OnClose(error) {}
+
+// TestSimulatedManyClientsOrdered proves that, with several clients publishing and
+// subscribing over a network that splits and delays writes, every subscriber gets
+// every message of every publisher exactly once and in publication order.
+func TestSimulatedManyClientsOrdered(t *testing.T) {
+	for seed := uint64(11); seed <= 30; seed++ {
+		runManyClientsOrdered(t, seed)
+	}
+}
+
+func runManyClientsOrdered(t *testing.T, seed uint64) {
+	const clientsCount, messagesEach = 4, 200
+	world := sim.NewWorld(sim.Config{
+		Seed:                  seed,
+		Latency:               sim.LatencyModel{Kind: sim.LatencyUniform, Min: time.Millisecond, Max: 8 * time.Millisecond},
+		ChunkSplitProbability: 0.5,
+		RetransmitTimeout:     2 * time.Second,
+		DialTimeout:           time.Second,
+		EventsMax:             5_000_000,
+	}, sim.Options{})
+	world.Spawn("server", sim.ProcessOptions{}, func(e env.Env) any {
+		o := opts.Default()
+		o.Host, o.Port = "", 4222
+		s, _ := node.New(e, o, nil)
+		s.Start()
+		return s
+	})
+	clients := make([]*orderedClient, clientsCount)
+	for i := range clients {
+		client := &orderedClient{name: strconv.Itoa(i), received: map[string][]int{}}
+		clients[i] = client
+		world.Spawn("client"+client.name, sim.ProcessOptions{}, func(e env.Env) any {
+			e.Net.Dial("server:4222", func(conn env.Conn, err error) {
+				if err != nil {
+					t.Errorf("dial: %v", err)
+					return
+				}
+				client.conn = conn
+				conn.Start(client)
+				conn.Write([]byte("CONNECT {\"verbose\":false}\r\nSUB t.> 1\r\nPING\r\n"))
+				conn.Flush()
+				next := 0
+				var publish func()
+				publish = func() {
+					for range 1 + e.Rand.Intn(5) {
+						if next == messagesEach {
+							break
+						}
+						payload := strconv.Itoa(next)
+						conn.Write([]byte(fmt.Sprintf("PUB t.%s %d\r\n%s\r\n", client.name, len(payload), payload)))
+						next++
+					}
+					conn.Flush()
+					if next < messagesEach {
+						e.Clock.AfterFunc(time.Duration(e.Rand.Intn(3))*time.Millisecond, publish)
+					}
+				}
+				// Publishing starts once every client has subscribed.
+				e.Clock.AfterFunc(200*time.Millisecond, publish)
+			})
+			return nil
+		})
+	}
+	world.RunUntil(30*time.Second, 5_000_000)
+	for _, subscriber := range clients {
+		for _, publisher := range clients {
+			got := subscriber.received[publisher.name]
+			if len(got) != messagesEach {
+				missing := []int{}
+				seen := map[int]bool{}
+				for _, n := range got {
+					seen[n] = true
+				}
+				for n := range messagesEach {
+					if !seen[n] {
+						missing = append(missing, n)
+					}
+				}
+				t.Fatalf("seed %d: client %s got %d messages of %s, missing %v", seed, subscriber.name, len(got), publisher.name, missing)
+			}
+			for i, number := range got {
+				if number != i {
+					t.Fatalf("seed %d: client %s: message %d of %s out of order (%d)", seed, subscriber.name, i, publisher.name, number)
+				}
+			}
+		}
+	}
+}
