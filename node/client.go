@@ -242,14 +242,16 @@ func (c *clientConn) OnData(b []byte) {
 func (c *clientConn) OnClose(err error) {
 	reason := reasonClientClosed
 	var timeout interface{ Timeout() bool }
-	if errors.As(err, &timeout) && timeout.Timeout() {
+	writeDeadline := errors.As(err, &timeout) && timeout.Timeout()
+	if writeDeadline {
 		reason = reasonSlowConsumerDeadline
-		c.server.slowConsumers.Add(1)
-		c.server.logger.Noticef("%s:%d - cid:%d - Slow Consumer Detected: WriteDeadline exceeded", c.host, c.port, c.id)
 	} else if err != nil && !errors.Is(err, io.EOF) {
 		reason = reasonReadError
 	}
-	c.closeConnection(reason, "")
+	if c.closeConnection(reason, "") && writeDeadline {
+		c.server.slowConsumers.Add(1)
+		c.server.logger.Noticef("%s:%d - cid:%d - Slow Consumer Detected: WriteDeadline exceeded", c.host, c.port, c.id)
+	}
 }
 
 // parseFailed closes the connection after a protocol error, with the reference's
@@ -717,20 +719,23 @@ func (c *clientConn) stallThreshold() int {
 	return threshold
 }
 
-// slowConsumer closes a connection that does not read fast enough.
+// slowConsumer closes a connection that does not read fast enough; it is counted
+// once however many publishers notice.
 func (c *clientConn) slowConsumer() {
-	c.server.slowConsumers.Add(1)
-	c.server.logger.Noticef("%s:%d - cid:%d - Slow Consumer Detected: MaxPending of %d Exceeded", c.host, c.port, c.id, c.pendingMax.Load())
-	c.closeConnection(reasonSlowConsumerPending, "")
+	if c.closeConnection(reasonSlowConsumerPending, "") {
+		c.server.slowConsumers.Add(1)
+		c.server.logger.Noticef("%s:%d - cid:%d - Slow Consumer Detected: MaxPending of %d Exceeded", c.host, c.port, c.id, c.pendingMax.Load())
+	}
 }
 
 // closeConnection ends the connection once: an optional -ERR, the queued output, then
-// the close; its subscriptions leave the account.
-func (c *clientConn) closeConnection(reason, errText string) {
+// the close; its subscriptions leave the account. It reports whether this call closed
+// it (false when it was already closed).
+func (c *clientConn) closeConnection(reason, errText string) bool {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return
+		return false
 	}
 	if errText != "" {
 		c.out = client.AppendErr(c.out, errText)
@@ -763,6 +768,7 @@ func (c *clientConn) closeConnection(reason, errText string) {
 		account.mu.Unlock()
 	}
 	c.server.removeClient(c, info)
+	return true
 }
 
 // flushSet collects the connections a batch of work wrote to, so each is flushed

@@ -295,3 +295,79 @@ func runManyClientsOrdered(t *testing.T, seed uint64) {
 		}
 	}
 }
+
+// TestSimulatedSlowConsumer proves a subscriber whose link is clogged, so that its
+// backlog passes max_pending, is cut off as a slow consumer while the publisher and
+// other subscribers carry on.
+func TestSimulatedSlowConsumer(t *testing.T) {
+	world := sim.NewWorld(sim.Config{
+		Seed:              21,
+		WindowBytes:       4096,
+		Latency:           sim.LatencyModel{Kind: sim.LatencyUniform, Min: time.Millisecond, Max: 2 * time.Millisecond},
+		RetransmitTimeout: 2 * time.Second,
+		DialTimeout:       time.Second,
+		EventsMax:         1_000_000,
+	}, sim.Options{})
+	var server *node.Server
+	serverProcess := world.Spawn("server", sim.ProcessOptions{}, func(e env.Env) any {
+		o := opts.Default()
+		o.Host, o.Port, o.MaxPending = "", 4222, 8*1024
+		server, _ = node.New(e, o, nil)
+		server.Start()
+		return server
+	})
+	slow, healthy := &simClient{}, &simClient{}
+	spawnSubscriber := func(name string, recorder *simClient) *sim.Process {
+		return world.Spawn(name, sim.ProcessOptions{}, func(e env.Env) any {
+			e.Net.Dial("server:4222", func(conn env.Conn, err error) {
+				if err == nil {
+					conn.Start(recorder)
+					conn.Write([]byte("CONNECT {\"verbose\":false}\r\nSUB big 1\r\n"))
+					conn.Flush()
+				}
+			})
+			return nil
+		})
+	}
+	slowProcess := spawnSubscriber("slow", slow)
+	spawnSubscriber("healthy", healthy)
+	world.Spawn("publisher", sim.ProcessOptions{}, func(e env.Env) any {
+		e.Clock.AfterFunc(100*time.Millisecond, func() {
+			e.Net.Dial("server:4222", func(conn env.Conn, err error) {
+				if err != nil {
+					return
+				}
+				conn.Start(&simClient{})
+				payload := strings.Repeat("x", 100)
+				// Ten messages every 10ms: a subscriber that keeps up never has more than
+				// a couple of kilobytes pending; the clogged one piles them up once the
+				// link's window is full.
+				sent := 0
+				var publish func()
+				publish = func() {
+					for range 10 {
+						conn.Write([]byte("PUB big 100\r\n" + payload + "\r\n"))
+					}
+					conn.Flush()
+					if sent += 10; sent < 500 {
+						e.Clock.AfterFunc(10*time.Millisecond, publish)
+					}
+				}
+				publish()
+			})
+		})
+		return nil
+	})
+	world.At(50*time.Millisecond, "clog", func() { world.Clog(serverProcess, slowProcess, 10*time.Second) })
+	world.RunUntil(20*time.Second, 1_000_000)
+	closed, _ := server.Connz(node.ConnzOptions{State: "closed"})
+	if !slow.closed || server.Varz().SlowConsumers != 1 || len(closed.Conns) != 1 || closed.Conns[0].Reason != "Slow Consumer (Pending Bytes)" {
+		for _, info := range closed.Conns {
+			t.Logf("closed %d %s", info.CID, info.Reason)
+		}
+		t.Fatalf("slow closed %v, slow consumers %d", slow.closed, server.Varz().SlowConsumers)
+	}
+	if healthy.closed || strings.Count(healthy.data.String(), "MSG big 1 100\r\n") != 500 {
+		t.Fatalf("healthy subscriber closed %v, got %d messages", healthy.closed, strings.Count(healthy.data.String(), "MSG big"))
+	}
+}
