@@ -28,6 +28,20 @@ type authUser struct {
 	nkey        string
 	account     *Account
 	permissions *permissions
+	// connectionTypes are the allowed_connection_types (upper case); nil allows all.
+	connectionTypes map[string]struct{}
+}
+
+// connectionTypeStandard is the allowed_connection_types name of a plain client.
+const connectionTypeStandard = "STANDARD"
+
+// allowsStandard reports whether the user may connect as a plain client.
+func (u *authUser) allowsStandard() bool {
+	if u.connectionTypes == nil {
+		return true
+	}
+	_, ok := u.connectionTypes[connectionTypeStandard]
+	return ok
 }
 
 // authConfig is the server's authorization, rebuilt on reload.
@@ -62,7 +76,7 @@ func buildAuth(o *opts.Options, accounts map[string]*Account, global *Account) (
 			return nil, err
 		}
 		a.users[u.Username] = &authUser{name: u.Username, password: u.Password, account: account,
-			permissions: newPermissions(u.Permissions)}
+			permissions: newPermissions(u.Permissions), connectionTypes: u.AllowedConnectionTypes}
 	}
 	for _, n := range o.Nkeys {
 		account, err := accountOf(n.Account)
@@ -70,7 +84,7 @@ func buildAuth(o *opts.Options, accounts map[string]*Account, global *Account) (
 			return nil, err
 		}
 		a.nkeys[n.Nkey] = &authUser{name: n.Nkey, nkey: n.Nkey, account: account,
-			permissions: newPermissions(n.Permissions)}
+			permissions: newPermissions(n.Permissions), connectionTypes: n.AllowedConnectionTypes}
 	}
 	if o.Username != "" {
 		a.users[o.Username] = &authUser{name: o.Username, password: o.Password, account: global}
@@ -92,7 +106,16 @@ func buildAuth(o *opts.Options, accounts map[string]*Account, global *Account) (
 }
 
 // authenticate checks a CONNECT's credentials; nonce is what the server sent in INFO.
+// A user whose allowed_connection_types exclude plain clients is refused.
 func (a *authConfig) authenticate(options *client.ConnectOptions, nonce string) *authUser {
+	user := a.authenticateCredentials(options, nonce)
+	if user != nil && !user.allowsStandard() {
+		return nil
+	}
+	return user
+}
+
+func (a *authConfig) authenticateCredentials(options *client.ConnectOptions, nonce string) *authUser {
 	if !a.required() {
 		return nil
 	}

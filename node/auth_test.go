@@ -154,3 +154,21 @@ func TestAllowResponses(t *testing.T) {
 		t.Fatal("no permissions violation for the second response")
 	}
 }
+
+// TestAllowedConnectionTypes proves a user limited to other connection types (here
+// websocket) cannot log in as a plain client.
+func TestAllowedConnectionTypes(t *testing.T) {
+	s := startTestServer(t, func(o *opts.Options) {
+		o.Users = []*opts.User{
+			{Username: "web", Password: "p", AllowedConnectionTypes: map[string]struct{}{"WEBSOCKET": {}}},
+			{Username: "std", Password: "p", AllowedConnectionTypes: map[string]struct{}{"STANDARD": {}}},
+		}
+	})
+	if _, err := nats.Connect(s.ClientURL(), nats.UserInfo("web", "p")); err == nil {
+		t.Fatal("websocket-only user connected as a plain client")
+	}
+	nc := connect(t, s, nats.UserInfo("std", "p"))
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -358,7 +358,7 @@ func (c *clientConn) bindNoAuthUser() bool {
 	s.mu.Lock()
 	user := s.auth.noAuthUser
 	s.mu.Unlock()
-	if user == nil {
+	if user == nil || !user.allowsStandard() {
 		return false
 	}
 	c.mu.Lock()
