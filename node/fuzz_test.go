@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/natsim/natsim/node/opts"
@@ -44,5 +45,33 @@ func FuzzClientInput(f *testing.F) {
 			t.Fatalf("server stopped answering: %q", got)
 		}
 		probe.handler.OnClose(nil)
+	})
+}
+
+// FuzzMonitorRequest proves no request head panics the monitoring server, and each
+// gets an HTTP status line back.
+func FuzzMonitorRequest(f *testing.F) {
+	f.Add([]byte("GET /connz?sort=cid&subs=detail&offset=1&limit=2&state=any&auth=true HTTP/1.1\r\nHost: x\r\n\r\n"))
+	f.Add([]byte("GET /subsz?subs=1&test=a.b&acc=%24G HTTP/1.1\r\n\r\nGET /varz?callback=x HTTP/1.1\r\n\r\n"))
+	f.Add([]byte("POST / HTTP/1.0\r\n\r\n"))
+	f.Add([]byte("GET /%zz HTTP/1.1\r\n\r\n"))
+	o := opts.Default()
+	o.Host, o.Port = "127.0.0.1", opts.RandomPort
+	s, err := New(osEnvForTests(), o, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(s.Shutdown)
+	f.Fuzz(func(t *testing.T, request []byte) {
+		conn := &memoryConn{keep: true}
+		s.acceptMonitor(conn)
+		conn.handler.OnData(request)
+		conn.handler.OnClose(nil)
+		if len(conn.written) > 0 && !bytes.HasPrefix(conn.written, []byte("HTTP/1.1 ")) {
+			t.Fatalf("response %q", conn.written)
+		}
 	})
 }
