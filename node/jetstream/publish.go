@@ -1,0 +1,400 @@
+package jetstream
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/natsim/natsim/proto/header"
+	"github.com/natsim/natsim/proto/jsapi"
+	"github.com/natsim/natsim/store"
+)
+
+// publishEntry is one "store this message" entry of the stream's log: everything
+// applying it needs, the timestamp included, so a replica applies it the same way.
+type publishEntry struct {
+	subject   string
+	reply     string
+	header    []byte
+	data      []byte
+	timestamp int64
+	ttl       int64
+	msgID     string
+	rollup    string
+}
+
+// processPublish is the stream's subscription handler: a message published on one
+// of its subjects.
+func (s *Stream) processPublish(msg *Msg) {
+	entry := publishEntry{subject: msg.Subject, reply: msg.Reply,
+		timestamp: s.manager.config.Env.Clock.Now().UnixNano()}
+	if len(msg.Header) > 0 {
+		entry.header = append([]byte(nil), msg.Header...)
+	}
+	entry.data = append([]byte(nil), msg.Data...)
+	if apiErr := s.checkAccountLimits(len(entry.header) + len(entry.data) + len(entry.subject)); apiErr != nil {
+		s.respondPublish(entry.reply, nil, apiErr)
+		return
+	}
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return
+	}
+	if apiErr := s.checkPublishLocked(&entry); apiErr != nil {
+		s.mu.Unlock()
+		s.respondPublish(entry.reply, nil, apiErr)
+		return
+	}
+	if entry.msgID != "" {
+		if original, ok := s.dedupLookupLocked(entry.msgID, entry.timestamp); ok {
+			done := completion{reply: entry.reply,
+				ack: jsapi.PubAck{Stream: s.config.Name, Sequence: original, Domain: s.manager.config.Domain, Duplicate: true}}
+			s.waitDurableLocked(done)
+			s.mu.Unlock()
+			s.drain()
+			return
+		}
+	}
+	done := s.applyLocked(&entry)
+	s.waitDurableLocked(done)
+	s.armExpiryLocked()
+	s.mu.Unlock()
+	s.drain()
+}
+
+// checkAccountLimits refuses a message that would take the account past its
+// storage limit. It runs before the stream's lock (it visits every stream).
+func (s *Stream) checkAccountLimits(size int) *jsapi.Error {
+	limits := s.account.Limits()
+	memoryType := s.storageType() == store.MemoryStorage
+	limit := limits.MaxStore
+	serverLimit := s.manager.config.MaxStore
+	if memoryType {
+		limit, serverLimit = limits.MaxMemory, s.manager.config.MaxMemory
+	}
+	if limit <= 0 && serverLimit <= 0 {
+		return nil
+	}
+	memory, storage := s.account.usage()
+	used := storage
+	if memoryType {
+		used = memory
+	}
+	if limit > 0 && used+uint64(size) > uint64(limit) {
+		return jsapi.NewAccountResourcesExceededError()
+	}
+	if serverLimit > 0 {
+		serverMemory, serverStore := s.manager.Usage()
+		serverUsed := serverStore
+		if memoryType {
+			serverUsed = serverMemory
+		}
+		if serverUsed+uint64(size) > uint64(serverLimit) {
+			return jsapi.NewInsufficientResourcesError()
+		}
+	}
+	return nil
+}
+
+// checkPublishLocked applies every check that can refuse a message before it is
+// stored: sealed, size, and the expectation, rollup and TTL headers.
+func (s *Stream) checkPublishLocked(entry *publishEntry) *jsapi.Error {
+	config := &s.config
+	if config.Sealed {
+		return jsapi.NewStreamSealedError()
+	}
+	if config.MaxMsgSize > 0 && len(entry.header)+len(entry.data) > int(config.MaxMsgSize) {
+		return jsapi.NewStreamMessageExceedsMaximumError()
+	}
+	if len(entry.header) == 0 {
+		return nil
+	}
+	hdr := entry.header
+	if value, ok := header.Get(hdr, jsapi.HeaderMsgID); ok {
+		entry.msgID = string(value)
+	}
+	if value, ok := header.Get(hdr, jsapi.HeaderExpectedStream); ok && string(value) != config.Name {
+		return jsapi.NewStreamNotMatchError()
+	}
+	var state store.StreamState
+	s.store.FastState(&state)
+	if value, ok := header.Get(hdr, jsapi.HeaderExpectedLastSeq); ok {
+		expected, err := strconv.ParseUint(string(value), 10, 64)
+		if err != nil || expected != state.LastSeq {
+			return jsapi.NewStreamWrongLastSequenceError(state.LastSeq)
+		}
+	}
+	if value, ok := header.Get(hdr, jsapi.HeaderExpectedLastSubjectSeq); ok {
+		expected, err := strconv.ParseUint(string(value), 10, 64)
+		subj := entry.subject
+		if named, ok := header.Get(hdr, jsapi.HeaderExpectedLastSubjectSeqSubject); ok && len(named) > 0 {
+			subj = string(named)
+		}
+		var last uint64
+		if message, loadErr := s.store.LoadLastMsg(subj, nil); loadErr == nil {
+			last = message.Seq
+		}
+		if err != nil || expected != last {
+			return jsapi.NewStreamWrongLastSequenceError(last)
+		}
+	}
+	if value, ok := header.Get(hdr, jsapi.HeaderExpectedLastMsgID); ok && string(value) != s.lastMsgID {
+		return jsapi.NewStreamWrongLastMsgIDError(s.lastMsgID)
+	}
+	if value, ok := header.Get(hdr, jsapi.HeaderRollup); ok {
+		if !config.AllowRollup || config.DenyPurge {
+			return jsapi.NewStreamRollupFailedError(errors.New("rollup not permitted"))
+		}
+		switch string(value) {
+		case jsapi.RollupSubject, jsapi.RollupAll:
+			entry.rollup = string(value)
+		default:
+			return jsapi.NewStreamRollupFailedError(fmt.Errorf("rollup value invalid: %q", value))
+		}
+	}
+	if value, ok := header.Get(hdr, jsapi.HeaderTTL); ok {
+		if !config.AllowMsgTTL {
+			return jsapi.NewMessageTTLDisabledError()
+		}
+		ttl, err := parseMessageTTL(string(value))
+		if err != nil {
+			return jsapi.NewMessageTTLInvalidError()
+		}
+		entry.ttl = ttl
+	}
+	return nil
+}
+
+// parseMessageTTL reads a Nats-TTL value: "never", a Go duration, or whole seconds.
+// The reference's minimum is one second.
+func parseMessageTTL(value string) (int64, error) {
+	if value == "never" {
+		return -1, nil
+	}
+	ttl, err := time.ParseDuration(value)
+	if err != nil {
+		seconds, parseErr := strconv.ParseInt(value, 10, 64)
+		if parseErr != nil {
+			return 0, parseErr
+		}
+		ttl = time.Duration(seconds) * time.Second
+	}
+	if ttl < time.Second {
+		return 0, errors.New("message TTL below one second")
+	}
+	return int64(ttl), nil
+}
+
+// applyLocked stores a checked entry and returns the completion to run once it is
+// durable. It reads no clock and no randomness: the entry carries its timestamp.
+func (s *Stream) applyLocked(entry *publishEntry) completion {
+	done := completion{reply: entry.reply}
+	var state store.StreamState
+	s.store.FastState(&state)
+	if s.config.Retention != jsapi.LimitsPolicy && !s.interestedLocked(state.LastSeq+1, entry.subject) {
+		// Nobody wants it: the sequence is used, the message is not kept.
+		seq, err := s.store.SkipMsg(state.LastSeq + 1)
+		if err != nil {
+			done.failure = storeError(err)
+			return done
+		}
+		done.ack = jsapi.PubAck{Stream: s.config.Name, Sequence: seq, Domain: s.manager.config.Domain}
+		return done
+	}
+	seq, _, err := s.store.StoreMsg(entry.subject, entry.header, entry.data, entry.timestamp, entry.ttl)
+	if err != nil {
+		done.failure = storeError(err)
+		return done
+	}
+	if entry.msgID != "" {
+		s.dedupInsertLocked(dedupEntry{id: entry.msgID, seq: seq, timestamp: entry.timestamp})
+		s.lastMsgID = entry.msgID
+	}
+	switch entry.rollup {
+	case jsapi.RollupSubject:
+		_, _ = s.store.PurgeEx(entry.subject, seq, 0)
+	case jsapi.RollupAll:
+		_, _ = s.store.PurgeEx("", seq, 0)
+		done.purged = true
+	}
+	done.ack = jsapi.PubAck{Stream: s.config.Name, Sequence: seq, Domain: s.manager.config.Domain}
+	done.stored = true
+	done.subject = entry.subject
+	done.header = entry.header
+	done.data = entry.data
+	done.timestamp = entry.timestamp
+	done.previous = state.LastSeq
+	return done
+}
+
+// storeError maps a store failure to the API error the reference gives.
+func storeError(err error) *jsapi.Error {
+	switch {
+	case errors.Is(err, store.ErrMsgTooLarge):
+		return jsapi.NewStreamMessageExceedsMaximumError()
+	case errors.Is(err, store.ErrMsgTTLDisabled):
+		return jsapi.NewMessageTTLDisabledError()
+	default:
+		return jsapi.NewStreamStoreFailedError(err)
+	}
+}
+
+// waitDurableLocked hands done to the store's durability callback. It is called
+// with mu held so that callbacks, which the store runs in the order it was asked,
+// come in sequence order.
+func (s *Stream) waitDurableLocked(done completion) {
+	if done.failure != nil {
+		s.enqueue(done)
+		return
+	}
+	s.applying.Store(true)
+	s.store.Durable(func(err error) {
+		done.err = err
+		s.enqueue(done)
+		if !s.applying.Load() {
+			s.drain()
+		}
+	})
+	s.applying.Store(false)
+}
+
+// enqueue adds a completion to the queue the drain works through.
+func (s *Stream) enqueue(done completion) {
+	s.doneMu.Lock()
+	s.done = append(s.done, done)
+	s.doneMu.Unlock()
+}
+
+// drain runs the queued completions in order: tells the consumers about the new
+// messages, republishes them, and sends the PubAcks. One caller drains at a time;
+// the others leave their work to it.
+func (s *Stream) drain() {
+	s.doneMu.Lock()
+	if s.draining {
+		s.doneMu.Unlock()
+		return
+	}
+	s.draining = true
+	for len(s.done) > 0 {
+		batch := s.done
+		if len(batch) > completionsBatchMax {
+			batch = batch[:completionsBatchMax]
+		}
+		s.done = s.done[len(batch):]
+		s.doneMu.Unlock()
+		for i := range batch {
+			s.complete(&batch[i])
+		}
+		s.doneMu.Lock()
+	}
+	s.done = nil
+	s.draining = false
+	s.doneMu.Unlock()
+}
+
+// complete runs one completion.
+func (s *Stream) complete(done *completion) {
+	if done.failure == nil && done.err != nil {
+		done.failure = jsapi.NewStreamStoreFailedError(done.err)
+	}
+	if done.failure != nil {
+		s.respondPublish(done.reply, nil, done.failure)
+		return
+	}
+	if done.stored {
+		consumers := s.Consumers()
+		if done.purged {
+			var state store.StreamState
+			s.store.FastState(&state)
+			for _, consumer := range consumers {
+				consumer.StreamPurged(state.FirstSeq)
+			}
+		}
+		for _, consumer := range consumers {
+			consumer.MessageStored(done.ack.Sequence, done.subject)
+		}
+		s.republish(done)
+	}
+	s.respondPublish(done.reply, &done.ack, nil)
+}
+
+// respondPublish sends a PubAck or a publish error to reply, if there is one.
+func (s *Stream) respondPublish(reply string, ack *jsapi.PubAck, failure *jsapi.Error) {
+	if reply == "" {
+		return
+	}
+	response := jsapi.PubAckResponse{Error: failure, PubAck: ack}
+	s.manager.host.Publish(s.account.name, reply, "", nil, jsapi.MarshalResponse(&response))
+}
+
+// dedupLookupLocked returns the sequence of a message ID seen within the window.
+func (s *Stream) dedupLookupLocked(id string, now int64) (uint64, bool) {
+	s.dedupExpireLocked(now)
+	entry, ok := s.dedup[id]
+	return entry.seq, ok
+}
+
+// dedupInsertLocked remembers a message ID.
+func (s *Stream) dedupInsertLocked(entry dedupEntry) {
+	if s.config.DuplicateWindow <= 0 {
+		return
+	}
+	if len(s.dedupList) >= dedupEntriesMax {
+		oldest := s.dedupList[0]
+		s.dedupList = s.dedupList[1:]
+		if current, ok := s.dedup[oldest.id]; ok && current.seq == oldest.seq {
+			delete(s.dedup, oldest.id)
+		}
+	}
+	s.dedup[entry.id] = entry
+	s.dedupList = append(s.dedupList, entry)
+}
+
+// dedupExpireLocked forgets IDs older than the duplicate window.
+func (s *Stream) dedupExpireLocked(now int64) {
+	cutoff := now - int64(s.config.DuplicateWindow)
+	expired := 0
+	for expired < len(s.dedupList) && s.dedupList[expired].timestamp < cutoff {
+		oldest := s.dedupList[expired]
+		if current, ok := s.dedup[oldest.id]; ok && current.seq == oldest.seq {
+			delete(s.dedup, oldest.id)
+		}
+		expired++
+	}
+	if expired > 0 {
+		s.dedupList = append(s.dedupList[:0:0], s.dedupList[expired:]...)
+	}
+}
+
+// recoverDedup rebuilds the message IDs within the window from the newest messages.
+func (s *Stream) recoverDedup() {
+	if s.config.DuplicateWindow <= 0 {
+		return
+	}
+	var state store.StreamState
+	s.store.FastState(&state)
+	cutoff := s.manager.config.Env.Clock.Now().UnixNano() - int64(s.config.DuplicateWindow)
+	var found []dedupEntry
+	seq := state.LastSeq
+	for scanned := 0; seq >= state.FirstSeq && seq > 0 && scanned < dedupRecoverScanMax; scanned++ {
+		message, err := s.store.LoadPrevMsg(seq, nil)
+		if err != nil || message.TS < cutoff {
+			break
+		}
+		if id, ok := header.Get(message.Hdr, jsapi.HeaderMsgID); ok && len(message.Hdr) > 0 {
+			found = append(found, dedupEntry{id: string(id), seq: message.Seq, timestamp: message.TS})
+		}
+		if message.Seq == 0 {
+			break
+		}
+		seq = message.Seq - 1
+	}
+	for i := len(found) - 1; i >= 0; i-- {
+		s.dedupInsertLocked(found[i])
+	}
+	if len(found) > 0 {
+		s.lastMsgID = found[0].id
+	}
+}
