@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/natsim/natsim/ds/subject"
@@ -25,6 +26,8 @@ const replyPrefix = "_R_."
 type Account struct {
 	Name    string
 	sublist *sublist.Sublist[*subscription]
+	// mappings are the account's subject mappings, replaced whole on reload.
+	mappings atomic.Pointer[[]*subjectMapping]
 
 	// The fields below are fixed once the server is configured (a reload builds new
 	// accounts' import tables before swapping them in under mu).
@@ -85,6 +88,7 @@ func (s *Server) configureAccounts(o *opts.Options) error {
 	accounts := make(map[string]*Account)
 	global := newAccount(opts.DefaultGlobalAccount, o.NoSublistCache)
 	accounts[global.Name] = global
+	global.setMappings(compileMappings(o.Mappings, s.logger))
 	for _, configured := range o.Accounts {
 		if _, exists := accounts[configured.Name]; exists && configured.Name != opts.DefaultGlobalAccount {
 			return fmt.Errorf("node: duplicate account %q", configured.Name)
@@ -95,6 +99,7 @@ func (s *Server) configureAccounts(o *opts.Options) error {
 			accounts[a.Name] = a
 		}
 		a.limits = configured.Limits
+		a.setMappings(compileMappings(configured.Mappings, s.logger))
 	}
 	var system *Account
 	if !o.NoSystemAccount {
@@ -215,6 +220,11 @@ func transformSubject(pattern, destination, published string) string {
 		}
 	}
 	return strings.Join(destinationTokens, ".")
+}
+
+// setMappings replaces the account's subject mappings.
+func (a *Account) setMappings(mappings []*subjectMapping) {
+	a.mappings.Store(&mappings)
 }
 
 // limitsNow returns the account's limits, which a reload may change.

@@ -58,6 +58,11 @@ func (c *clientConn) processPub(op *client.Op) error {
 		c.queueErr(fmt.Sprintf("Permissions Violation for Publish with Reply of %q", pub.reply))
 		return nil
 	}
+	if mappings := c.account.mappings.Load(); mappings != nil && len(*mappings) > 0 {
+		if mapped, ok := mapSubject(*mappings, string(pub.subject), s.env.Rand); ok {
+			pub.subject = []byte(mapped)
+		}
+	}
 	// The reference acknowledges before delivering, so +OK precedes an echoed MSG.
 	if c.options.Verbose {
 		c.queueOwn(client.OKOp)

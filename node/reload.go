@@ -24,7 +24,9 @@ func (s *Server) Reload(newOptions *opts.Options) error {
 			accounts[configured.Name] = newAccount(configured.Name, o.NoSublistCache)
 		}
 		accounts[configured.Name].setLimits(configured.Limits)
+		accounts[configured.Name].setMappings(compileMappings(configured.Mappings, s.logger))
 	}
+	s.globalAccount.setMappings(compileMappings(o.Mappings, s.logger))
 	auth, err := buildAuth(&o, accounts, s.globalAccount)
 	if err != nil {
 		s.mu.Unlock()
