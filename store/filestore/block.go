@@ -30,6 +30,13 @@ type block struct {
 	keep bool
 	// cipher is the block's AEAD when encryption is on.
 	cipher *blockCipher
+	// preallocated is the length the block was created with (its header says).
+	preallocated int64
+	// index accumulates the block's index file while the block is written (nil when
+	// it cannot be built: an erased record rewrote bytes, or the block is sealed);
+	// indexWritten is the block length the index file on disk describes.
+	index        *indexBuilder
+	indexWritten int64
 }
 
 func blockFileName(id uint32) string { return fmt.Sprintf("%010d.blk", id) }
@@ -107,6 +114,9 @@ func (s *Store) newBlockSized(capacity int64) (*block, error) {
 	}
 	b.buf = appendRecord(make([]byte, 0, min(capacity, s.config.BlockBytesMax)), body)
 	b.size = int64(len(b.buf))
+	b.preallocated = s.config.BlockBytesMax
+	b.index = newIndexBuilder()
+	b.index.addRaw(0, body)
 	s.blocks = append(s.blocks, b)
 	s.dirDirty = true
 	return b, nil
@@ -125,6 +135,9 @@ func (s *Store) appendRecord(body []byte) (uint64, error) {
 	}
 	offset := b.size
 	b.records++
+	if b.index != nil && body[0] != kindMsg {
+		b.index.addRaw(offset, body)
+	}
 	b.buf = appendRecord(b.buf, body)
 	b.size = int64(len(b.buf))
 	if b.size-b.written >= writeBufferBytesMax {
@@ -147,6 +160,9 @@ func (s *Store) rollover() error {
 			return err
 		}
 		old.synced = old.written
+		s.writeBlockIndexFile(old, old.buf[:old.size], old.preallocated)
+		old.index = nil
+		s.writeTTLFile()
 		s.cacheBlock(old)
 		if err := s.writeBlockIndex(); err != nil {
 			return err
@@ -248,8 +264,12 @@ func (j *journal) Append(e *core.Entry, ttl int64, hdr, msg []byte) error {
 		return err
 	}
 	e.Location = loc
-	id, _ := splitLocation(loc)
-	s.blockByID(id).live++
+	id, offset := splitLocation(loc)
+	written := s.blockByID(id)
+	written.live++
+	if written.index != nil {
+		written.index.addMsg(offset, e.Subject, e.Seq, e.TS, ttl, uint64(e.Size))
+	}
 	return nil
 }
 
@@ -401,6 +421,9 @@ func (s *Store) eraseRecord(e *core.Entry) error {
 	if offset+int64(recordHeaderBytes+bodyLen) > int64(len(buf)) {
 		return nil
 	}
+	// The block's bytes change under its index: the index being built is dropped, and
+	// a sealed block's index file no longer matches its checksum (a rebuild at open).
+	b.index = nil
 	body := make([]byte, bodyLen)
 	erased := binary.AppendUvarint([]byte{kindErased}, e.Seq)
 	erased = binary.AppendVarint(erased, e.TS)
@@ -435,6 +458,8 @@ func (s *Store) collectBlocks() {
 		if err := s.config.FS.Remove(b.name); err != nil && !isNotExist(err) {
 			return
 		}
+		// The index is useless without its block; a leftover is removed at open.
+		_ = s.config.FS.Remove(s.blockIndexFilePath(b.id))
 		b.file.Close()
 		b.buf = nil
 		for i, c := range s.cache {

@@ -1,6 +1,7 @@
 package filestore
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -50,6 +51,13 @@ func (s *Store) ConsumerStore(name string, cfg store.ConsumerConfig) (store.Cons
 	data, err := readFile(fsys, path.Join(c.dir, consumerStateFileName))
 	switch {
 	case err == nil:
+		name := path.Join(c.dir, consumerStateFileName)
+		if data, err = s.openAuxFile(name, data); err != nil {
+			if errors.Is(err, store.ErrBadKey) {
+				return nil, err
+			}
+			return nil, &store.CorruptError{File: name, Reason: err.Error()}
+		}
 		state, derr := store.DecodeConsumerState(data)
 		if derr != nil {
 			return nil, &store.CorruptError{File: path.Join(c.dir, consumerStateFileName), Reason: derr.Error()}
@@ -176,8 +184,12 @@ func (c *ConsumerStore) writeLocked() error {
 	if !c.dirty {
 		return nil
 	}
-	data := store.EncodeConsumerState(&c.tracker.State)
-	if err := writeFileAtomic(c.parent.config.FS, path.Join(c.dir, consumerStateFileName), data); err != nil {
+	name := path.Join(c.dir, consumerStateFileName)
+	data, err := c.parent.sealAuxFile(name, store.EncodeConsumerState(&c.tracker.State))
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(c.parent.config.FS, name, data); err != nil {
 		return err
 	}
 	c.dirty = false

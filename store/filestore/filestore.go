@@ -132,6 +132,13 @@ type Store struct {
 	consumers map[string]*ConsumerStore
 	scratch   []byte
 	body      []byte
+
+	// recovery says how Open rebuilt the index.
+	recovery RecoveryStats
+	// ttlFileMayExist says the TTL file may be on the disk (it was found or written).
+	ttlFileMayExist bool
+	// randMu serializes Config.Rand, which consumer stores use outside mu.
+	randMu sync.Mutex
 }
 
 var _ store.StreamStore = (*Store)(nil)
@@ -211,23 +218,33 @@ func (s *Store) createDirs() error {
 }
 
 // writeMeta writes the configuration atomically (temporary file, sync, rename, sync
-// directory). The meta file is informational: recovery needs only the blocks.
+// directory), sealed when the store is encrypted. The meta file is informational:
+// recovery needs only the blocks. A damaged one is reported and rewritten; one that
+// the configured key does not open fails with store.ErrBadKey.
 func (s *Store) writeMeta(cfg store.StreamConfig) error {
 	data, err := json.Marshal(cfg)
 	if err != nil {
 		return err
 	}
-	data = appendRecord(nil, append([]byte{'M'}, data...))
+	plain := appendRecord(nil, append([]byte{'M'}, data...))
 	name := path.Join(s.config.Dir, metaFileName)
 	if old, err := readFile(s.config.FS, name); err == nil {
-		if string(old) == string(data) {
+		oldPlain, err := s.openAuxFile(name, old)
+		if errors.Is(err, store.ErrBadKey) {
+			return err
+		}
+		if err == nil && string(oldPlain) == string(plain) {
 			return nil
 		}
-		if _, _, _, err := parseRecord(old); err != nil {
+		if _, _, _, perr := parseRecord(oldPlain); err != nil || perr != nil {
 			s.corruption = append(s.corruption, &store.CorruptError{File: name, Reason: "meta file checksum mismatch; rewritten from the configuration"})
 		}
 	}
-	return writeFileAtomic(s.config.FS, name, data)
+	sealed, err := s.sealAuxFile(name, plain)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(s.config.FS, name, sealed)
 }
 
 // readFile reads a whole file.
@@ -584,6 +601,12 @@ func (s *Store) Truncate(seq uint64) error {
 		return err
 	}
 	hadOpenLoss := s.openLoss() != nil
+	if seq < s.stream.Last() {
+		if err := s.dropTTLFile(); err != nil {
+			s.fail(err)
+			return err
+		}
+	}
 	err := s.stream.Truncate(seq, false)
 	if err == nil {
 		s.pruneLost(0, seq)
@@ -732,6 +755,12 @@ func (s *Store) Stop() error {
 	err := s.syncAllLocked()
 	if err == nil && !s.syncing {
 		err = s.writeBlockIndex()
+		if w := s.writeBlock(); err == nil && w != nil && w.indexWritten != w.size && w.buf != nil {
+			s.writeBlockIndexFile(w, w.buf[:w.size], w.preallocated)
+		}
+		if err == nil {
+			s.writeTTLFile()
+		}
 	}
 	s.closed = true
 	if s.timer != nil {

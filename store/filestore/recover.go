@@ -24,6 +24,10 @@ type recovery struct {
 	// bytesReplayed and msgsReplayed measure the first block, to size the index.
 	bytesReplayed int64
 	msgsReplayed  int
+	// index, subjects and scratch are reused from block to block.
+	index    blockIndex
+	subjects []string
+	scratch  []byte
 }
 
 // recover rebuilds the index from the blocks, oldest first.
@@ -46,7 +50,9 @@ func (s *Store) recover() error {
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	r := &recovery{s: s, first: true}
 	index := s.readBlockIndex()
+	s.removeOrphanIndexFiles(names, ids)
 	s.journal.replaying = true
+	s.stream.DeferTTLs()
 	defer func() { s.journal.replaying = false }()
 	for i, id := range ids {
 		if i > 0 && id != ids[i-1]+1 {
@@ -81,6 +87,7 @@ func (s *Store) recover() error {
 		s.corruption = append(s.corruption, c)
 	}
 	s.stream.Trim()
+	s.finishTTLs()
 	s.journal.replaying = false
 	if w := s.writeBlock(); w == nil || w.size == 0 {
 		if w != nil {
@@ -100,21 +107,59 @@ func (s *Store) recover() error {
 	return s.syncAllLocked()
 }
 
-// replayBlock replays one block file.
+// replayBlock replays one block file: from its index file when that matches the
+// block, record by record otherwise (and then the index is rebuilt).
 func (r *recovery) replayBlock(id uint32, last bool, durableSize int64) error {
-	b, buf, err := r.openBlock(id)
+	b, buf, err := r.openBlock(id, last)
 	if err != nil {
 		return err
 	}
+	if x := r.readBlockIndexFile(b, buf); x != nil {
+		if last {
+			// The write block's index keeps growing with its appends.
+			b.index = newIndexBuilder()
+		}
+		return r.replayIndex(b, x, buf, last)
+	}
+	b.index = newIndexBuilder()
 	offset, err := r.scanBlock(b, buf, last, durableSize)
 	if err != nil {
 		return err
 	}
-	return r.finishBlock(b, buf, offset, last)
+	r.s.recovery.BlocksReplayed++
+	b.preallocated = r.preallocated
+	if err := r.finishBlock(b, buf, offset, last); err != nil {
+		return err
+	}
+	if !last {
+		if !b.keep {
+			r.s.writeBlockIndexFile(b, buf[:offset], r.preallocated)
+			if b.indexWritten > 0 {
+				r.s.recovery.IndexesRebuilt++
+			}
+		}
+		b.index = nil
+	}
+	return nil
 }
 
-// openBlock opens a block file for replay and reads it whole.
-func (r *recovery) openBlock(id uint32) (*block, []byte, error) {
+// removeOrphanIndexFiles removes index files (and temporaries) of blocks that are
+// gone: a crash between removing a block and its index leaves one behind.
+func (s *Store) removeOrphanIndexFiles(names []string, ids []uint32) {
+	present := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		present[perBlockIndexFileName(id)] = true
+	}
+	for _, name := range names {
+		if strings.HasSuffix(name, ".tmp") || strings.HasSuffix(name, ".idx") && !present[name] {
+			_ = s.config.FS.Remove(path.Join(s.msgsDir(), name))
+		}
+	}
+}
+
+// openBlock opens a block file for replay and reads it whole: into a buffer the block
+// keeps for the newest block, into one reused from block to block otherwise.
+func (r *recovery) openBlock(id uint32, last bool) (*block, []byte, error) {
 	s := r.s
 	b := &block{id: id, name: path.Join(s.msgsDir(), blockFileName(id))}
 	f, err := s.config.FS.OpenReadWrite(b.name)
@@ -133,7 +178,15 @@ func (r *recovery) openBlock(id uint32) (*block, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	buf := make([]byte, size)
+	var buf []byte
+	if last {
+		buf = make([]byte, size)
+	} else {
+		if int64(cap(r.scratch)) < size {
+			r.scratch = make([]byte, size)
+		}
+		buf = r.scratch[:size]
+	}
 	if size > 0 {
 		if _, err := f.ReadAt(buf, 0); err != nil {
 			return nil, nil, err
@@ -198,6 +251,9 @@ func (r *recovery) scanBlock(b *block, buf []byte, last bool, durableSize int64)
 		}
 		if err := r.apply(b, body, int64(offset)); err != nil {
 			return 0, err
+		}
+		if b.index != nil && body[0] != kindMsg {
+			b.index.addRaw(int64(offset), body)
 		}
 		offset += n
 		b.records++
@@ -530,16 +586,32 @@ func (r *recovery) applyMsg(b *block, body []byte, offset int64) error {
 	if err == nil {
 		subject, hdr, msg, err = decodePayload(plain)
 	}
-	if err != nil || rec.seq <= s.stream.Last() {
+	if err != nil {
 		r.corrupt(b, offset, "message record does not decode or is out of order")
 		r.closePending(max(rec.seq, s.stream.Last()+1)+1, fmt.Sprintf("message %d", rec.seq))
 		return nil
 	}
-	r.advanceTo(b, rec.seq, offset)
+	interned := s.stream.Intern(subject)
+	return r.applyMsgEntry(b, interned, rec.seq, rec.ts, rec.ttl, store.MsgSize(interned, hdr, msg), offset)
+}
+
+// applyMsgEntry replays a decoded message, from its record or from the block's index.
+func (r *recovery) applyMsgEntry(b *block, subject string, seq uint64, ts, ttl int64, size uint64, offset int64) error {
+	s := r.s
+	if seq <= s.stream.Last() {
+		r.corrupt(b, offset, "message record does not decode or is out of order")
+		r.closePending(max(seq, s.stream.Last()+1)+1, fmt.Sprintf("message %d", seq))
+		return nil
+	}
+	r.advanceTo(b, seq, offset)
 	s.journal.replayAt = offset
-	if err := s.stream.StoreMsg(s.stream.Intern(subject), hdr, msg, rec.seq, rec.ts, rec.ttl, true); err != nil {
+	if err := s.stream.ReplayMsg(subject, seq, ts, ttl, size); err != nil {
 		r.corrupt(b, offset, "message record rejected: "+err.Error())
-		r.closePending(rec.seq+1, fmt.Sprintf("message %d", rec.seq))
+		r.closePending(seq+1, fmt.Sprintf("message %d", seq))
+		return nil
+	}
+	if b.index != nil {
+		b.index.addMsg(offset, subject, seq, ts, ttl, size)
 	}
 	return nil
 }

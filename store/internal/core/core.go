@@ -79,7 +79,10 @@ type Stream struct {
 	subjects *stree.SubjectTree[subjectState]
 	ttls     *thw.HashWheel
 	ttlBySeq map[uint64]int64
-	update   store.StorageUpdate
+	// ttlsDeferred says the wheel is not maintained (a journal replay): ttlBySeq is,
+	// and FinishTTLs fills the wheel from a saved copy or from ttlBySeq.
+	ttlsDeferred bool
+	update       store.StorageUpdate
 }
 
 // New returns an empty stream index over backend.
@@ -173,6 +176,26 @@ func (s *Stream) StoreMsg(subj string, hdr, msg []byte, seq uint64, ts, ttl int6
 		return store.ErrMsgTooLarge
 	}
 	size := store.MsgSize(subj, hdr, msg)
+	return s.storeSized(subj, hdr, msg, seq, ts, ttl, size, replay)
+}
+
+// ReplayMsg stores a message known only by its subject and accounted size, as a journal
+// replay from an index does: the backend's Append sees nil headers and payload.
+func (s *Stream) ReplayMsg(subj string, seq uint64, ts, ttl int64, size uint64) error {
+	if seq != s.last+1 {
+		return store.ErrSequenceMismatch
+	}
+	if !subject.IsValidPublishSubject(subj) {
+		return store.ErrInvalidSubject
+	}
+	if size > math.MaxUint32 {
+		return store.ErrMsgTooLarge
+	}
+	return s.storeSized(subj, nil, nil, seq, ts, ttl, size, true)
+}
+
+// storeSized is StoreMsg once the sequence, subject and size are checked.
+func (s *Stream) storeSized(subj string, hdr, msg []byte, seq uint64, ts, ttl int64, size uint64, replay bool) error {
 	if !replay {
 		if s.config.MaxMsgSize > 0 && len(hdr)+len(msg) > int(s.config.MaxMsgSize) {
 			return store.ErrMsgTooLarge
@@ -256,7 +279,7 @@ func (s *Stream) insert(e *Entry, ttl int64) {
 	s.lastTS = e.TS
 	if ttl != 0 {
 		// A negative TTL means "never": the message is kept past MaxAge.
-		if ttl > 0 {
+		if ttl > 0 && !s.ttlsDeferred {
 			s.ttls.Add(e.Seq, e.TS+ttl)
 		}
 		s.ttlBySeq[e.Seq] = ttl
@@ -502,7 +525,7 @@ func (s *Stream) dropTTL(e *Entry) {
 		return
 	}
 	if ttl, ok := s.ttlBySeq[e.Seq]; ok {
-		if ttl > 0 {
+		if ttl > 0 && !s.ttlsDeferred {
 			_ = s.ttls.Remove(e.Seq, e.TS+ttl)
 		}
 		delete(s.ttlBySeq, e.Seq)
