@@ -551,19 +551,6 @@ func TestSystemRequests(t *testing.T) {
 	}
 }
 
-// TestJetStreamRequestedButUnavailable proves a server asked for JetStream answers
-// its API with the reference's "not enabled" error rather than leaving clients to
-// time out.
-func TestJetStreamRequestedButUnavailable(t *testing.T) {
-	s := startTestServer(t, func(o *opts.Options) { o.JetStream = true })
-	nc := connect(t, s)
-	start := time.Now()
-	msg, err := nc.Request("$JS.API.INFO", nil, 2*time.Second)
-	if err != nil || !strings.Contains(string(msg.Data), `"err_code":10039`) || time.Since(start) > time.Second {
-		t.Fatalf("%v %v", msg, err)
-	}
-}
-
 // TestClosedConnectionReason proves a client that closes is reported as "Client
 // Closed" in /connz state=closed.
 func TestClosedConnectionReason(t *testing.T) {

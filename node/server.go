@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/natsim/natsim/env"
+	"github.com/natsim/natsim/node/jetstream"
 	"github.com/natsim/natsim/node/opts"
 	"github.com/natsim/natsim/proto/client"
 )
@@ -65,6 +66,8 @@ type Server struct {
 	// tracing mirrors options.Trace so that the read path checks it without a lock.
 	tracing          atomic.Bool
 	totalConnections atomic.Uint64
+	// jetStream is the server's JetStream (nil when disabled), guarded by mu.
+	jetStream *jetstream.Manager
 }
 
 // New builds a server from options (defaults are filled in on a copy). It does not
@@ -157,9 +160,6 @@ func (s *Server) Start() error {
 	if o.ConfigFile != "" {
 		s.logger.Noticef("Using configuration file: %s", o.ConfigFile)
 	}
-	if o.JetStream {
-		s.logger.Warnf("JetStream is not available in this build yet; continuing without it")
-	}
 	if o.HTTPPort != 0 {
 		if err := s.startMonitoring(); err != nil {
 			return err
@@ -170,8 +170,13 @@ func (s *Server) Start() error {
 		port = 0
 	}
 	address := joinHostPort(o.Host, port)
+	if err := s.startJetStream(); err != nil {
+		s.stopMonitoring()
+		return fmt.Errorf("node: jetstream: %w", err)
+	}
 	listener, err := s.env.Net.Listen(address, s.acceptClient)
 	if err != nil {
+		s.stopJetStream()
 		s.stopMonitoring()
 		return fmt.Errorf("node: listen on %s: %w", address, err)
 	}
@@ -181,7 +186,6 @@ func (s *Server) Start() error {
 	s.rebuildInfoLocked()
 	s.mu.Unlock()
 	s.startSystemServices()
-	s.startJetStreamUnavailable()
 	s.logger.Noticef("Listening for client connections on %s", listener.Addr())
 	s.logger.Noticef("Server is ready")
 	return nil
@@ -240,6 +244,7 @@ func (s *Server) Shutdown() {
 	for _, c := range clients {
 		c.closeConnection(reasonServerShutdown, "")
 	}
+	s.stopJetStream()
 	s.logger.Noticef("Server Exiting..")
 	close(s.shutdownDone)
 }

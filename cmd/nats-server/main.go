@@ -15,7 +15,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 
 	"github.com/natsim/natsim/env/osenv"
@@ -54,12 +53,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: configuration file %s is valid\n", executable, options.ConfigFile)
 		return 0
 	}
-	if options.JetStream && !jetStreamFlagGiven(args) {
-		// A config file that enables JetStream is refused rather than served without
-		// it, so that a deployment (or a test harness) fails at once and clearly; the
-		// -js flag alone is accepted with a warning so that `make run` works.
-		fmt.Fprintf(stderr, "%s: jetstream: %s\n", executable, node.ErrNotSupported)
-		return 1
+	if options.JetStream && options.StoreDir == "" {
+		// The reference's default store directory: <temp>/nats.
+		options.StoreDir = filepath.Join(os.TempDir(), "nats")
 	}
 	log, err := newLogger(options.LogFile, options.Logtime, options.LogtimeUTC, options.Debug, options.Trace)
 	if err != nil {
@@ -91,17 +87,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		_ = os.Remove(options.PidFile)
 	}
 	return 0
-}
-
-// jetStreamFlagGiven reports whether -js/--jetstream is on the command line.
-func jetStreamFlagGiven(args []string) bool {
-	for _, arg := range args {
-		switch strings.TrimLeft(arg, "-") {
-		case "js", "jetstream", "js=true", "jetstream=true":
-			return strings.HasPrefix(arg, "-")
-		}
-	}
-	return false
 }
 
 // waitForSignals serves signals until the server shuts down.

@@ -103,16 +103,3 @@ func (f *fakePendingConn) Pending() int {
 	return f.pending
 }
 
-// TestJetStreamFromConfigIsRefused proves a config file that enables JetStream stops
-// the server at once with exit status 1, while the -js flag is only warned about.
-func TestJetStreamFromConfigIsRefused(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "js.conf")
-	os.WriteFile(path, []byte("port: -1\njetstream { enabled: true }\n"), 0o600)
-	var stdout, stderr bytes.Buffer
-	if code := run([]string{"-c", path}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "jetstream") {
-		t.Fatalf("%d %q", code, stderr.String())
-	}
-	if !jetStreamFlagGiven([]string{"-a", "127.0.0.1", "-js", "-sd", "/tmp/x"}) || jetStreamFlagGiven([]string{"-c", "x.conf"}) {
-		t.Fatal("jetStreamFlagGiven")
-	}
-}

@@ -1,0 +1,216 @@
+package node
+
+import (
+	"crypto/sha256"
+	"errors"
+	"strings"
+
+	"github.com/natsim/natsim/node/jetstream"
+	"github.com/natsim/natsim/node/opts"
+	"github.com/natsim/natsim/store/filestore"
+)
+
+// jetStreamStoreDirDefault is the store directory when the options name none. The
+// reference uses the OS temporary directory; cmd/nats-server fills that in, and this
+// is the fallback for servers built in tests.
+const jetStreamStoreDirDefault = "/tmp/nats"
+
+// jetStreamHost is the server as JetStream sees it: publishing into accounts and
+// internal subscriptions, through a connection-less internal client.
+type jetStreamHost struct {
+	server *Server
+	// client publishes on the server's behalf; it has no connection and no
+	// subscriptions, so nothing is ever delivered to it.
+	client *clientConn
+}
+
+var _ jetstream.Host = (*jetStreamHost)(nil)
+
+func newJetStreamHost(s *Server) *jetStreamHost {
+	return &jetStreamHost{server: s, client: &clientConn{server: s}}
+}
+
+// Publish routes a message into account and flushes the connections it reached.
+func (h *jetStreamHost) Publish(account, subject, reply string, header, data []byte) {
+	target := h.server.lookupAccount(account)
+	if target == nil {
+		return
+	}
+	pub := publication{subject: []byte(subject), headerBytes: -1, message: data}
+	if reply != "" {
+		pub.reply = []byte(reply)
+	}
+	if len(header) > 0 {
+		message := make([]byte, 0, len(header)+len(data))
+		message = append(message, header...)
+		message = append(message, data...)
+		pub.headerBytes, pub.message = len(header), message
+	}
+	var set flushSet
+	h.client.route(target, &pub, &set)
+	set.flush(h.server, nil)
+}
+
+// jetStreamSubscription is an internal subscription made for JetStream.
+type jetStreamSubscription struct {
+	account *Account
+	sub     *subscription
+}
+
+// Unsubscribe removes the subscription; a second call does nothing.
+func (j *jetStreamSubscription) Unsubscribe() {
+	if j.sub == nil {
+		return
+	}
+	_ = j.account.sublist.Remove(j.sub.subject, "", j.sub)
+	j.sub = nil
+}
+
+// Subscribe adds an internal subscription whose messages go to handler.
+func (h *jetStreamHost) Subscribe(account, subject string, handler jetstream.Handler) (jetstream.Subscription, error) {
+	target := h.server.lookupAccount(account)
+	if target == nil {
+		return nil, errors.New("node: no account " + account)
+	}
+	sub := &subscription{subject: subject, internal: func(_ *clientConn, pub publication, _ *flushSet) {
+		msg := jetstream.Msg{Subject: string(pub.subject), Reply: string(pub.reply), Data: pub.message}
+		if pub.headerBytes >= 0 && pub.headerBytes <= len(pub.message) {
+			msg.Header, msg.Data = pub.message[:pub.headerBytes], pub.message[pub.headerBytes:]
+		}
+		handler(&msg)
+	}}
+	if err := target.sublist.Insert(subject, "", sub); err != nil {
+		return nil, err
+	}
+	return &jetStreamSubscription{account: target, sub: sub}, nil
+}
+
+// HasInterest reports whether account has a subscriber on subject.
+func (h *jetStreamHost) HasInterest(account, subject string) bool {
+	target := h.server.lookupAccount(account)
+	if target == nil {
+		return false
+	}
+	result := target.sublist.Match(subject)
+	return len(result.Plain) > 0 || len(result.Queues) > 0
+}
+
+// jetStreamLogger prefixes nothing: the server's logger already says who speaks.
+type jetStreamLogger struct{ logger Logger }
+
+func (l jetStreamLogger) Noticef(format string, args ...any) { l.logger.Noticef(format, args...) }
+func (l jetStreamLogger) Warnf(format string, args ...any)   { l.logger.Warnf(format, args...) }
+func (l jetStreamLogger) Errorf(format string, args ...any)  { l.logger.Errorf(format, args...) }
+func (l jetStreamLogger) Debugf(format string, args ...any)  { l.logger.Debugf(format, args...) }
+
+// jetStreamConfig maps the options to JetStream's configuration. The durable default
+// (fsync before every PubAck, grouped) holds unless the options ask for sync_interval
+// explicitly: sync_always is the default, and only an interval other than the
+// option's default selects interval mode.
+func jetStreamConfig(s *Server, o *opts.Options) jetstream.Config {
+	config := jetstream.Config{
+		Env: s.env, Logger: jetStreamLogger{s.logger}, StoreDir: o.StoreDir,
+		MaxMemory: o.JetStreamMaxMemory, MaxStore: o.JetStreamMaxStore, Domain: o.JetStreamDomain,
+	}
+	if config.StoreDir == "" {
+		config.StoreDir = jetStreamStoreDirDefault
+	}
+	if !o.SyncAlways && o.SyncInterval > 0 && o.SyncInterval != opts.DefaultJetStreamSyncInterval {
+		config.SyncInterval = o.SyncInterval
+	}
+	if o.JetStreamKey != "" {
+		key := sha256.Sum256([]byte(o.JetStreamKey))
+		config.Key = key[:]
+		config.Cipher = filestore.ChaCha
+		if strings.EqualFold(o.JetStreamCipher, "aes") {
+			config.Cipher = filestore.AES
+		}
+	}
+	return config
+}
+
+// jetStreamAccounts lists the accounts that get JetStream with their limits: those
+// the options enable it for, or the global account when none is; never the system
+// account.
+func (s *Server) jetStreamAccounts(o *opts.Options) ([]string, []jetstream.AccountLimits) {
+	s.mu.Lock()
+	system := ""
+	if s.systemAccount != nil {
+		system = s.systemAccount.Name
+	}
+	s.mu.Unlock()
+	var names []string
+	var limits []jetstream.AccountLimits
+	for _, configured := range o.Accounts {
+		if configured.JetStream == nil || configured.Name == system {
+			continue
+		}
+		l := configured.JetStream
+		names = append(names, configured.Name)
+		limits = append(limits, jetstream.AccountLimits{MaxMemory: l.MaxMemory, MaxStore: l.MaxStore,
+			MaxStreams: l.MaxStreams, MaxConsumers: l.MaxConsumers})
+	}
+	if len(names) == 0 && system != opts.DefaultGlobalAccount {
+		names = append(names, opts.DefaultGlobalAccount)
+		limits = append(limits, jetstream.AccountLimits{})
+	}
+	return names, limits
+}
+
+// startJetStream starts JetStream when the options ask for it, recovering every
+// enabled account's streams, and answers the other accounts' API requests with
+// "jetstream not enabled for account".
+func (s *Server) startJetStream() error {
+	s.mu.Lock()
+	o := s.options
+	s.mu.Unlock()
+	if !o.JetStream {
+		return nil
+	}
+	manager, err := jetstream.New(jetStreamConfig(s, o), newJetStreamHost(s))
+	if err != nil {
+		return err
+	}
+	names, limits := s.jetStreamAccounts(o)
+	enabled := make(map[string]bool, len(names))
+	for i, name := range names {
+		if _, err := manager.EnableAccount(name, limits[i]); err != nil {
+			manager.Stop()
+			return err
+		}
+		enabled[name] = true
+	}
+	s.mu.Lock()
+	s.jetStream = manager
+	var others []*Account
+	for _, name := range s.sortedAccountNamesLocked() {
+		if !enabled[name] {
+			others = append(others, s.accounts[name])
+		}
+	}
+	s.rebuildInfoLocked()
+	s.mu.Unlock()
+	for _, account := range others {
+		s.answerJetStreamNotEnabled(account)
+	}
+	s.logger.Noticef("Starting JetStream")
+	s.logger.Noticef("  Store Directory: %q", jetStreamConfig(s, o).StoreDir)
+	return nil
+}
+
+// stopJetStream stops every stream, keeping its data.
+func (s *Server) stopJetStream() {
+	s.mu.Lock()
+	manager := s.jetStream
+	s.mu.Unlock()
+	if manager != nil {
+		manager.Stop()
+	}
+}
+
+// JetStream returns the server's JetStream, or nil when it is not enabled.
+func (s *Server) JetStream() *jetstream.Manager {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.jetStream
+}
