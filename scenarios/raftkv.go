@@ -56,9 +56,11 @@ func newRaftKVWorkload(w *sim.World) *raftKVWorkload {
 		names = append(names, "k"+itoa(i))
 	}
 	c := newRaftCluster(&worldRef{w: w}, names)
-	c.tick = time.Duration(w.Knob("raftkv/tick-ns", int64(5*time.Millisecond), int64(20*time.Millisecond)))
-	c.electionTicks = int(w.Knob("raftkv/election-ticks", 8, 20))
-	c.heartbeatTicks = int(w.Knob("raftkv/heartbeat-ticks", 1, 3))
+	// The election timeout must outlast the network's stalls (a lost piece holds a
+	// stream up to a second): heartbeats every 40-200 ms, elections after 0.3-1.5 s.
+	c.tick = time.Duration(w.Knob("raftkv/tick-ns", int64(20*time.Millisecond), int64(50*time.Millisecond)))
+	c.heartbeatTicks = int(w.Knob("raftkv/heartbeat-ticks", 2, 4))
+	c.electionTicks = int(w.Knob("raftkv/election-ticks", 15, 30))
 	c.snapshotEvery = uint64(w.Knob("raftkv/snapshot-every", 10, 200))
 	initial := pb.ConfState{}
 	for i := 1; i <= rw.voters; i++ {
@@ -81,7 +83,7 @@ func newRaftKVWorkload(w *sim.World) *raftKVWorkload {
 		}))
 	}
 	clientCount := int(w.Knob("raftkv/clients", 2, 4))
-	opTimeout := time.Duration(w.Knob("raftkv/operation-timeout-ns", int64(200*time.Millisecond), int64(2*time.Second)))
+	opTimeout := time.Duration(w.Knob("raftkv/operation-timeout-ns", int64(time.Second), int64(3*time.Second)))
 	for i := 1; i <= clientCount; i++ {
 		cl := &raftKVClient{workload: rw, name: "c" + itoa(i), opTimeout: opTimeout}
 		rw.clients = append(rw.clients, cl)
@@ -112,11 +114,13 @@ func (rw *raftKVWorkload) node(i int) *raftNode {
 	return n
 }
 
-// changeMembership is the operator: through the leader with the highest term, it
-// removes a voter when the group is full, and otherwise adds a fresh node (a process
-// outside the group, wiped and given a new id). Voters that are gone for good (a
-// process that took another id, or whose storage is broken) are removed first. During
-// the liveness phase it only restores the group to full strength.
+// changeMembership is the operator. Through the leader with the highest term it grows
+// the group by one fresh node (a process outside the group, wiped and given a new id)
+// when it has its normal size, and shrinks it back by one random voter (possibly the
+// leader) when it has one more: the group never runs with fewer voters than it was
+// built with, so one damaged disk cannot take its quorum away. Voters that are gone
+// for good (an id no process runs any more, or a process whose storage is broken) are
+// removed first. During the liveness phase only such repairs are made.
 func (rw *raftKVWorkload) changeMembership() {
 	var leader *raftNode
 	var leaderTerm uint64
@@ -138,39 +142,40 @@ func (rw *raftKVWorkload) changeMembership() {
 	for i, id := range rw.cluster.nodeIDs {
 		current[id] = i
 	}
-	// A voter whose id no process runs, or whose process's storage is broken, first.
+	var broken []uint64
 	for _, v := range cs.Voters {
 		i, ok := current[v]
-		if !ok || rw.cluster.broken[i] {
+		if !ok {
 			rw.propose(leader, pb.ConfChange{Type: pb.ConfChangeRemovePeer, NodeID: v})
 			return
 		}
+		if rw.cluster.broken[i] {
+			broken = append(broken, v)
+		}
 	}
-	if len(cs.Voters) >= rw.voters {
-		if rw.liveness {
+	var candidates []int
+	for i, id := range rw.cluster.nodeIDs {
+		if !isVoter(cs, id) && rw.node(i) != nil {
+			candidates = append(candidates, i)
+		}
+	}
+	switch {
+	case len(cs.Voters) > rw.voters || (len(candidates) == 0 && len(broken) > 0):
+		if len(broken) == 0 && rw.liveness {
 			return
 		}
 		victim := cs.Voters[rnd.Intn(len(cs.Voters))]
-		rw.propose(leader, pb.ConfChange{Type: pb.ConfChangeRemovePeer, NodeID: victim})
-		return
-	}
-	// Add: a running process whose id is not a voter.
-	var candidates []int
-	for i, id := range rw.cluster.nodeIDs {
-		if isVoter(cs, id) || rw.node(i) == nil {
-			continue
+		if len(broken) > 0 {
+			victim = broken[0]
 		}
-		candidates = append(candidates, i)
+		rw.propose(leader, pb.ConfChange{Type: pb.ConfChangeRemovePeer, NodeID: victim})
+	case len(candidates) > 0 && (!rw.liveness || len(cs.Voters) < rw.voters || len(broken) > 0):
+		i := candidates[rnd.Intn(len(candidates))]
+		id := rw.cluster.nodeIDs[i] + raftNodeIDGeneration
+		rw.world.Note(rw.servers[i], fmt.Sprintf("rejoin as node %d", id))
+		rw.node(i).rejoin(id)
+		rw.propose(leader, pb.ConfChange{Type: pb.ConfChangeAddVoter, NodeID: id})
 	}
-	if len(candidates) == 0 {
-		return
-	}
-	i := candidates[rnd.Intn(len(candidates))]
-	n := rw.node(i)
-	id := rw.cluster.nodeIDs[i] + raftNodeIDGeneration
-	rw.world.Note(rw.servers[i], fmt.Sprintf("rejoin as node %d", id))
-	n.rejoin(id)
-	rw.propose(leader, pb.ConfChange{Type: pb.ConfChangeAddVoter, NodeID: id})
 }
 
 func isVoter(cs pb.ConfState, id uint64) bool {

@@ -64,12 +64,24 @@ type raftCluster struct {
 	// Invariant ledgers, per group id.
 	leaders   map[uint64]map[uint64]uint64 // term -> leader id
 	entries   map[uint64]map[[2]uint64]uint64
-	applied   map[uint64]map[uint64]appliedEntry
-	committed map[uint64]uint64 // highest index applied anywhere
+	applied map[uint64]map[uint64]appliedEntry
+	// commits lists, per group, the entries in the order first applied anywhere, each
+	// with the highest leader term seen by then (the committing leader's term is at
+	// most that).
+	commits map[uint64][]commitRecord
+	// leaderTermMax is the highest term any leader of the group was seen in.
+	leaderTermMax map[uint64]uint64
 	// broken marks processes whose storage cannot be opened (a damaged snapshot).
 	broken []bool
+	// debug, when set, receives a line per notable node event (tests).
+	debug func(string)
 	// onApply, when set, is told of every entry a node applies.
 	onApply func(group uint64, node uint64, ent *pb.Entry)
+}
+
+// commitRecord is a committed entry and a bound on the term it was committed in.
+type commitRecord struct {
+	index, term, termBound uint64
 }
 
 // appliedEntry is what the ledger remembers of an applied entry.
@@ -82,7 +94,8 @@ func newRaftCluster(ref *worldRef, processes []string) *raftCluster {
 	c := &raftCluster{
 		world: ref, processes: processes, nodeIDs: make([]uint64, len(processes)),
 		leaders: map[uint64]map[uint64]uint64{}, entries: map[uint64]map[[2]uint64]uint64{},
-		applied: map[uint64]map[uint64]appliedEntry{}, committed: map[uint64]uint64{},
+		applied: map[uint64]map[uint64]appliedEntry{}, commits: map[uint64][]commitRecord{},
+		leaderTermMax: map[uint64]uint64{},
 		broken: make([]bool, len(processes)),
 	}
 	for i := range processes {
@@ -128,6 +141,7 @@ func (c *raftCluster) noteLeader(group, term, id uint64) {
 		return
 	}
 	byTerm[term] = id
+	c.leaderTermMax[group] = max(c.leaderTermMax[group], term)
 }
 
 // notePersisted checks log matching: two entries with the same index and term are the
@@ -163,31 +177,38 @@ func (c *raftCluster) noteApplied(group, node uint64, ent *pb.Entry) {
 			group, node, ent.Index, ent.Term, other.term)
 		return
 	}
+	if _, ok := byIndex[ent.Index]; !ok {
+		c.commits[group] = append(c.commits[group], commitRecord{index: ent.Index, term: ent.Term, termBound: c.leaderTermMax[group]})
+	}
 	byIndex[ent.Index] = a
-	c.committed[group] = max(c.committed[group], ent.Index)
 	if c.onApply != nil {
 		c.onApply(group, node, ent)
 	}
 }
 
-// checkLeaderCompleteness: a new leader's log holds the highest entry applied anywhere
-// (and, by log matching, every committed entry before it).
-func (c *raftCluster) checkLeaderCompleteness(group, id uint64, storage raft.Storage) {
-	index := c.committed[group]
-	if index == 0 {
+// checkLeaderCompleteness: a new leader of term T holds every entry committed in a
+// term before T: the last entry first applied while no leader of term T or later had
+// been seen (and, by log matching, every entry before it).
+func (c *raftCluster) checkLeaderCompleteness(group, id, leaderTerm uint64, storage raft.Storage) {
+	commits := c.commits[group]
+	// termBound never decreases along commits.
+	i := sort.Search(len(commits), func(i int) bool { return commits[i].termBound >= leaderTerm })
+	if i == 0 {
 		return
 	}
+	record := commits[i-1]
 	last, _ := storage.LastIndex()
-	if last < index {
-		c.fail("group %d: leader %d lacks committed index %d (last %d)", group, id, index, last)
+	if last < record.index {
+		c.fail("group %d: leader %d of term %d lacks committed index %d (last %d)", group, id, leaderTerm, record.index, last)
 		return
 	}
-	term, err := storage.Term(index)
+	term, err := storage.Term(record.index)
 	if err != nil {
 		return // compacted: the snapshot covers it
 	}
-	if want := c.applied[group][index].term; term != want {
-		c.fail("group %d: leader %d has term %d at committed index %d, committed term %d", group, id, term, index, want)
+	if term != record.term {
+		c.fail("group %d: leader %d of term %d has term %d at committed index %d, committed term %d",
+			group, id, leaderTerm, term, record.index, record.term)
 	}
 }
 
@@ -385,11 +406,14 @@ func (n *raftNode) processReady() {
 		n.send(b)
 	}
 	for _, change := range out.LeaderChanges {
+		if n.cluster.debug != nil {
+			n.cluster.debug(fmt.Sprintf("%s id %d: group %s leader %d term %d", n.cluster.processes[n.index], n.id, change.Group, change.Leader, change.Term))
+		}
 		n.leaderOf[change.Group] = change.Leader
 		if change.Leader == n.id {
 			g := n.groups[change.Group]
+			n.cluster.checkLeaderCompleteness(g.spec.groupID, n.id, change.Term, g.log)
 			n.cluster.noteLeader(g.spec.groupID, change.Term, n.id)
-			n.cluster.checkLeaderCompleteness(g.spec.groupID, n.id, g.log)
 		}
 	}
 	for _, committed := range out.Committed {
