@@ -275,3 +275,13 @@ func streamSequences(t *testing.T, sent []sentMessage) []uint64 {
 func (h *harness) pull(reply, body string) {
 	h.consumer.NextRequest(reply, []byte(body))
 }
+
+// newStoreWithState returns a memory consumer store holding state.
+func newStoreWithState(t *testing.T, config *jsapi.ConsumerConfig, state *store.ConsumerState) store.ConsumerStore {
+	t.Helper()
+	consumerStore := memstore.NewConsumerStore(storeConsumerConfig(config))
+	if err := consumerStore.Update(state); err != nil {
+		t.Fatal(err)
+	}
+	return consumerStore
+}

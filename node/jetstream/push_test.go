@@ -1,0 +1,285 @@
+package jetstream
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/natsim/natsim/proto/jsapi"
+)
+
+// TestPushDeliversWhileInterested proves a push consumer delivers only while its
+// deliver subject has interest, and catches up when interest returns.
+func TestPushDeliversWhileInterested(t *testing.T) {
+	h := newHarness(t, jsapi.StreamConfig{})
+	h.noInterest["d"] = true
+	h.create(jsapi.ConsumerConfig{Durable: "D", DeliverSubject: "d", AckPolicy: jsapi.AckExplicit})
+	h.publish("s.a", "1")
+	if len(deliveries(h.take())) != 0 {
+		t.Fatal("delivered without interest")
+	}
+	if h.consumer.Info().PushBound {
+		t.Fatal("push bound without interest")
+	}
+	delete(h.noInterest, "d")
+	h.consumer.InterestChanged()
+	if got := streamSequences(t, h.take()); !slices.Equal(got, []uint64{1}) {
+		t.Fatalf("delivered %v", got)
+	}
+	if !h.consumer.Info().PushBound {
+		t.Fatal("not push bound")
+	}
+}
+
+// TestPushInterestIsPolled proves a push consumer notices new interest by itself
+// when the host does not report it.
+func TestPushInterestIsPolled(t *testing.T) {
+	h := newHarness(t, jsapi.StreamConfig{})
+	h.noInterest["d"] = true
+	h.publish("s.a", "1")
+	h.create(jsapi.ConsumerConfig{Durable: "D", DeliverSubject: "d", AckPolicy: jsapi.AckExplicit})
+	delete(h.noInterest, "d")
+	h.clock.Advance(time.Second)
+	if got := streamSequences(t, h.take()); !slices.Equal(got, []uint64{1}) {
+		t.Fatalf("delivered %v", got)
+	}
+}
+
+// TestPushIdleHeartbeat proves an idle push consumer sends "100 Idle Heartbeat" with
+// the last sequences, and that deliveries postpone it.
+func TestPushIdleHeartbeat(t *testing.T) {
+	h := newHarness(t, jsapi.StreamConfig{})
+	h.publish("s.a", "1")
+	h.create(jsapi.ConsumerConfig{DeliverSubject: "d", AckPolicy: jsapi.AckNone, Heartbeat: time.Second, FlowControl: true})
+	h.take()
+	h.clock.Advance(1500 * time.Millisecond)
+	sent := h.take()
+	if got := statuses(sent); !slices.Equal(got, []string{"100 Idle Heartbeat"}) {
+		t.Fatalf("statuses %v", got)
+	}
+	if sent[0].headerValue(headerLastConsumer) != "1" || sent[0].headerValue(headerLastStream) != "1" {
+		t.Fatalf("heartbeat header %q", sent[0].header)
+	}
+}
+
+// TestPushFlowControl proves a flow controlled push consumer asks for a flow control
+// reply once half its window is used, stalls past the window, and resumes on the
+// reply; an idle heartbeat meanwhile names the stalled reply subject.
+func TestPushFlowControl(t *testing.T) {
+	h := newHarness(t, jsapi.StreamConfig{})
+	h.create(jsapi.ConsumerConfig{DeliverSubject: "d", AckPolicy: jsapi.AckNone, Heartbeat: time.Second, FlowControl: true})
+	h.take()
+	window := h.consumer.pendingBytesMax
+	body := string(make([]byte, window/4))
+	for range 8 {
+		h.publish("s.a", body)
+	}
+	sent := h.take()
+	var flowControl sentMessage
+	delivered := 0
+	for _, message := range sent {
+		if code, description := message.status(); code == 100 && description == jsapi.DescriptionFlowControlRequest {
+			flowControl = message
+		} else if code == 0 {
+			delivered++
+		}
+	}
+	if flowControl.reply == "" {
+		t.Fatal("no flow control request")
+	}
+	if delivered >= 8 {
+		t.Fatal("did not stall")
+	}
+	h.clock.Advance(1100 * time.Millisecond)
+	heartbeat := h.take()
+	if len(heartbeat) != 1 || heartbeat[0].headerValue(jsapi.HeaderConsumerStalled) != flowControl.reply {
+		t.Fatalf("heartbeat %+v", heartbeat)
+	}
+	h.handlers[h.consumer.flowControlPrefix()+"*"](flowControl.reply, "", nil, nil)
+	if got := len(deliveries(h.take())); got == 0 {
+		t.Fatal("did not resume after the flow control reply")
+	}
+}
+
+// TestInactiveThresholdDeletesEphemeral proves an ephemeral push consumer without
+// interest is deleted after its inactive threshold, and a pull consumer without
+// requests too.
+func TestInactiveThresholdDeletesEphemeral(t *testing.T) {
+	h := newHarness(t, jsapi.StreamConfig{})
+	h.noInterest["d"] = true
+	h.create(jsapi.ConsumerConfig{Name: "E", DeliverSubject: "d", AckPolicy: jsapi.AckNone, InactiveThreshold: 2 * time.Second})
+	h.clock.Advance(1500 * time.Millisecond)
+	if len(h.removed) != 0 {
+		t.Fatal("deleted early")
+	}
+	h.clock.Advance(time.Second)
+	if !slices.Equal(h.removed, []string{"E"}) || !h.consumer.isClosed() {
+		t.Fatalf("removed %v", h.removed)
+	}
+
+	h = newHarness(t, jsapi.StreamConfig{})
+	h.create(jsapi.ConsumerConfig{Name: "P", AckPolicy: jsapi.AckExplicit, InactiveThreshold: time.Second})
+	h.pull("r", `{"batch":1,"expires":3000000000}`)
+	h.clock.Advance(2 * time.Second)
+	if len(h.removed) != 0 {
+		t.Fatal("deleted while a request waits")
+	}
+	h.clock.Advance(3 * time.Second)
+	if !slices.Equal(h.removed, []string{"P"}) {
+		t.Fatalf("removed %v", h.removed)
+	}
+}
+
+// TestDeliverPolicies proves each deliver policy's starting point.
+func TestDeliverPolicies(t *testing.T) {
+	cases := []struct {
+		name   string
+		config jsapi.ConsumerConfig
+		want   []uint64
+	}{
+		{"all", jsapi.ConsumerConfig{DeliverPolicy: jsapi.DeliverAll}, []uint64{1, 2, 3, 4, 5}},
+		{"last", jsapi.ConsumerConfig{DeliverPolicy: jsapi.DeliverLast}, []uint64{5}},
+		{"last filtered", jsapi.ConsumerConfig{DeliverPolicy: jsapi.DeliverLast, FilterSubject: "s.c"}, []uint64{3}},
+		{"new", jsapi.ConsumerConfig{DeliverPolicy: jsapi.DeliverNew}, nil},
+		{"by start sequence", jsapi.ConsumerConfig{DeliverPolicy: jsapi.DeliverByStartSequence, OptStartSeq: 3}, []uint64{3, 4, 5}},
+		{"last per subject", jsapi.ConsumerConfig{DeliverPolicy: jsapi.DeliverLastPerSubject, FilterSubject: "s.>"}, []uint64{3, 4, 5}},
+		{"filters", jsapi.ConsumerConfig{FilterSubjects: []string{"s.b", "s.c"}}, []uint64{2, 3, 5}},
+	}
+	for _, test := range cases {
+		t.Run(test.name, func(t *testing.T) {
+			h := newHarness(t, jsapi.StreamConfig{})
+			for _, subject := range []string{"s.a", "s.b", "s.c", "s.a", "s.b"} {
+				h.publish(subject, "x")
+			}
+			config := test.config
+			config.Durable, config.DeliverSubject, config.AckPolicy = "D", "d", jsapi.AckExplicit
+			h.create(config)
+			if got := streamSequences(t, h.take()); !slices.Equal(got, test.want) {
+				t.Fatalf("delivered %v, want %v", got, test.want)
+			}
+			h.publish("s.c", "new")
+			if got := streamSequences(t, h.take()); len(got) != 1 || got[0] != 6 {
+				t.Fatalf("new message: %v", got)
+			}
+		})
+	}
+}
+
+// TestDeliverByStartTime proves by_start_time starts at the first message stored at
+// or after the time.
+func TestDeliverByStartTime(t *testing.T) {
+	h := newHarness(t, jsapi.StreamConfig{})
+	h.publish("s.a", "1")
+	h.clock.Advance(time.Minute)
+	start := h.clock.Now()
+	h.publish("s.a", "2")
+	h.publish("s.a", "3")
+	h.create(jsapi.ConsumerConfig{Durable: "D", DeliverSubject: "d", AckPolicy: jsapi.AckExplicit, DeliverPolicy: jsapi.DeliverByStartTime, OptStartTime: &start})
+	if got := streamSequences(t, h.take()); !slices.Equal(got, []uint64{2, 3}) {
+		t.Fatalf("delivered %v", got)
+	}
+}
+
+// TestHeadersOnly proves headers_only replaces the payload with Nats-Msg-Size.
+func TestHeadersOnly(t *testing.T) {
+	h := newHarness(t, jsapi.StreamConfig{})
+	h.publish("s.a", "hello")
+	h.create(jsapi.ConsumerConfig{Durable: "D", DeliverSubject: "d", AckPolicy: jsapi.AckNone, HeadersOnly: true})
+	sent := deliveries(h.take())
+	if len(sent) != 1 || len(sent[0].body) != 0 || sent[0].headerValue(jsapi.HeaderMsgSize) != "5" {
+		t.Fatalf("sent %+v", sent)
+	}
+}
+
+// TestReplayOriginal proves replay_policy original spaces deliveries as the messages
+// were stored.
+func TestReplayOriginal(t *testing.T) {
+	h := newHarness(t, jsapi.StreamConfig{})
+	h.publish("s.a", "1")
+	h.clock.Advance(2 * time.Second)
+	h.publish("s.a", "2")
+	h.create(jsapi.ConsumerConfig{Durable: "D", DeliverSubject: "d", AckPolicy: jsapi.AckNone, ReplayPolicy: jsapi.ReplayOriginal})
+	if got := streamSequences(t, h.take()); !slices.Equal(got, []uint64{1}) {
+		t.Fatalf("at once %v", got)
+	}
+	h.clock.Advance(1900 * time.Millisecond)
+	if len(h.take()) != 0 {
+		t.Fatal("replayed early")
+	}
+	h.clock.Advance(200 * time.Millisecond)
+	if got := streamSequences(t, h.take()); !slices.Equal(got, []uint64{2}) {
+		t.Fatalf("later %v", got)
+	}
+}
+
+// TestRateLimit proves rate_limit_bps spaces deliveries by their size.
+func TestRateLimit(t *testing.T) {
+	h := newHarness(t, jsapi.StreamConfig{})
+	for range 3 {
+		h.publish("s.a", string(make([]byte, 1000)))
+	}
+	h.create(jsapi.ConsumerConfig{Durable: "D", DeliverSubject: "d", AckPolicy: jsapi.AckNone, RateLimit: 8 * 1000})
+	first := len(deliveries(h.take()))
+	if first != 1 {
+		t.Fatalf("delivered %d at once", first)
+	}
+	h.clock.Advance(3 * time.Second)
+	if got := len(deliveries(h.take())); got != 2 {
+		t.Fatalf("delivered %d later", got)
+	}
+}
+
+// TestPauseAndResume proves a paused consumer delivers nothing until pause_until.
+func TestPauseAndResume(t *testing.T) {
+	h := newHarness(t, jsapi.StreamConfig{})
+	h.create(jsapi.ConsumerConfig{Durable: "D", DeliverSubject: "d", AckPolicy: jsapi.AckExplicit})
+	until := h.clock.Now().Add(time.Minute)
+	if _, paused := h.consumer.Pause(until); !paused {
+		t.Fatal("not paused")
+	}
+	h.publish("s.a", "1")
+	if len(deliveries(h.take())) != 0 || !h.consumer.Info().Paused {
+		t.Fatal("delivered while paused")
+	}
+	h.clock.Advance(time.Minute)
+	if got := streamSequences(t, h.take()); !slices.Equal(got, []uint64{1}) {
+		t.Fatalf("after resume %v", got)
+	}
+}
+
+// TestRestoreFromStoredState proves a consumer rebuilt over its stored state resumes
+// where it was: delivered position, ack floor, and pending messages redelivered.
+func TestRestoreFromStoredState(t *testing.T) {
+	h := newHarness(t, jsapi.StreamConfig{})
+	for range 4 {
+		h.publish("s.a", "x")
+	}
+	config := jsapi.ConsumerConfig{Durable: "D", AckPolicy: jsapi.AckExplicit, AckWait: time.Second}
+	first := h.create(config)
+	sent := h.pullAll(3)
+	h.ack(sent[0], "+ACK")
+	state, err := first.store.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Stop()
+
+	prepared, _ := jsapi.PrepareConsumerConfig(&config, &h.streamConfig, jsapi.ConsumerCheckOptions{})
+	restoredStore := newStoreWithState(t, &prepared, state)
+	restored, err := newConsumer(h.world(), "D", prepared, restoredStore, h.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.consumer = restored
+	info := restored.Info()
+	if info.Delivered.Stream != 3 || info.AckFloor.Stream != 1 || info.NumAckPending != 2 || info.NumPending != 1 {
+		t.Fatalf("restored info %+v pending %d", info, info.NumPending)
+	}
+	if got := streamSequences(t, h.pullAll(1)); !slices.Equal(got, []uint64{4}) {
+		t.Fatalf("next %v", got)
+	}
+	h.clock.Advance(2 * time.Second)
+	if got := streamSequences(t, h.pullAll(5)); !slices.Equal(got, []uint64{2, 3, 4}) {
+		t.Fatalf("redelivered %v", got)
+	}
+}
