@@ -1,7 +1,8 @@
 // Package client is the NATS client protocol as pure functions over bytes: an
 // incremental, zero-copy parser for what clients send (CONNECT, PUB, HPUB, SUB, UNSUB,
-// PING, PONG) and encoders for what a server sends back (INFO, MSG, HMSG, PING, PONG,
-// +OK, -ERR), plus the JSON shapes of INFO and CONNECT.
+// PING, PONG), the same parser for what servers send (INFO, MSG, HMSG, PING, PONG,
+// +OK, -ERR; NewServerStreamParser, for sans-I/O clients), encoders for both
+// directions, and the JSON shapes of INFO and CONNECT.
 //
 // It owns no connection, clock or goroutine, and imports nothing of this module but
 // the standard library; node/ drives it with the bytes each read delivers.

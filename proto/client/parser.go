@@ -22,6 +22,10 @@ const (
 	OpInfo
 	OpOK
 	OpErr
+	// OpMsg and OpHMsg are what a server sends; only a parser made with
+	// NewServerStreamParser accepts them.
+	OpMsg
+	OpHMsg
 )
 
 // String returns the operation's protocol name.
@@ -47,6 +51,10 @@ func (k OpKind) String() string {
 		return "+OK"
 	case OpErr:
 		return "-ERR"
+	case OpMsg:
+		return "MSG"
+	case OpHMsg:
+		return "HMSG"
 	}
 	return fmt.Sprintf("OpKind(%d)", uint8(k))
 }
@@ -56,20 +64,21 @@ func (k OpKind) String() string {
 // copies what it keeps.
 type Op struct {
 	Kind OpKind
-	// Subject is the subject of PUB, HPUB and SUB.
+	// Subject is the subject of PUB, HPUB, SUB, MSG and HMSG.
 	Subject []byte
-	// Reply is the optional reply subject of PUB and HPUB (nil when absent).
+	// Reply is the optional reply subject of PUB, HPUB, MSG and HMSG (nil when absent).
 	Reply []byte
 	// Queue is the optional queue group of SUB (nil when absent).
 	Queue []byte
-	// SID is the subscription id of SUB and UNSUB.
+	// SID is the subscription id of SUB, UNSUB, MSG and HMSG.
 	SID []byte
 	// Max is UNSUB's optional message count; -1 when absent.
 	Max int64
-	// HeaderBytes is the size of the header block at the start of Payload (HPUB only).
+	// HeaderBytes is the size of the header block at the start of Payload (HPUB and
+	// HMSG only).
 	HeaderBytes int
-	// Payload is the message of PUB and HPUB (headers then body), without the
-	// trailing CRLF.
+	// Payload is the message of PUB, HPUB, MSG and HMSG (headers then body), without
+	// the trailing CRLF.
 	Payload []byte
 	// Arguments is the raw argument text of CONNECT (its JSON), INFO and -ERR.
 	Arguments []byte
@@ -134,9 +143,9 @@ const (
 	stateFailed
 )
 
-// argsMax is the most arguments any client operation takes (HPUB: 4), plus one so that
-// a line with too many can be told apart.
-const argsMax = 5
+// argsMax is the most arguments any operation takes (HMSG with a reply: 5), plus one
+// so that a line with too many can be told apart.
+const argsMax = 6
 
 // keptPayloadBytesMax bounds the split-message buffer a parser keeps for reuse; a
 // larger one is dropped after its message so that one big message does not pin memory
@@ -153,6 +162,9 @@ const opNameBytesMax = 7
 type Parser struct {
 	limits Limits
 	state  parserState
+	// names are the operations this parser accepts: what clients send, or (for a
+	// client's parser) what servers send.
+	names []opName
 	// line holds a control line that is split across reads, or the control line of a
 	// PUB whose payload is split (so that Subject and Reply stay valid).
 	line      []byte
@@ -165,9 +177,16 @@ type Parser struct {
 	err          error
 }
 
-// NewParser returns a parser enforcing limits.
+// NewParser returns a parser of what clients send (a server's parser), enforcing
+// limits.
 func NewParser(limits Limits) *Parser {
-	return &Parser{limits: limits}
+	return &Parser{limits: limits, names: clientOpNames}
+}
+
+// NewServerStreamParser returns a parser of what servers send (a client's parser):
+// INFO, MSG, HMSG, PING, PONG, +OK and -ERR. PayloadBytesMax bounds MSG and HMSG.
+func NewServerStreamParser(limits Limits) *Parser {
+	return &Parser{limits: limits, names: serverOpNames}
 }
 
 // SetLimits changes the limits for the operations that follow.
@@ -212,7 +231,7 @@ func (p *Parser) parseLine(b []byte, h Handler) ([]byte, error) {
 		}
 		p.line = append(p.line, b...)
 		p.lineOwned = true
-		if !validOpPrefix(p.line) {
+		if !validOpPrefix(p.names, p.line) {
 			return nil, ErrUnknownProtocol
 		}
 		return nil, nil
@@ -232,7 +251,7 @@ func (p *Parser) parseLine(b []byte, h Handler) ([]byte, error) {
 	if err := p.decodeLine(line); err != nil {
 		return nil, err
 	}
-	if p.op.Kind == OpPub || p.op.Kind == OpHPub {
+	if hasPayload(p.op.Kind) {
 		p.state = statePayload
 		return rest, nil
 	}
@@ -286,7 +305,7 @@ func (p *Parser) ownLine() {
 // decodeLine identifies the operation of a complete control line and decodes its
 // arguments into p.op.
 func (p *Parser) decodeLine(line []byte) error {
-	kind, nameBytes := matchOp(line)
+	kind, nameBytes := matchOp(p.names, line)
 	if kind == 0 {
 		return ErrUnknownProtocol
 	}
@@ -329,6 +348,33 @@ func (p *Parser) decodeArguments(kind OpKind, arguments []byte) error {
 		}
 		p.op.HeaderBytes = headerBytes
 		return p.setPayloadBytes(size)
+	case OpMsg:
+		size := -1
+		switch len(args) {
+		case 3:
+			p.op.Subject, p.op.SID, size = args[0], args[1], parseSize(args[2])
+		case 4:
+			p.op.Subject, p.op.SID, p.op.Reply, size = args[0], args[1], args[2], parseSize(args[3])
+		}
+		if size < 0 {
+			return fmt.Errorf("%w: MSG %q", ErrArguments, arguments)
+		}
+		return p.setPayloadBytes(size)
+	case OpHMsg:
+		headerBytes, size := -1, -1
+		switch len(args) {
+		case 4:
+			p.op.Subject, p.op.SID = args[0], args[1]
+			headerBytes, size = parseSize(args[2]), parseSize(args[3])
+		case 5:
+			p.op.Subject, p.op.SID, p.op.Reply = args[0], args[1], args[2]
+			headerBytes, size = parseSize(args[3]), parseSize(args[4])
+		}
+		if headerBytes < 0 || size < 0 || headerBytes > size {
+			return fmt.Errorf("%w: HMSG %q", ErrArguments, arguments)
+		}
+		p.op.HeaderBytes = headerBytes
+		return p.setPayloadBytes(size)
 	case OpSub:
 		switch len(args) {
 		case 2:
@@ -364,13 +410,32 @@ func (p *Parser) setPayloadBytes(size int) error {
 	return nil
 }
 
-// opNames lists the operations by name, upper case, with whether the name must be
-// followed by a space or tab (operations with arguments).
-var opNames = [...]struct {
+// hasPayload reports the operations followed by a message.
+func hasPayload(kind OpKind) bool {
+	return kind == OpPub || kind == OpHPub || kind == OpMsg || kind == OpHMsg
+}
+
+// opName is an operation's name, upper case, with whether the name must be followed
+// by a space or tab (operations with arguments).
+type opName struct {
 	name         string
 	kind         OpKind
 	needsSpacing bool
-}{
+}
+
+// serverOpNames are the operations a server sends.
+var serverOpNames = []opName{
+	{"MSG", OpMsg, true},
+	{"HMSG", OpHMsg, true},
+	{"PING", OpPing, false},
+	{"PONG", OpPong, false},
+	{"INFO", OpInfo, false},
+	{"+OK", OpOK, false},
+	{"-ERR", OpErr, false},
+}
+
+// clientOpNames are the operations a client sends.
+var clientOpNames = []opName{
 	{"PUB", OpPub, true},
 	{"HPUB", OpHPub, true},
 	{"SUB", OpSub, true},
@@ -385,15 +450,15 @@ var opNames = [...]struct {
 
 // matchOp returns the operation a complete line starts with and the length of its
 // name, or a zero kind. Like the reference, PING and PONG ignore what follows them.
-func matchOp(line []byte) (OpKind, int) {
+func matchOp(names []opName, line []byte) (OpKind, int) {
 	// The hot path: "PUB " in upper or lower case, checked without the table.
-	if len(line) > 3 && line[0]|0x20 == 'p' && line[1]|0x20 == 'u' && line[2]|0x20 == 'b' {
+	if len(line) > 3 && line[0]|0x20 == 'p' && line[1]|0x20 == 'u' && line[2]|0x20 == 'b' && names[0].kind == OpPub {
 		if isSpace(line[3]) {
 			return OpPub, 3
 		}
 		return 0, 0
 	}
-	for _, candidate := range opNames {
+	for _, candidate := range names {
 		n := len(candidate.name)
 		if len(line) < n || !equalFoldUpper(line[:n], candidate.name) {
 			continue
@@ -408,8 +473,8 @@ func matchOp(line []byte) (OpKind, int) {
 
 // validOpPrefix reports whether an unfinished line can still become a known
 // operation, so that garbage fails at once instead of after max_control_line bytes.
-func validOpPrefix(line []byte) bool {
-	for _, candidate := range opNames {
+func validOpPrefix(names []opName, line []byte) bool {
+	for _, candidate := range names {
 		n := len(candidate.name)
 		if len(line) <= n {
 			if equalFoldUpper(line, candidate.name[:len(line)]) {
