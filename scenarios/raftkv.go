@@ -82,6 +82,19 @@ func newRaftKVWorkload(w *sim.World) *raftKVWorkload {
 			return newRaftNode(c, e, index)
 		}))
 	}
+	// Every set of voters the group may have (all processes, or all but one) keeps a
+	// strict healthy majority of disks: a damaged disk puts its node in repair, and
+	// repair needs a quorum of healthy voters.
+	w.AddDiskGroup(rw.servers...)
+	for skip := range rw.servers {
+		var group []*sim.Process
+		for i, p := range rw.servers {
+			if i != skip {
+				group = append(group, p)
+			}
+		}
+		w.AddDiskGroup(group...)
+	}
 	clientCount := int(w.Knob("raftkv/clients", 2, 4))
 	opTimeout := time.Duration(w.Knob("raftkv/operation-timeout-ns", int64(time.Second), int64(3*time.Second)))
 	for i := 1; i <= clientCount; i++ {
