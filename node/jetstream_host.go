@@ -51,6 +51,28 @@ func (h *jetStreamHost) Publish(account, subject, reply string, header, data []b
 	set.flush(h.server, nil)
 }
 
+// Deliver routes a message by deliverSubject in account but writes it to the
+// subscribers under subject, the way consumers deliver stream messages.
+func (h *jetStreamHost) Deliver(account, deliverSubject, subject, reply string, header, data []byte) {
+	target := h.server.lookupAccount(account)
+	if target == nil {
+		return
+	}
+	pub := publication{subject: []byte(subject), headerBytes: -1, message: data}
+	if reply != "" {
+		pub.reply = []byte(reply)
+	}
+	if len(header) > 0 {
+		message := make([]byte, 0, len(header)+len(data))
+		message = append(message, header...)
+		message = append(message, data...)
+		pub.headerBytes, pub.message = len(header), message
+	}
+	var set flushSet
+	h.client.deliverResult(target.sublist.Match(deliverSubject), &pub, &set)
+	set.flush(h.server, nil)
+}
+
 // jetStreamSubscription is an internal subscription made for JetStream.
 type jetStreamSubscription struct {
 	account *Account

@@ -25,6 +25,11 @@ type Host interface {
 	// Publish sends a message into account as the server, to its subscribers (and
 	// the accounts importing it). It must not block; it may run handlers inline.
 	Publish(account, subject, reply string, header, data []byte)
+	// Deliver sends a message to the subscribers of deliverSubject in account while
+	// presenting it under subject, as consumers deliver: the client sees the stream
+	// message's own subject (MSG <subject> <sid> <reply>), not the deliver subject or
+	// pull request inbox it was routed by.
+	Deliver(account, deliverSubject, subject, reply string, header, data []byte)
 	// Subscribe registers handler for subject (wildcards allowed) in account.
 	Subscribe(account, subject string, handler Handler) (Subscription, error)
 	// HasInterest reports whether anyone in account subscribes to subject (push
