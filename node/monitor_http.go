@@ -193,11 +193,13 @@ func (s *Server) handleMonitor(method, target string) (int, string, []byte) {
 		options.Limit, _ = strconv.Atoi(query.Get("limit"))
 		value = s.Subsz(options)
 	case "/healthz":
-		health := s.Healthz()
+		health := s.jetStreamHealth(s.Healthz(), query)
 		if health.StatusCode != 0 {
 			status = health.StatusCode
 		}
 		value = health
+	case "/jsz":
+		value = s.Jsz(jszOptionsFromQuery(query))
 	case "/accountz":
 		accountz, err := s.Accountz(query.Get("acc"))
 		if err != nil {
