@@ -52,7 +52,15 @@ func (s *Store) ConsumerStore(name string, cfg store.ConsumerConfig) (store.Cons
 	switch {
 	case err == nil:
 		name := path.Join(c.dir, consumerStateFileName)
-		if data, err = s.openAuxFile(name, data); err != nil {
+		plain, err := s.openAuxFile(name, data)
+		if err != nil && s.config.Cipher != NoCipher {
+			if _, derr := store.DecodeConsumerState(data); derr == nil {
+				// A valid state in the clear where a sealed one belongs.
+				err = fmt.Errorf("%w: %s is not encrypted but a key is configured", store.ErrBadKey, name)
+			}
+		}
+		data = plain
+		if err != nil {
 			if errors.Is(err, store.ErrBadKey) {
 				return nil, err
 			}
