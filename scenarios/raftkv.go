@@ -57,10 +57,10 @@ func newRaftKVWorkload(w *sim.World) *raftKVWorkload {
 	}
 	c := newRaftCluster(&worldRef{w: w}, names)
 	// The election timeout must outlast the network's stalls (a lost piece holds a
-	// stream up to a second): heartbeats every 40-200 ms, elections after 0.3-1.5 s.
-	c.tick = time.Duration(w.Knob("raftkv/tick-ns", int64(20*time.Millisecond), int64(50*time.Millisecond)))
-	c.heartbeatTicks = int(w.Knob("raftkv/heartbeat-ticks", 2, 4))
-	c.electionTicks = int(w.Knob("raftkv/election-ticks", 15, 30))
+	// stream up to a second): heartbeats every 80-240 ms, elections after 0.4-1.6 s.
+	c.tick = time.Duration(w.Knob("raftkv/tick-ns", int64(40*time.Millisecond), int64(80*time.Millisecond)))
+	c.heartbeatTicks = int(w.Knob("raftkv/heartbeat-ticks", 2, 3))
+	c.electionTicks = int(w.Knob("raftkv/election-ticks", 10, 20))
 	c.snapshotEvery = uint64(w.Knob("raftkv/snapshot-every", 10, 200))
 	initial := pb.ConfState{}
 	for i := 1; i <= rw.voters; i++ {
@@ -97,8 +97,9 @@ func newRaftKVWorkload(w *sim.World) *raftKVWorkload {
 	}
 	clientCount := int(w.Knob("raftkv/clients", 2, 4))
 	opTimeout := time.Duration(w.Knob("raftkv/operation-timeout-ns", int64(time.Second), int64(3*time.Second)))
+	thinkMax := time.Duration(w.Knob("raftkv/think-max-ns", int64(50*time.Millisecond), int64(200*time.Millisecond)))
 	for i := 1; i <= clientCount; i++ {
-		cl := &raftKVClient{workload: rw, name: "c" + itoa(i), opTimeout: opTimeout}
+		cl := &raftKVClient{workload: rw, name: "c" + itoa(i), opTimeout: opTimeout, thinkMax: thinkMax}
 		rw.clients = append(rw.clients, cl)
 		cl.process = w.Spawn(cl.name, sim.ProcessOptions{}, func(e env.Env) any {
 			cl.boot(e)
@@ -263,6 +264,7 @@ type raftKVClient struct {
 	name      string
 	logical   int
 	opTimeout time.Duration
+	thinkMax  time.Duration
 
 	target      int
 	conn        env.Conn
@@ -293,7 +295,7 @@ func (c *raftKVClient) boot(e env.Env) {
 }
 
 func (c *raftKVClient) think() time.Duration {
-	return time.Duration(c.env.Rand.Int63n(int64(20 * time.Millisecond)))
+	return time.Duration(c.env.Rand.Int63n(int64(c.thinkMax)))
 }
 
 func (c *raftKVClient) dial() {

@@ -270,13 +270,18 @@ func (h *Host) HasReady() bool {
 // messages in the returned batches are all backed by durable state.
 func (h *Host) Ready() Output {
 	var out Output
-	batches := map[uint64]*Batch{}
+	// out.Batches stays sorted by destination; a node has few peers, so a linear
+	// search beats a map here.
 	batchFor := func(to uint64) *Batch {
-		b := batches[to]
-		if b == nil {
-			b = &Batch{From: h.config.NodeID, To: to}
-			batches[to] = b
+		i := 0
+		for i < len(out.Batches) && out.Batches[i].To < to {
+			i++
 		}
+		if i < len(out.Batches) && out.Batches[i].To == to {
+			return out.Batches[i]
+		}
+		b := &Batch{From: h.config.NodeID, To: to}
+		out.Batches = slices.Insert(out.Batches, i, b)
 		return b
 	}
 	for _, name := range h.names {
@@ -320,14 +325,6 @@ func (h *Host) Ready() Output {
 			out.LeaderChanges = append(out.LeaderChanges, LeaderChange{Group: name, Leader: g.leader, Term: g.node.BasicStatus().Term})
 		}
 		g.node.Advance(rd)
-	}
-	destinations := make([]uint64, 0, len(batches))
-	for to := range batches {
-		destinations = append(destinations, to)
-	}
-	slices.Sort(destinations)
-	for _, to := range destinations {
-		out.Batches = append(out.Batches, batches[to])
 	}
 	return out
 }
