@@ -62,8 +62,8 @@ type raftCluster struct {
 	groupsOf func(process int, nodeID uint64) []raftGroupSpec
 
 	// Invariant ledgers, per group id.
-	leaders   map[uint64]map[uint64]uint64 // term -> leader id
-	entries   map[uint64]map[[2]uint64]uint64
+	leaders map[uint64]map[uint64]uint64 // term -> leader id
+	entries map[uint64]map[[2]uint64]uint64
 	applied map[uint64]map[uint64]appliedEntry
 	// commits lists, per group, the entries in the order first applied anywhere, each
 	// with the highest leader term seen by then (the committing leader's term is at
@@ -96,7 +96,7 @@ func newRaftCluster(ref *worldRef, processes []string) *raftCluster {
 		leaders: map[uint64]map[uint64]uint64{}, entries: map[uint64]map[[2]uint64]uint64{},
 		applied: map[uint64]map[uint64]appliedEntry{}, commits: map[uint64][]commitRecord{},
 		leaderTermMax: map[uint64]uint64{},
-		broken: make([]bool, len(processes)),
+		broken:        make([]bool, len(processes)),
 	}
 	for i := range processes {
 		c.nodeIDs[i] = uint64(i + 1)
