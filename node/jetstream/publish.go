@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/natsim/natsim/ds/subject"
 	"github.com/natsim/natsim/proto/header"
 	"github.com/natsim/natsim/proto/jsapi"
 	"github.com/natsim/natsim/store"
@@ -31,6 +32,17 @@ func (s *Stream) processPublish(msg *Msg) {
 		timestamp: s.manager.config.Env.Clock.Now().UnixNano()}
 	if len(msg.Header) > 0 {
 		entry.header = append([]byte(nil), msg.Header...)
+	}
+	if transform := s.subjectTransform(); transform != nil {
+		source := transform.Source
+		if source == "" {
+			source = ">"
+		}
+		if subject.MatchesFilter(entry.subject, source) {
+			if mapped, err := transformSubject(source, transform.Destination, entry.subject); err == nil {
+				entry.subject = mapped
+			}
+		}
 	}
 	entry.data = append([]byte(nil), msg.Data...)
 	if apiErr := s.checkAccountLimits(len(entry.header) + len(entry.data) + len(entry.subject)); apiErr != nil {
@@ -62,6 +74,13 @@ func (s *Stream) processPublish(msg *Msg) {
 	s.armExpiryLocked()
 	s.mu.Unlock()
 	s.drain()
+}
+
+// subjectTransform returns the stream's subject transform, or nil.
+func (s *Stream) subjectTransform() *jsapi.SubjectTransformConfig {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.config.SubjectTransform
 }
 
 // checkAccountLimits refuses a message that would take the account past its
