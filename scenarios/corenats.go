@@ -48,7 +48,7 @@ func corenatsScenario(name, summary string, o corenatsOptions) *sim.Scenario {
 			// A small window makes a paused subscriber push back on the server soon,
 			// so its pending bytes grow past max_pending and it is cut as a slow
 			// consumer.
-			c.WindowBytes = 8<<10 + int(c.Seed%3)*8<<10
+			c.WindowBytes = 16<<10 + int(c.Seed%2)*16<<10
 			// Every lost piece stalls its whole stream (bytes arrive in order), so a
 			// loss delay near a second would leave no stream able to carry the load,
 			// and the run would test nothing but slow consumer cuts.

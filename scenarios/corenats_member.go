@@ -60,6 +60,7 @@ func (m *corenatsMember) boot(e env.Env) {
 		m.subscribe("jobs.*", "workers", corenatsTracked)
 		limited := m.subscribe("events.>", "", corenatsLimited)
 		limited.limit = uint64(cw.limit)
+		limited.limitRemaining = limited.limit
 		_ = limited.sub.AutoUnsubscribe(limited.limit)
 		_, _ = m.client.QueueSubscribe("svc.echo", "responders", m.respond)
 	} else {
@@ -81,7 +82,7 @@ func (m *corenatsMember) subscribe(pattern, queue string, kind corenatsSubscript
 		queue:    queue,
 		kind:     kind,
 		seen:     map[corenatsMessageKey]bool{},
-		last:     map[corenatsPublisherEpoch]uint64{},
+		last:     map[string]uint64{},
 		awaiting: map[corenatsMessageKey]corenatsObligation{},
 	}
 	if queue != "" {
@@ -95,9 +96,14 @@ func (m *corenatsMember) subscribe(pattern, queue string, kind corenatsSubscript
 	return s
 }
 
-// interval draws the time to the next tick.
+// interval draws the time to the next tick. Publishers slow down once the faults end:
+// the network may still have latency tails that stall whole streams, and liveness
+// asks only that the system recover, not that it carry the safety phase's load.
 func (m *corenatsMember) interval() time.Duration {
 	i := m.workload.interval
+	if m.workload.liveness {
+		i *= corenatsLivenessSlowdown
+	}
 	return i/2 + time.Duration(m.env.Rand.Int63n(int64(i)))
 }
 
@@ -140,7 +146,13 @@ func (m *corenatsMember) publish() {
 		publishedAt: cw.world.Now(),
 	}
 	payload := encodeCorenatsPayload(m.account, m.publisher, record.connection, m.sequence, m.env.Rand.Intn(cw.paddingBytesMax+1))
-	if err := m.client.Publish(subject, payload); err != nil {
+	message := &natsclient.Msg{Subject: subject, Data: payload}
+	if m.env.Rand.Intn(3) == 0 {
+		// Some messages carry headers (HPUB, delivered as HMSG); the receiver checks
+		// the header names the same message as the payload.
+		message.Header = natsclient.AppendHeader(nil, corenatsSequenceHeader, itoa(int(m.sequence)))
+	}
+	if err := m.client.PublishMsg(message); err != nil {
 		return
 	}
 	_ = m.client.Flush(func(err error) {

@@ -27,9 +27,15 @@ func errorf(format string, arguments ...any) error {
 // must see after the faults end.
 const corenatsLivenessMessages = 5
 
+// corenatsLivenessSlowdown divides the publishing rate once the faults end.
+const corenatsLivenessSlowdown = 4
+
 // corenatsLivenessReplies is how many requests each requester must get answered after
 // the faults end.
 const corenatsLivenessReplies = 2
+
+// corenatsSequenceHeader is the header that repeats a message's sequence number.
+const corenatsSequenceHeader = "Corenats-Sequence"
 
 // corenatsMessageKey identifies one published message.
 type corenatsMessageKey struct {
@@ -37,7 +43,7 @@ type corenatsMessageKey struct {
 	sequence  uint64
 }
 
-// corenatsPublisherEpoch is one connection of one publisher: order is checked within it.
+// corenatsPublisherEpoch is one connection of one publisher, named in failure messages.
 type corenatsPublisherEpoch struct {
 	publisher  string
 	connection uint64
@@ -80,8 +86,16 @@ type corenatsSubscription struct {
 	kind    corenatsSubscriptionKind
 	group   *corenatsGroup
 	sub     *natsclient.Subscription
-	limit   uint64
 	retired bool
+
+	// The UNSUB max of a limited subscription, and its accounting on the current
+	// connection: what had arrived when it started, what was left of the limit then,
+	// whether the handshake PONG came, and what had arrived by then.
+	limit                uint64
+	limitConnectionStart uint64
+	limitRemaining       uint64
+	limitPonged          bool
+	limitBeforePong      uint64
 
 	// stable: the current connection's handshake PONG arrived (so the server had the
 	// subscription) and the connection has not ended since stableSince.
@@ -89,8 +103,11 @@ type corenatsSubscription struct {
 	stableSince time.Duration
 	connection  uint64
 
-	seen     map[corenatsMessageKey]bool
-	last     map[corenatsPublisherEpoch]uint64
+	seen map[corenatsMessageKey]bool
+	// last is the latest sequence number received from each publisher (an
+	// incarnation): a publisher reconnects only after its old connection ended at
+	// both ends, so its order holds across its connections.
+	last     map[string]uint64
 	awaiting map[corenatsMessageKey]corenatsObligation
 	received uint64
 	// livenessReceived counts deliveries after the faults ended.
@@ -289,6 +306,9 @@ func (cw *corenatsWorkload) connected(m *corenatsMember) {
 	now := cw.world.Now()
 	for _, s := range m.subscriptions {
 		s.stable, s.stableSince, s.connection = true, now, m.client.Connection()
+		if s.kind == corenatsLimited {
+			s.limitConnected()
+		}
 	}
 }
 
@@ -305,6 +325,9 @@ func (cw *corenatsWorkload) disconnected(m *corenatsMember) {
 			clear(s.group.awaiting)
 		}
 		cw.checkLimit(s)
+		if s.kind == corenatsLimited {
+			s.limitDisconnected()
+		}
 	}
 }
 
@@ -325,14 +348,53 @@ func (cw *corenatsWorkload) retire(m *corenatsMember) {
 	}
 }
 
-// checkLimit fails the run when a limited subscription got more than its UNSUB max.
+// checkLimit fails the run when a limited subscription got more than UNSUB max
+// allows. The server counts a subscription's deliveries from its SUB, and a read may
+// end between the SUB and the UNSUB that follows it, so the server may deliver without
+// limit until the UNSUB arrives: on each connection, the messages received are bounded
+// by the larger of what was left of the limit and what arrived before the handshake's
+// PONG (by then the server had processed the UNSUB).
 func (cw *corenatsWorkload) checkLimit(s *corenatsSubscription) {
 	if s.kind != corenatsLimited {
 		return
 	}
-	if s.received > s.limit || s.sub.Excess() > 0 {
-		cw.world.Fail(errorf("%s got %d messages and %d more after the limit, past UNSUB max %d", s, s.received, s.sub.Excess(), s.limit))
+	if err := s.limitViolation(); err != nil {
+		cw.world.Fail(err)
 	}
+}
+
+// limitViolation returns the violation of the UNSUB max, if any.
+func (s *corenatsSubscription) limitViolation() error {
+	if s.received > s.limit || s.sub.Delivered() > s.limit {
+		return errorf("%s handled %d messages, past UNSUB max %d", s, s.received, s.limit)
+	}
+	if !s.limitPonged {
+		return nil
+	}
+	onConnection := s.rawReceived() - s.limitConnectionStart
+	allowed := max(s.limitRemaining, s.limitBeforePong)
+	if onConnection > allowed {
+		return errorf("%s got %d messages on its connection %d, past UNSUB max %d (%d of it left, %d messages before the server acknowledged the UNSUB)",
+			s, onConnection, s.connection, s.limit, s.limitRemaining, s.limitBeforePong)
+	}
+	return nil
+}
+
+// rawReceived counts what the server sent to the subscription, including what the
+// client dropped past the limit.
+func (s *corenatsSubscription) rawReceived() uint64 { return s.sub.Delivered() + s.sub.Excess() }
+
+// limitConnected starts a connection's accounting of the limit.
+func (s *corenatsSubscription) limitConnected() {
+	s.limitPonged = true
+	s.limitBeforePong = s.rawReceived() - s.limitConnectionStart
+}
+
+// limitDisconnected ends a connection's accounting of the limit.
+func (s *corenatsSubscription) limitDisconnected() {
+	s.limitPonged = false
+	s.limitConnectionStart = s.rawReceived()
+	s.limitRemaining = s.limit - min(s.limit, s.sub.Delivered())
 }
 
 // acknowledged: the server processed the publication (its PONG came back), so every
@@ -395,6 +457,11 @@ func (cw *corenatsWorkload) receivedOnce(s *corenatsSubscription, msg *natsclien
 		return
 	}
 	key := corenatsMessageKey{publisher: epoch.publisher, sequence: sequence}
+	if msg.Header != nil {
+		if value, _ := natsclient.HeaderValue(msg.Header, corenatsSequenceHeader); value != strconv.FormatUint(sequence, 10) {
+			w.Fail(errorf("%s got message %d of %s on %q with header %q naming another message", s, sequence, epoch.publisher, msg.Subject, msg.Header))
+		}
+	}
 	switch {
 	case !visible(account, s.member.account, msg.Subject):
 		w.Fail(errorf("%s got message %d of %s from account %s on %q: it crossed accounts without an import",
@@ -403,15 +470,15 @@ func (cw *corenatsWorkload) receivedOnce(s *corenatsSubscription, msg *natsclien
 		w.Fail(errorf("%s got message %d of %s on %q, which it does not match", s, sequence, epoch.publisher, msg.Subject))
 	case s.seen[key]:
 		w.Fail(errorf("%s got message %d of %s on %q twice", s, sequence, epoch.publisher, msg.Subject))
-	case s.last[epoch] >= sequence:
-		w.Fail(errorf("%s got message %d of %s (connection %d) on %q after message %d: out of publisher order",
-			s, sequence, epoch.publisher, epoch.connection, msg.Subject, s.last[epoch]))
+	case s.last[epoch.publisher] >= sequence:
+		w.Fail(errorf("%s got message %d of %s (its connection %d) on %q after message %d: out of publisher order",
+			s, sequence, epoch.publisher, epoch.connection, msg.Subject, s.last[epoch.publisher]))
 	}
 	if s.retired {
 		w.Fail(errorf("%s got message %d of %s after its process crashed", s, sequence, epoch.publisher))
 	}
 	s.seen[key] = true
-	s.last[epoch] = sequence
+	s.last[epoch.publisher] = sequence
 	delete(s.awaiting, key)
 	if cw.liveness {
 		s.livenessReceived++
@@ -513,8 +580,11 @@ func (cw *corenatsWorkload) overdue() error {
 func (cw *corenatsWorkload) Check() error {
 	for _, m := range cw.members {
 		for _, s := range m.subscriptions {
-			if s.kind == corenatsLimited && (s.received > s.limit || s.sub.Excess() > 0) {
-				return errorf("%s got %d messages and %d more after the limit, past UNSUB max %d", s, s.received, s.sub.Excess(), s.limit)
+			if s.kind != corenatsLimited {
+				continue
+			}
+			if err := s.limitViolation(); err != nil {
+				return err
 			}
 		}
 	}
