@@ -82,13 +82,22 @@ func (c *Consumer) sendDeletedAdvisory() {
 	c.unlockAndFlush()
 }
 
-// assignPinLocked pins the priority group to the request being served now.
-func (c *Consumer) assignPinLocked(now time.Time) {
+// assignPinLocked pins the priority group to request: its later requests carry the
+// pin id, and the request itself keeps it for the rest of its batch.
+func (c *Consumer) assignPinLocked(request *waitingRequest, now time.Time) {
 	c.pinID = newIdentifier(c.world.rand)
 	c.pinTime = now
+	if request.group != nil {
+		request.group.ID = c.pinID
+	}
+	c.armPinTimerLocked()
+}
+
+// announcePinLocked sends the pinned advisory once a pinned request is served.
+func (c *Consumer) announcePinLocked(request *waitingRequest) {
 	group := ""
-	if len(c.config.PriorityGroups) > 0 {
-		group = c.config.PriorityGroups[0]
+	if request.group != nil {
+		group = request.group.Group
 	}
 	c.queueAdvisoryLocked(jsapi.AdvisorySubject(jsapi.AdvisoryConsumerPinned, c.world.streamName, c.name), &jsapi.ConsumerGroupPinnedAdvisory{
 		TypedEvent:     c.typedEventLocked(jsapi.ConsumerGroupPinnedAdvisoryType),
@@ -99,7 +108,6 @@ func (c *Consumer) assignPinLocked(now time.Time) {
 		Group:          group,
 		PinnedClientID: c.pinID,
 	})
-	c.armPinTimerLocked()
 }
 
 // unassignPinLocked forgets the pin without an advisory (a pin just assigned to a

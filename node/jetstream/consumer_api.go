@@ -186,6 +186,7 @@ func (e *consumerAPI) addConsumer(stream *Stream, requested *jsapi.ConsumerConfi
 		consumer.Delete()
 		return nil, jsapi.NewConsumerStoreFailedError(err)
 	}
+	consumer.signal()
 	consumer.sendCreatedAdvisory()
 	return consumer, nil
 }

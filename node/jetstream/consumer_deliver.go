@@ -105,6 +105,18 @@ func (c *Consumer) stateLocked() *store.ConsumerState {
 	return state
 }
 
+// signal runs a delivery pass now. The engine calls it once the consumer is
+// registered on its stream, so that a message stored between the consumer's first
+// pass and its registration (which it was not told about) goes out.
+func (c *Consumer) signal() {
+	c.mu.Lock()
+	if !c.closed {
+		c.recomputeNumPendingLocked()
+		c.deliverLocked()
+	}
+	c.unlockAndFlush()
+}
+
 // kickLocked schedules a delivery pass on a fresh callback; the delivery loop uses it
 // to yield after deliverBatchMax messages.
 func (c *Consumer) kickLocked() {

@@ -12,8 +12,14 @@ import (
 // CONSUMER.INFO reports them.
 func (c *Consumer) Info() *jsapi.ConsumerInfo {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.infoLocked()
+	if c.waiting != nil && !c.closed {
+		// As the reference does, report only requests that are still live: expired
+		// ones are answered and ones whose client left are dropped first.
+		c.processWaitingLocked(false)
+	}
+	info := c.infoLocked()
+	c.unlockAndFlush()
+	return info
 }
 
 func (c *Consumer) infoLocked() *jsapi.ConsumerInfo {

@@ -169,5 +169,6 @@ func (e *consumerAPI) recoverConsumer(stream *Stream, name string) error {
 		consumer.Stop()
 		return apiErr
 	}
+	consumer.signal()
 	return nil
 }

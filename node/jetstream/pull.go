@@ -281,9 +281,8 @@ func (c *Consumer) nextWaitingLocked(size int, now time.Time) *waitingRequest {
 			}
 			switch {
 			case needPin && id == "":
-				c.assignPinLocked(now)
+				c.assignPinLocked(request, now)
 				assignedPin = true
-				needPin = false
 			case needPin || (id != "" && id != c.pinID):
 				c.queueStatusLocked(request.reply, jsapi.StatusPinIDMismatch, jsapi.DescriptionWrongPinID, request)
 				queue.remove(0)
@@ -323,8 +322,15 @@ func (c *Consumer) nextWaitingLocked(size int, now time.Time) *waitingRequest {
 			}
 		}
 		if !c.world.hasInterest(request.reply) {
+			if assignedPin {
+				// The pin goes to the next live request instead.
+				c.unassignPinLocked()
+			}
 			queue.remove(0)
 			continue
+		}
+		if assignedPin {
+			c.announcePinLocked(request)
 		}
 		return request
 	}
