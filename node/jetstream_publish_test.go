@@ -226,3 +226,33 @@ func TestJetStreamBadRequests(t *testing.T) {
 		t.Fatalf("names: %s", body)
 	}
 }
+
+// TestJetStreamSubjectDeleteMarkers proves that when max_age removes a subject's
+// last message, a delete marker with Nats-Marker-Reason: MaxAge takes its place.
+func TestJetStreamSubjectDeleteMarkers(t *testing.T) {
+	s := startJetStreamServer(t, t.TempDir())
+	_, js := jetStreamContext(t, s)
+	ctx := testContext(t)
+	stream, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "K", Subjects: []string{"k.>"}, MaxAge: time.Second,
+		AllowMsgTTL: true, SubjectDeleteMarkerTTL: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "k.a", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		message, err := stream.GetLastMsgForSubject(ctx, "k.a")
+		if err == nil && message.Sequence == 2 {
+			if message.Header.Get("Nats-Marker-Reason") != "MaxAge" || len(message.Data) != 0 {
+				t.Fatalf("marker %+v", message)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no marker: %+v %v", message, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -84,6 +84,10 @@ type Stream struct {
 	expiry    env.Timer
 	expiryAt  int64
 	stopped   bool
+	// removals collects what expiry removes, for subject delete markers; markers
+	// are the sequences of the markers placed, which get no marker when they expire.
+	removals removalLog
+	markers  map[uint64]struct{}
 
 	// applying is set while mu is held around a store call whose durability callback
 	// may run inline; the callback then leaves the drain to the caller, which runs it
@@ -149,6 +153,7 @@ func openStream(a *Account, config jsapi.StreamConfig, created time.Time, create
 		}
 	}
 	s.recoverDedup()
+	st.RegisterStorageUpdates(s.removals.record)
 	return s, nil
 }
 
@@ -394,17 +399,22 @@ func (s *Stream) armExpiryLocked() {
 // expire removes the messages past their age or TTL and rearms the timer.
 func (s *Stream) expire() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.stopped {
+		s.mu.Unlock()
 		return
 	}
 	s.expiryAt = 0
 	s.expiry = nil
 	now := s.manager.config.Env.Clock.Now().UnixNano()
+	s.removals.start()
 	if _, err := s.store.ExpireMsgs(now); err != nil {
 		s.manager.logger.Warnf("JetStream stream '%s > %s' expiry: %v", s.account.name, s.config.Name, err)
 	}
+	s.placeMarkersLocked(s.removals.finish(), now)
 	s.armExpiryLocked()
+	s.mu.Unlock()
+	// Markers are new messages: their consumers hear of them once they are durable.
+	s.drain()
 }
 
 // errStreamStopped is the store-level error after a stream was stopped or deleted.
