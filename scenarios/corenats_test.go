@@ -46,6 +46,20 @@ func TestCorenatsPasses(t *testing.T) {
 	}
 }
 
+// TestCorenatsSweep proves the scenario passes the 200 seeds `make sim` sweeps, with
+// no seed failing its liveness goal either. It is skipped in -short mode.
+func TestCorenatsSweep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("200 seeds")
+	}
+	s := Lookup("corenats")
+	for seed := uint64(1); seed <= 200; seed++ {
+		if r := sim.Run(s, seed, sim.Options{}); r.Violation != nil {
+			t.Fatalf("seed %d: %v\nreplay: %s", seed, r.Violation, r.ReplayCommand())
+		}
+	}
+}
+
 // TestCorenatsDeterministic proves a seed replays to the same trace hash (the server,
 // the clients and the checker use no map order or real time), and that seeds differ.
 func TestCorenatsDeterministic(t *testing.T) {

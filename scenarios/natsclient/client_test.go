@@ -88,11 +88,16 @@ func TestClientPubSubQueueRequest(t *testing.T) {
 		t.Fatalf("connected %v, info %+v", connected, a.ServerInfo())
 	}
 
-	var wildcard, queueA, queueB, limited []string
+	var wildcard, queueA, queueB, limited, headers []string
 	record := func(into *[]string) func(*natsclient.Msg) {
 		return func(m *natsclient.Msg) { *into = append(*into, m.Subject+"="+string(m.Data)) }
 	}
-	b.Subscribe("orders.>", record(&wildcard))
+	b.Subscribe("orders.>", func(m *natsclient.Msg) {
+		record(&wildcard)(m)
+		if m.Header != nil {
+			headers = append(headers, string(m.Header))
+		}
+	})
 	a.QueueSubscribe("work.*", "workers", record(&queueA))
 	b.QueueSubscribe("work.*", "workers", record(&queueB))
 	limitedSub, _ := b.Subscribe("orders.*", record(&limited))
@@ -128,6 +133,9 @@ func TestClientPubSubQueueRequest(t *testing.T) {
 
 	if len(wildcard) != 11 || wildcard[0] != "orders.0=0" || wildcard[10] != "orders.h=with header" {
 		t.Fatalf("wildcard got %q", wildcard)
+	}
+	if len(headers) != 1 || headers[0] != "NATS/1.0\r\nKind: h\r\n\r\n" {
+		t.Fatalf("headers received %q", headers)
 	}
 	if len(limited) != 3 || !limitedSub.Closed() || limitedSub.Excess() != 0 {
 		t.Fatalf("limited got %q closed=%v excess=%d", limited, limitedSub.Closed(), limitedSub.Excess())
