@@ -78,9 +78,7 @@ func (s *Stream) processPublish(msg *Msg) {
 
 // subjectTransform returns the stream's subject transform, or nil.
 func (s *Stream) subjectTransform() *jsapi.SubjectTransformConfig {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.config.SubjectTransform
+	return s.published.Load().SubjectTransform
 }
 
 // checkAccountLimits refuses a message that would take the account past its

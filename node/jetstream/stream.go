@@ -73,6 +73,10 @@ type Stream struct {
 	manager *Manager
 	created time.Time
 
+	// published is the configuration for readers outside mu: consumers ask for it
+	// with their own lock held while the stream, holding mu, asks them NeedsAck.
+	published atomic.Pointer[jsapi.StreamConfig]
+
 	mu        sync.Mutex
 	config    jsapi.StreamConfig
 	store     store.StreamStore
@@ -146,6 +150,7 @@ func openStream(a *Account, config jsapi.StreamConfig, created time.Time, create
 	}
 	s := &Stream{account: a, manager: m, created: created, config: config, store: st,
 		consumers: make(map[string]StreamConsumer), dedup: make(map[string]dedupEntry)}
+	s.publishConfigLocked()
 	if create {
 		if err := s.writeMeta(); err != nil {
 			_ = st.Delete()
@@ -204,11 +209,14 @@ func (s *Stream) Env() env.Env { return s.manager.config.Env }
 // Created returns when the stream was created.
 func (s *Stream) Created() time.Time { return s.created }
 
-// Config returns a copy of the stream's configuration.
-func (s *Stream) Config() jsapi.StreamConfig {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.config
+// Config returns a copy of the stream's configuration. It takes no lock, so a
+// consumer may call it holding its own.
+func (s *Stream) Config() jsapi.StreamConfig { return *s.published.Load() }
+
+// publishConfigLocked makes the current configuration visible to Config.
+func (s *Stream) publishConfigLocked() {
+	config := s.config
+	s.published.Store(&config)
 }
 
 // Store returns the stream's store. Consumers only read from it.

@@ -71,6 +71,7 @@ func (s *Stream) update(config jsapi.StreamConfig) error {
 		s.config = old
 		return err
 	}
+	s.publishConfigLocked()
 	if !equalStrings(old.Subjects, config.Subjects) {
 		s.subscribeLocked()
 	}
