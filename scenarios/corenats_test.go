@@ -34,8 +34,9 @@ func TestCorenatsPasses(t *testing.T) {
 		if r.Violation != nil {
 			t.Fatalf("seed %d: %v\nreplay: %s", seed, r.Violation, r.ReplayCommand())
 		}
-		if cw.observed == 0 || cw.obligations == 0 {
-			t.Fatalf("seed %d: %d deliveries, %d obligations: the run checked nothing", seed, cw.observed, cw.obligations)
+		if cw.observed == 0 || cw.obligations == 0 || cw.groupObligations == 0 || cw.importObligations == 0 {
+			t.Fatalf("seed %d: %d deliveries, %d obligations (%d to the queue group, %d through the import): a check had nothing to do",
+				seed, cw.observed, cw.obligations, cw.groupObligations, cw.importObligations)
 		}
 		if cw.slowConsumers() > 0 {
 			slowSeeds++

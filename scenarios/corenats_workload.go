@@ -163,8 +163,9 @@ type corenatsWorkload struct {
 
 	liveness      bool
 	livenessStart time.Duration
-	// observed counts deliveries, for tests.
-	observed, obligations, discharged uint64
+	// Counters for tests: deliveries, obligations made (of them, to queue groups and
+	// through the import), and obligations discharged by a lost connection.
+	observed, obligations, groupObligations, importObligations, discharged uint64
 }
 
 func newCorenatsWorkload(w *sim.World, o corenatsOptions) *corenatsWorkload {
@@ -420,6 +421,9 @@ func (cw *corenatsWorkload) acknowledged(publisher *corenatsMember, p *corenatsP
 			if stable && !s.seen[p.key] {
 				s.awaiting[p.key] = obligation
 				cw.obligations++
+				if p.account != m.account {
+					cw.importObligations++
+				}
 			}
 		}
 	}
@@ -429,6 +433,7 @@ func (cw *corenatsWorkload) acknowledged(publisher *corenatsMember, p *corenatsP
 			if _, done := g.delivered[p.key]; !done {
 				g.awaiting[p.key] = obligation
 				cw.obligations++
+				cw.groupObligations++
 			}
 		}
 	}
