@@ -442,13 +442,13 @@ func (cw *corenatsWorkload) acknowledged(publisher *corenatsMember, p *corenatsP
 // received checks one delivery: the right account and subject, at most once, in the
 // publisher's order, at most one queue member.
 func (cw *corenatsWorkload) received(s *corenatsSubscription, msg *natsclient.Msg) {
-	opts := cw.options
+	broken := cw.options
 	s.received++
-	if opts.loseEvery > 0 && s.received%opts.loseEvery == 0 {
+	if broken.loseEvery > 0 && s.received%broken.loseEvery == 0 {
 		return
 	}
 	cw.receivedOnce(s, msg)
-	if opts.duplicateEvery > 0 && s.received%opts.duplicateEvery == 0 {
+	if broken.duplicateEvery > 0 && s.received%broken.duplicateEvery == 0 {
 		cw.receivedOnce(s, msg)
 	}
 }
