@@ -339,7 +339,8 @@ func (s *Stream) complete(done *completion) {
 
 // respondPublish sends a PubAck or a publish error to reply, if there is one.
 func (s *Stream) respondPublish(reply string, ack *jsapi.PubAck, failure *jsapi.Error) {
-	if reply == "" {
+	// A no_ack stream answers nothing, not even errors, as the reference.
+	if reply == "" || s.published.Load().NoAck {
 		return
 	}
 	response := jsapi.PubAckResponse{Error: failure, PubAck: ack}
