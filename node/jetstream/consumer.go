@@ -53,6 +53,8 @@ var errMaxAckPending = errors.New("max ack pending reached")
 // consumer's lock is released, in order.
 type outMessage struct {
 	subject, reply string
+	// deliverSubject, when set, routes the message while receivers see subject.
+	deliverSubject string
 	header, body   []byte
 	// acknowledged, when not zero, is a stream sequence to report to the stream instead
 	// of a message (interest and work queue retention).
@@ -574,6 +576,10 @@ func (c *Consumer) unlockAndFlush() {
 				if c.world.acknowledged != nil {
 					c.world.acknowledged(message.acknowledged)
 				}
+				continue
+			}
+			if message.deliverSubject != "" {
+				c.world.deliver(message.deliverSubject, message.subject, message.reply, message.header, message.body)
 				continue
 			}
 			c.world.publish(message.subject, message.reply, message.header, message.body)

@@ -300,7 +300,7 @@ func (c *Consumer) sendMessageLocked(next *nextMessage, now time.Time) bool {
 	}
 	c.replayLastStamp = message.TS
 	c.recordDeliveryLocked(message.Seq, consumerSeq, next.deliveries, now)
-	c.queueLocked(deliverSubject, reply, headerBlock, body)
+	c.outbox = append(c.outbox, outMessage{deliverSubject: deliverSubject, subject: message.Subject, reply: reply, header: headerBlock, body: body})
 	if c.config.IsPush() {
 		c.afterPushDeliveryLocked(size)
 	} else {

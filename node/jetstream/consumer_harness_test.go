@@ -99,7 +99,10 @@ func (c *fakeClock) nextDue(end time.Time) *fakeTimer {
 
 // sentMessage is a message the consumer published.
 type sentMessage struct {
+	// subject is where the message went; messageSubject what receivers see (the
+	// stream subject for deliveries).
 	subject, reply string
+	messageSubject string
 	header, body   []byte
 }
 
@@ -152,7 +155,10 @@ func (h *harness) world() consumerWorld {
 		clock: h.clock,
 		rand:  seededRand{rand.New(rand.NewPCG(1, 2))},
 		publish: func(subject, reply string, headerBlock, body []byte) {
-			h.sent = append(h.sent, sentMessage{subject, reply, headerBlock, body})
+			h.sent = append(h.sent, sentMessage{subject: subject, reply: reply, messageSubject: subject, header: headerBlock, body: body})
+		},
+		deliver: func(deliverSubject, subject, reply string, headerBlock, body []byte) {
+			h.sent = append(h.sent, sentMessage{subject: deliverSubject, reply: reply, messageSubject: subject, header: headerBlock, body: body})
 		},
 		hasInterest: func(subject string) bool { return !h.noInterest[subject] },
 		subscribe: func(subject string, handler func(string, string, []byte, []byte)) (func(), error) {

@@ -379,3 +379,32 @@ func TestIntegrationRestartKeepsConsumerState(t *testing.T) {
 		t.Fatalf("next after restart %v %v", msg, err)
 	}
 }
+
+// TestIntegrationMessageHeadersAndMetadata proves a delivered message keeps its
+// subject and headers and its reply carries the metadata nats.go parses.
+func TestIntegrationMessageHeadersAndMetadata(t *testing.T) {
+	_, _, js, stream := setup(t, 0)
+	ctx := testContext(t)
+	consumer, err := stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "cons", AckPolicy: jsAckExplicit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "s.1", []byte("msg"), jetstream.WithMsgID("123")); err != nil {
+		t.Fatal(err)
+	}
+	batch, err := consumer.Fetch(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := <-batch.Messages()
+	if msg == nil {
+		t.Fatalf("no message: %v", batch.Error())
+	}
+	metadata, err := msg.Metadata()
+	if err != nil || metadata.Consumer != "cons" || metadata.Stream != "S" || metadata.Sequence.Stream != 1 {
+		t.Fatalf("metadata %+v %v", metadata, err)
+	}
+	if msg.Headers().Get("Nats-Msg-Id") != "123" || msg.Subject() != "s.1" {
+		t.Fatalf("headers %v subject %q", msg.Headers(), msg.Subject())
+	}
+}

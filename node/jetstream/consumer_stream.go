@@ -63,6 +63,9 @@ func (e *consumerAPI) consumerWorld(stream *Stream, name string, config *jsapi.C
 		publish: func(subject, reply string, header, body []byte) {
 			host.Publish(accountName, subject, reply, header, body)
 		},
+		deliver: func(deliverSubject, subject, reply string, header, body []byte) {
+			host.Deliver(accountName, deliverSubject, subject, reply, header, body)
+		},
 		hasInterest: func(subject string) bool { return host.HasInterest(accountName, subject) },
 		subscribe: func(subject string, handler func(subject, reply string, header, body []byte)) (func(), error) {
 			subscription, err := host.Subscribe(accountName, subject, func(msg *Msg) {

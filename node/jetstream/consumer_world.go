@@ -16,6 +16,10 @@ type consumerWorld struct {
 	// publish sends a message into the consumer's account. It is called without the
 	// consumer's lock held, in the order the consumer produced the messages.
 	publish func(subject, reply string, header, body []byte)
+	// deliver sends a stream message to the subscribers of deliverSubject, which see
+	// the message's own subject (the reference's deliveries). Like publish it runs
+	// without the consumer's lock, in order.
+	deliver func(deliverSubject, subject, reply string, header, body []byte)
 	// hasInterest reports whether anyone in the account listens on subject.
 	hasInterest func(subject string) bool
 	// subscribe installs an internal handler on subject; cancel removes it.

@@ -28,7 +28,7 @@ func TestPullBatchDeliversInOrderWithAckReplies(t *testing.T) {
 	if reply != want {
 		t.Fatalf("reply %+v, want %+v", reply, want)
 	}
-	if sent[0].subject != "_INBOX.1" || string(sent[0].body) != "0" {
+	if sent[0].subject != "_INBOX.1" || sent[0].messageSubject != "s.a" || string(sent[0].body) != "0" {
 		t.Fatalf("first delivery %q %q", sent[0].subject, sent[0].body)
 	}
 	info := h.consumer.Info()
