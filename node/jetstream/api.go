@@ -275,6 +275,7 @@ func (a *Account) UpdateStream(config jsapi.StreamConfig, pedantic bool) (*Strea
 	if err := stream.update(checked); err != nil {
 		return nil, jsapi.NewStreamUpdateError(err)
 	}
+	stream.updateReplication()
 	return stream, nil
 }
 

@@ -92,6 +92,8 @@ type Stream struct {
 	// are the sequences of the markers placed, which get no marker when they expire.
 	removals removalLog
 	markers  map[uint64]struct{}
+	// replication follows the mirror's or the sources' origins (source.go).
+	replication replication
 
 	// applying is set while mu is held around a store call whose durability callback
 	// may run inline; the callback then leaves the drain to the caller, which runs it
@@ -173,6 +175,7 @@ func (s *Stream) writeMeta() error {
 
 // start subscribes the stream's subjects and arms its expiry timer.
 func (s *Stream) start() {
+	defer s.startReplication()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.subscribeLocked()
@@ -323,6 +326,7 @@ func (s *Stream) interestedLocked(seq uint64, subj string) bool {
 
 // stop stops the stream keeping its data.
 func (s *Stream) stop() {
+	s.stopReplication(false)
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()
@@ -354,6 +358,7 @@ func (s *Stream) flushAndStop() {
 
 // delete stops the stream and removes its consumers and data.
 func (s *Stream) delete() error {
+	s.stopReplication(true)
 	s.mu.Lock()
 	s.stopped = true
 	subs := s.subs

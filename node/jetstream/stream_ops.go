@@ -51,6 +51,7 @@ func (s *Stream) Info(deletedDetails bool, subjectsFilter string) *jsapi.StreamI
 	if subjectsFilter != "" {
 		info.State.Subjects = s.store.SubjectsTotals(subjectsFilter)
 	}
+	s.replicationInfo(info)
 	return info
 }
 

@@ -1,0 +1,462 @@
+package jetstream
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/natsim/natsim/ds/subject"
+	"github.com/natsim/natsim/env"
+	"github.com/natsim/natsim/proto/header"
+	"github.com/natsim/natsim/proto/jsapi"
+)
+
+// How a mirror or source follows its origin. The values are the reference's where it
+// has them: a one second heartbeat on the origin's consumer, and a consumer that the
+// origin removes by itself once nobody listens.
+const (
+	// sourceHeartbeat is the idle heartbeat the origin's consumer sends.
+	sourceHeartbeat = time.Second
+	// sourceHealthCheckInterval is how often a link checks that its consumer lives.
+	sourceHealthCheckInterval = time.Second
+	// sourceStallThreshold is the silence (no message, no heartbeat) after which the
+	// consumer is presumed gone (origin restarted or deleted) and is recreated.
+	sourceStallThreshold = 3 * sourceHeartbeat
+	// sourceCreateTimeout is how long a consumer create request may go unanswered
+	// before it is sent again.
+	sourceCreateTimeout = 5 * time.Second
+	// sourceInactiveThreshold lets the origin delete a consumer this side abandoned
+	// without being able to say so (server stopped, link cut).
+	sourceInactiveThreshold = 10 * time.Second
+	// sourceAckWait is the reference's ack wait for these consumers; with ack policy
+	// none it only shows in the consumer's info.
+	sourceAckWait = 22 * time.Hour
+	// sourceRetryMin and sourceRetryMax bound the backoff between failed attempts.
+	sourceRetryMin = 500 * time.Millisecond
+	sourceRetryMax = 10 * time.Second
+	// sourceRetryShiftMax bounds the doubling of the backoff (and keeps the shift
+	// from overflowing).
+	sourceRetryShiftMax = 5
+)
+
+// errSourceNoConsumerInfo: the origin answered a consumer create without a consumer.
+var errSourceNoConsumerInfo = errors.New("consumer create response has no consumer info")
+
+// sourceStorer stores one message an origin link received; mirrors and sources store
+// differently. A failure makes the link start over from the last stored origin
+// sequence after a backoff, and shows in the stream's info.
+type sourceStorer func(link *sourceLink, delivered *Msg, reply jsapi.AckReply) *jsapi.Error
+
+// sourceLink follows one origin stream for a mirror or one of a stream's sources, the
+// way the reference does: it asks the origin (through the JetStream API, so the
+// origin may be in another account or domain) for a push consumer with flow control
+// and heartbeats that starts after the last origin sequence stored here, checks that
+// deliveries come without gaps, and recreates the consumer on a gap, a stall or a
+// failure.
+type sourceLink struct {
+	stream *Stream
+	// source is the configuration this link follows (a copy).
+	source jsapi.StreamSource
+	// indexName identifies the source among the stream's sources (jsapi.IndexName).
+	indexName string
+	mirror    bool
+	store     sourceStorer
+
+	mu sync.Mutex
+	// lastOriginSeq is the highest origin sequence stored (or, for a mirror, the
+	// stream's last sequence, which is the origin's).
+	lastOriginSeq uint64
+	// generation numbers the consumer attempts; deliveries and responses of an older
+	// attempt are ignored.
+	generation     uint64
+	deliverSubject string
+	consumerName   string
+	// consumerSeq is the last consumer sequence received from the current consumer.
+	consumerSeq uint64
+	created     bool
+	requestedAt time.Time
+	deliverSub  Subscription
+	replySub    Subscription
+	lag         uint64
+	// lastActive is when the origin was last heard from; zero means never.
+	lastActive time.Time
+	failure    *jsapi.Error
+	failures   int
+	retry      env.Timer
+	health     env.Timer
+	stopped    bool
+}
+
+// newSourceLink builds a link; start sets it going.
+func newSourceLink(s *Stream, source jsapi.StreamSource, mirror bool, storer sourceStorer) *sourceLink {
+	return &sourceLink{stream: s, source: source, indexName: source.IndexName(), mirror: mirror, store: storer}
+}
+
+// apiPrefix is where the origin's JetStream API answers.
+func (l *sourceLink) apiPrefix() string {
+	if l.source.External != nil && l.source.External.APIPrefix != "" {
+		return l.source.External.APIPrefix
+	}
+	return jsapi.APIPrefix
+}
+
+// start creates the first consumer (from lastOriginSeq+1) and arms the health check.
+func (l *sourceLink) start(lastOriginSeq uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopped {
+		return
+	}
+	l.lastOriginSeq = lastOriginSeq
+	l.restartLocked()
+	l.armHealthLocked()
+}
+
+// stop cancels the consumer (asking the origin to delete it when remove is set)
+// and the timers. A stopped link ignores everything that still arrives.
+func (l *sourceLink) stop(remove bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopped {
+		return
+	}
+	l.stopped = true
+	l.cancelConsumerLocked(remove)
+	if l.retry != nil {
+		l.retry.Stop()
+		l.retry = nil
+	}
+	if l.health != nil {
+		l.health.Stop()
+		l.health = nil
+	}
+}
+
+// cancelConsumerLocked drops the current consumer: its subscriptions go, and when
+// remove is set the origin is asked to delete it (it would otherwise go once inactive).
+func (l *sourceLink) cancelConsumerLocked(remove bool) {
+	if l.deliverSub != nil {
+		l.deliverSub.Unsubscribe()
+		l.deliverSub = nil
+	}
+	if l.replySub != nil {
+		l.replySub.Unsubscribe()
+		l.replySub = nil
+	}
+	if remove && l.consumerName != "" {
+		subj := l.apiPrefix() + ".CONSUMER.DELETE." + l.source.Name + "." + l.consumerName
+		l.publishLater(subj, "", nil, nil)
+	}
+	l.consumerName = ""
+	l.created = false
+}
+
+// publishLater publishes from a task: the link may hold locks of its stream, and the
+// host may run the receivers inline (the origin's API handler, its consumer).
+func (l *sourceLink) publishLater(subj, reply string, hdr, data []byte) {
+	m := l.stream.manager
+	account := l.stream.account.name
+	publish := func() { m.host.Publish(account, subj, reply, hdr, data) }
+	if tasks := m.config.Env.Tasks; tasks != nil {
+		tasks.Go(publish)
+		return
+	}
+	publish()
+}
+
+// restartLocked replaces the consumer by a new one starting after lastOriginSeq.
+func (l *sourceLink) restartLocked() {
+	l.cancelConsumerLocked(true)
+	l.generation++
+	generation := l.generation
+	m := l.stream.manager
+	account := l.stream.account.name
+	token := m.newID()
+	kind := "$JS.S."
+	if l.mirror {
+		kind = "$JS.M."
+	}
+	l.deliverSubject = kind + token
+	if l.source.External != nil && l.source.External.DeliverPrefix != "" {
+		l.deliverSubject = l.source.External.DeliverPrefix + "." + token
+	}
+	l.consumerSeq = 0
+	l.requestedAt = m.config.Env.Clock.Now()
+	deliverSub, err := m.host.Subscribe(account, l.deliverSubject, func(msg *Msg) { l.handleDelivery(generation, msg) })
+	if err != nil {
+		l.failLocked(l.setupFailed(err))
+		return
+	}
+	l.deliverSub = deliverSub
+	reply := kind + token + ".R"
+	replySub, err := m.host.Subscribe(account, reply, func(msg *Msg) { l.handleCreateResponse(generation, msg) })
+	if err != nil {
+		l.failLocked(l.setupFailed(err))
+		return
+	}
+	l.replySub = replySub
+	request := jsapi.CreateConsumerRequest{Stream: l.source.Name, Config: l.consumerConfigLocked()}
+	data, err := json.Marshal(&request)
+	if err != nil {
+		l.failLocked(l.setupFailed(err))
+		return
+	}
+	l.publishLater(l.apiPrefix()+".CONSUMER.CREATE."+l.source.Name, reply, nil, data)
+}
+
+// consumerConfigLocked is the origin consumer this link asks for: ack none, one
+// delivery, flow control and heartbeats, starting after lastOriginSeq (or where the
+// configuration says when nothing was stored yet), filtered as configured.
+func (l *sourceLink) consumerConfigLocked() jsapi.ConsumerConfig {
+	config := jsapi.ConsumerConfig{
+		DeliverSubject: l.deliverSubject, AckPolicy: jsapi.AckNone, AckWait: sourceAckWait,
+		MaxDeliver: 1, Heartbeat: sourceHeartbeat, FlowControl: true, Direct: true,
+		InactiveThreshold: sourceInactiveThreshold, DeliverPolicy: jsapi.DeliverAll,
+		ReplayPolicy: jsapi.ReplayInstant,
+	}
+	switch {
+	case l.lastOriginSeq > 0:
+		config.DeliverPolicy = jsapi.DeliverByStartSequence
+		config.OptStartSeq = l.lastOriginSeq + 1
+	case l.source.OptStartSeq > 0:
+		config.DeliverPolicy = jsapi.DeliverByStartSequence
+		config.OptStartSeq = l.source.OptStartSeq
+	case l.source.OptStartTime != nil:
+		config.DeliverPolicy = jsapi.DeliverByStartTime
+		start := *l.source.OptStartTime
+		config.OptStartTime = &start
+	}
+	if len(l.source.SubjectTransforms) > 0 {
+		for _, transform := range l.source.SubjectTransforms {
+			config.FilterSubjects = append(config.FilterSubjects, orAll(transform.Source))
+		}
+		if len(config.FilterSubjects) == 1 {
+			if config.FilterSubjects[0] != ">" {
+				config.FilterSubject = config.FilterSubjects[0]
+			}
+			config.FilterSubjects = nil
+		}
+	} else if l.source.FilterSubject != "" && l.source.FilterSubject != ">" {
+		config.FilterSubject = l.source.FilterSubject
+	}
+	return config
+}
+
+func orAll(filter string) string {
+	if filter == "" {
+		return ">"
+	}
+	return filter
+}
+
+// setupFailed is the reference's error for a consumer that could not be set up.
+func (l *sourceLink) setupFailed(err error) *jsapi.Error {
+	if l.mirror {
+		return jsapi.NewMirrorConsumerSetupFailedError(err)
+	}
+	return jsapi.NewSourceConsumerSetupFailedError(err)
+}
+
+// failLocked records an error and schedules a new attempt after a backoff.
+func (l *sourceLink) failLocked(failure *jsapi.Error) {
+	l.failure = failure
+	l.failures++
+	l.cancelConsumerLocked(true)
+	l.scheduleRetryLocked()
+}
+
+// scheduleRetryLocked arms one retry, doubling the delay with each failure in a row.
+func (l *sourceLink) scheduleRetryLocked() {
+	if l.stopped || l.retry != nil {
+		return
+	}
+	delay := sourceRetryMin << min(max(l.failures-1, 0), sourceRetryShiftMax)
+	delay = min(delay, sourceRetryMax)
+	l.retry = l.stream.manager.config.Env.Clock.AfterFunc(delay, l.onRetry)
+}
+
+func (l *sourceLink) onRetry() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.retry = nil
+	if l.stopped {
+		return
+	}
+	l.restartLocked()
+}
+
+// armHealthLocked schedules the next health check.
+func (l *sourceLink) armHealthLocked() {
+	if l.stopped {
+		return
+	}
+	l.health = l.stream.manager.config.Env.Clock.AfterFunc(sourceHealthCheckInterval, l.checkHealth)
+}
+
+// checkHealth recreates a consumer that went silent: no heartbeat for
+// sourceStallThreshold (the origin restarted, was deleted or lost the consumer), or
+// no answer to the create request for sourceCreateTimeout.
+func (l *sourceLink) checkHealth() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.health = nil
+	if l.stopped {
+		return
+	}
+	now := l.stream.manager.config.Env.Clock.Now()
+	switch {
+	case l.retry != nil:
+		// A retry is already pending.
+	case l.created && now.Sub(l.lastHeardLocked()) > sourceStallThreshold:
+		l.restartLocked()
+	case !l.created && l.deliverSub != nil && now.Sub(l.lastHeardLocked()) > sourceCreateTimeout:
+		l.restartLocked()
+	}
+	l.armHealthLocked()
+}
+
+// lastHeardLocked is the later of the last activity and the current request.
+func (l *sourceLink) lastHeardLocked() time.Time {
+	if l.lastActive.After(l.requestedAt) {
+		return l.lastActive
+	}
+	return l.requestedAt
+}
+
+// handleCreateResponse reads the origin's answer to a consumer create request.
+func (l *sourceLink) handleCreateResponse(generation uint64, msg *Msg) {
+	var response jsapi.ConsumerCreateResponse
+	err := json.Unmarshal(msg.Data, &response)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopped || generation != l.generation {
+		return
+	}
+	if l.replySub != nil {
+		l.replySub.Unsubscribe()
+		l.replySub = nil
+	}
+	switch {
+	case err != nil:
+		l.failLocked(l.setupFailed(err))
+	case response.Error != nil:
+		l.failLocked(response.Error)
+	case response.ConsumerInfo == nil:
+		l.failLocked(l.setupFailed(errSourceNoConsumerInfo))
+	default:
+		l.consumerName = response.ConsumerInfo.Name
+		l.created = true
+		l.failure = nil
+		l.failures = 0
+		l.lastActive = l.stream.manager.config.Env.Clock.Now()
+		if response.ConsumerInfo.NumPending > 0 && l.consumerSeq == 0 {
+			l.lag = response.ConsumerInfo.NumPending
+		}
+	}
+}
+
+// handleDelivery receives what the origin's consumer sends: messages, idle
+// heartbeats and flow control requests.
+func (l *sourceLink) handleDelivery(generation uint64, msg *Msg) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopped || generation != l.generation {
+		return
+	}
+	l.lastActive = l.stream.manager.config.Env.Clock.Now()
+	if code, _ := header.Status(msg.Header); code == jsapi.StatusControl {
+		l.handleControlLocked(msg)
+		return
+	}
+	reply, ok := jsapi.ParseAckReply(msg.Reply)
+	if !ok {
+		return
+	}
+	// The consumer may deliver before its create response arrives.
+	l.created = true
+	switch {
+	case reply.ConsumerSeq <= l.consumerSeq:
+		// Delivered again (should not happen with max_deliver 1): already handled.
+		return
+	case reply.ConsumerSeq != l.consumerSeq+1:
+		// A delivery went missing: start over after the last origin sequence stored.
+		l.restartLocked()
+		return
+	}
+	l.consumerSeq = reply.ConsumerSeq
+	l.lag = reply.Pending
+	if reply.StreamSeq <= l.lastOriginSeq {
+		return
+	}
+	if failure := l.store(l, msg, reply); failure != nil {
+		l.failLocked(failure)
+		return
+	}
+	l.lastOriginSeq = reply.StreamSeq
+}
+
+// handleControlLocked answers flow control requests and checks heartbeats for gaps.
+func (l *sourceLink) handleControlLocked(msg *Msg) {
+	if msg.Reply != "" {
+		// A flow control request: an empty reply lets the consumer go on.
+		l.publishLater(msg.Reply, "", nil, nil)
+		return
+	}
+	if stalled, ok := header.Get(msg.Header, jsapi.HeaderConsumerStalled); ok && len(stalled) > 0 {
+		l.publishLater(string(stalled), "", nil, nil)
+	}
+	if last, ok := header.Get(msg.Header, jsapi.HeaderLastConsumer); ok {
+		if seq, err := strconv.ParseUint(string(last), 10, 64); err == nil && seq > l.consumerSeq {
+			// The consumer sent something that never arrived.
+			l.restartLocked()
+		}
+	}
+}
+
+// transformSubject maps an origin subject through the link's subject transforms: the
+// first whose source matches applies; without transforms the subject is kept.
+func (l *sourceLink) transformSubject(subj string) string {
+	for _, transform := range l.source.SubjectTransforms {
+		source := orAll(transform.Source)
+		if !subject.MatchesFilter(subj, source) {
+			continue
+		}
+		if transform.Destination == "" {
+			return subj
+		}
+		if mapped, err := transformSubject(source, transform.Destination, subj); err == nil {
+			return mapped
+		}
+		return subj
+	}
+	return subj
+}
+
+// info describes the link for STREAM.INFO.
+func (l *sourceLink) info() *jsapi.StreamSourceInfo {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	info := sourceInfoFromConfig(&l.source)
+	info.Lag = l.lag
+	info.Error = l.failure
+	if !l.lastActive.IsZero() {
+		info.Active = l.stream.manager.config.Env.Clock.Now().Sub(l.lastActive)
+	}
+	return info
+}
+
+// sourceInfoFromConfig is the part of a source's info its configuration gives;
+// Active is -1 (never heard from).
+func sourceInfoFromConfig(source *jsapi.StreamSource) *jsapi.StreamSourceInfo {
+	info := &jsapi.StreamSourceInfo{Name: source.Name, FilterSubject: source.FilterSubject, Active: -1}
+	if source.External != nil {
+		external := *source.External
+		info.External = &external
+	}
+	if len(source.SubjectTransforms) > 0 {
+		info.SubjectTransforms = append([]jsapi.SubjectTransformConfig(nil), source.SubjectTransforms...)
+	}
+	return info
+}
