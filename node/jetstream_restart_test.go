@@ -7,7 +7,10 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/natsim/natsim/node/opts"
 )
 
 // restartJetStreamServer stops s and starts a new server on the same store dir.
@@ -167,5 +170,41 @@ func TestJetStreamObjectStore(t *testing.T) {
 		if err != nil || !bytes.Equal(data, payload) {
 			t.Fatalf("%s: %d bytes, %v", name, len(data), err)
 		}
+	}
+}
+
+// TestJetStreamAccountLimits proves an account's stream count and storage
+// reservation limits refuse what exceeds them with the reference's codes.
+func TestJetStreamAccountLimits(t *testing.T) {
+	s := startTestServer(t, func(o *opts.Options) {
+		o.JetStream = true
+		o.StoreDir = t.TempDir()
+		user := &opts.User{Username: "a", Password: "a", Account: "A"}
+		o.Users = []*opts.User{user}
+		o.Accounts = []*opts.Account{{Name: "A", Users: []*opts.User{user},
+			JetStream: &opts.JetStreamAccountLimits{MaxMemory: -1, MaxStore: 1 << 20, MaxStreams: 2, MaxConsumers: -1}}}
+	})
+	nc := connect(t, s, nats.UserInfo("a", "a"))
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testContext(t)
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "BIG", Subjects: []string{"big"}, MaxBytes: 2 << 20}); !isAPIError(err, 10047) {
+		t.Fatalf("reservation over the limit: %v", err)
+	}
+	for _, name := range []string{"ONE", "TWO"} {
+		if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{name}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "THREE", Subjects: []string{"THREE"}}); !isAPIError(err, 10027) {
+		t.Fatalf("third stream: %v", err)
+	}
+	if _, err := js.Publish(ctx, "ONE", bytes.Repeat([]byte("x"), 900_000)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "TWO", bytes.Repeat([]byte("x"), 200_000)); !isAPIError(err, 10002) {
+		t.Fatalf("over the account's storage: %v", err)
 	}
 }
