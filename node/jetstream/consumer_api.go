@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/natsim/natsim/proto/header"
 	"github.com/natsim/natsim/proto/jsapi"
 )
 
@@ -442,15 +443,20 @@ func (e *consumerAPI) reset(account *Account, args jsapi.Args, request *Request)
 }
 
 // next handles CONSUMER.MSG.NEXT: a pull request, answered with messages or status
-// messages on its reply subject, never with an API response. Requests for unknown
-// consumers get no answer, as in the reference (the client times out).
+// messages on its reply subject, never with an API response. In the reference each
+// consumer subscribes its own MSG.NEXT subject, so a request for a missing consumer
+// finds no subscriber and the client gets "503 No Responders"; here one subscription
+// serves them all, so the status is sent the same way.
 func (e *consumerAPI) next(account *Account, args jsapi.Args, request *Request) {
-	stream := account.Stream(args.Stream)
-	if stream == nil {
-		return
+	var consumer *Consumer
+	if stream := account.Stream(args.Stream); stream != nil {
+		consumer, _ = stream.Consumer(args.Consumer).(*Consumer)
 	}
-	consumer, _ := stream.Consumer(args.Consumer).(*Consumer)
 	if consumer == nil {
+		if request.Reply != "" {
+			status := header.Build(jsapi.StatusNoResponders, "", "Nats-Subject", request.Subject)
+			e.manager.Host().Publish(account.Name(), request.Reply, "", status, nil)
+		}
 		return
 	}
 	consumer.NextRequest(request.Reply, request.Data)

@@ -408,3 +408,28 @@ func TestIntegrationMessageHeadersAndMetadata(t *testing.T) {
 		t.Fatalf("headers %v subject %q", msg.Headers(), msg.Subject())
 	}
 }
+
+// TestIntegrationFetchFromDeletedConsumer proves a pull from a deleted consumer ends
+// with "no responders", as with the reference, where the consumer's own subscription
+// is gone.
+func TestIntegrationFetchFromDeletedConsumer(t *testing.T) {
+	_, _, _, stream := setup(t, 1)
+	ctx := testContext(t)
+	consumer, err := stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{AckPolicy: jsAckExplicit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.DeleteConsumer(ctx, consumer.CachedInfo().Name); err != nil {
+		t.Fatal(err)
+	}
+	batch, err := consumer.Fetch(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range batch.Messages() {
+		t.Fatal("message from a deleted consumer")
+	}
+	if !errors.Is(batch.Error(), nats.ErrNoResponders) {
+		t.Fatalf("error %v", batch.Error())
+	}
+}
