@@ -50,7 +50,8 @@ func transformSubject(source, destination, subject string) (string, error) {
 			next++
 		case token == ">":
 			out = append(out, rest)
-		case strings.HasPrefix(token, "$"):
+		case len(token) > 1 && token[0] == '$' && strings.Trim(token[1:], "0123456789") == "":
+			// Only "$<digits>" names a wildcard; "$KV" and the like are literal tokens.
 			value, err := wildcardToken(wildcards, token[1:])
 			if err != nil {
 				return "", err
