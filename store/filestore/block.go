@@ -112,10 +112,17 @@ func (s *Store) newBlockSized(capacity int64) (*block, error) {
 	if b.cipher != nil {
 		body = b.cipher.appendKeyCheck(body, s.config.Rand)
 	}
-	b.buf = appendRecord(make([]byte, 0, min(capacity, s.config.BlockBytesMax)), body)
+	capacity = min(capacity, s.config.BlockBytesMax)
+	buf := s.spareBlockBuffer
+	s.spareBlockBuffer = nil
+	if int64(cap(buf)) < capacity {
+		buf = make([]byte, 0, capacity)
+	}
+	b.buf = appendRecord(buf[:0], body)
 	b.size = int64(len(b.buf))
 	b.preallocated = s.config.BlockBytesMax
 	b.index = newIndexBuilder()
+	b.index.records = make([]byte, 0, s.indexBytesHint)
 	b.index.addRaw(0, body)
 	s.blocks = append(s.blocks, b)
 	s.dirDirty = true
@@ -161,6 +168,10 @@ func (s *Store) rollover() error {
 		}
 		old.synced = old.written
 		s.writeBlockIndexFile(old, old.buf[:old.size], old.preallocated)
+		if old.index != nil {
+			// The next block's index will likely be as large.
+			s.indexBytesHint = len(old.index.records) + len(old.index.records)/8
+		}
 		old.index = nil
 		s.writeTTLFile()
 		s.cacheBlock(old)
@@ -198,6 +209,11 @@ func (s *Store) cacheBlock(b *block) {
 		evicted := s.cache[0]
 		s.cache = s.cache[1:]
 		if evicted != s.writeBlock() {
+			// Nothing holds a block's buffer outside the lock, so the next block can
+			// take it instead of allocating its own.
+			if int64(cap(evicted.buf)) >= s.config.BlockBytesMax {
+				s.spareBlockBuffer = evicted.buf[:0]
+			}
 			evicted.buf = nil
 		}
 	}
@@ -447,7 +463,8 @@ func (s *Store) eraseRecord(e *core.Entry) error {
 // collectBlocks removes the oldest blocks once none of their messages remain. Only the
 // oldest go: a newer empty block may hold tombstones for messages in an older one.
 func (s *Store) collectBlocks() {
-	if s.syncing {
+	if s.syncsInFlight > 0 {
+		// A group commit may be syncing the block's file.
 		return
 	}
 	for len(s.blocks) > 1 {

@@ -122,9 +122,21 @@ type Store struct {
 	cache       []*block // read caches, most recent last
 	dirDirty    bool     // a block was created since the last directory sync
 
-	waiters []func(error)
-	syncing bool
-	timer   env.Timer
+	// waiters are the Durable callbacks of sync always waiting for a group commit;
+	// syncsInFlight counts the group commits running (at most syncsInFlightMax),
+	// syncsStarting those among them that have not taken a batch yet, and
+	// dirSyncsInFlight those syncing the directory.
+	waiters          []func(error)
+	syncsInFlight    int
+	syncsStarting    int
+	dirSyncsInFlight int
+	// flushWaiters are the Durable callbacks of interval mode waiting for a write to
+	// the OS; flushing says a caller is writing for them; spareWaiters is a drained
+	// batch kept for reuse.
+	flushWaiters []func(error)
+	flushing     bool
+	spareWaiters []func(error)
+	timer        env.Timer
 
 	lost       []store.SequenceRange
 	corruption []*store.CorruptError
@@ -132,6 +144,11 @@ type Store struct {
 	consumers map[string]*ConsumerStore
 	scratch   []byte
 	body      []byte
+
+	// spareBlockBuffer is a full-size block buffer evicted from the cache, for the next
+	// block; indexBytesHint sizes the next block's index builder.
+	spareBlockBuffer []byte
+	indexBytesHint   int
 
 	// recovery says how Open rebuilt the index.
 	recovery RecoveryStats
@@ -753,7 +770,7 @@ func (s *Store) Stop() error {
 		return store.ErrStoreClosed
 	}
 	err := s.syncAllLocked()
-	if err == nil && !s.syncing {
+	if err == nil && s.syncsInFlight == 0 {
 		err = s.writeBlockIndex()
 		if w := s.writeBlock(); err == nil && w != nil && w.indexWritten != w.size && w.buf != nil {
 			s.writeBlockIndexFile(w, w.buf[:w.size], w.preallocated)
@@ -766,9 +783,9 @@ func (s *Store) Stop() error {
 	if s.timer != nil {
 		s.timer.Stop()
 	}
-	waiters := s.waiters
-	s.waiters = nil
-	if !s.syncing {
+	waiters := append(s.waiters, s.flushWaiters...)
+	s.waiters, s.flushWaiters = nil, nil
+	if s.syncsInFlight == 0 {
 		s.closeFiles()
 	}
 	consumers := make([]*ConsumerStore, 0, len(s.consumers))

@@ -38,15 +38,17 @@ const (
 
 var errBadRecord = errors.New("bad record")
 
-// appendRecord frames body and appends it to dst.
+// appendRecord frames body and appends it to dst. The header is built in dst itself:
+// a local array handed to the checksum would escape to the heap on every record.
 func appendRecord(dst, body []byte) []byte {
-	var header [recordHeaderBytes]byte
-	binary.LittleEndian.PutUint32(header[:4], uint32(len(body)))
-	crc := store.Checksum(header[:4])
-	crc = crcUpdate(crc, body)
-	binary.LittleEndian.PutUint32(header[4:], crc)
-	dst = append(dst, header[:]...)
-	return append(dst, body...)
+	start := len(dst)
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(body)))
+	dst = append(dst, 0, 0, 0, 0)
+	dst = append(dst, body...)
+	crc := store.Checksum(dst[start : start+4])
+	crc = crcUpdate(crc, dst[start+recordHeaderBytes:])
+	binary.LittleEndian.PutUint32(dst[start+4:], crc)
+	return dst
 }
 
 // parseRecord reads the record at the start of buf. It returns the body and the total
