@@ -49,6 +49,10 @@ func (a *Account) handleAPI(msg *Msg) {
 		a.apiStreamMsgGet(request, args.Stream)
 	case jsapi.OpStreamMsgDelete:
 		a.apiStreamMsgDelete(request, args.Stream)
+	case jsapi.OpStreamSnapshot:
+		a.apiStreamSnapshot(request, args.Stream)
+	case jsapi.OpStreamRestore:
+		a.apiStreamRestore(request, args.Stream)
 	case jsapi.OpDirectGet, jsapi.OpDirectGetLastBySubject:
 		a.apiDirectGet(request, op, args)
 	case jsapi.OpConsumerCreate, jsapi.OpConsumerDurableCreate, jsapi.OpConsumerNames,

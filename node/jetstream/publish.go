@@ -386,8 +386,9 @@ func (s *Stream) dedupExpireLocked(now int64) {
 	}
 }
 
-// recoverDedup rebuilds the message IDs within the window from the newest messages.
-func (s *Stream) recoverDedup() {
+// recoverDedupLocked rebuilds the message IDs within the window from the newest
+// messages (at open, before anyone else sees the stream, or after a restore).
+func (s *Stream) recoverDedupLocked() {
 	if s.config.DuplicateWindow <= 0 {
 		return
 	}

@@ -159,7 +159,7 @@ func openStream(a *Account, config jsapi.StreamConfig, created time.Time, create
 			return nil, err
 		}
 	}
-	s.recoverDedup()
+	s.recoverDedupLocked()
 	st.RegisterStorageUpdates(s.removals.record)
 	return s, nil
 }
