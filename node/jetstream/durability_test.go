@@ -62,7 +62,7 @@ func (c *durableClock) AfterFunc(time.Duration, func()) env.Timer {
 
 type durableTimer struct{}
 
-func (durableTimer) Stop() bool                { return true }
+func (durableTimer) Stop() bool               { return true }
 func (durableTimer) Reset(time.Duration) bool { return true }
 
 // durableHost records what JetStream publishes and lets the test publish into the
