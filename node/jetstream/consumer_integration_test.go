@@ -351,6 +351,9 @@ func TestIntegrationRestartKeepsConsumerState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Name: "E", AckPolicy: jsAckExplicit, InactiveThreshold: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
 	batch, err := consumer.Fetch(3, jetstream.FetchMaxWait(2*time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -377,6 +380,9 @@ func TestIntegrationRestartKeepsConsumerState(t *testing.T) {
 	msg, err := consumer.Next(jetstream.FetchMaxWait(2 * time.Second))
 	if err != nil || string(msg.Data()) != "3" {
 		t.Fatalf("next after restart %v %v", msg, err)
+	}
+	if _, err := js.Consumer(ctx, "S", "E"); err != nil {
+		t.Fatalf("ephemeral consumer after restart: %v", err)
 	}
 }
 

@@ -35,10 +35,12 @@ func consumerDir(stream *Stream, name string) string {
 	return path.Join(stream.Account().streamDir(stream.Name()), "obs", name)
 }
 
-// persistent reports whether a consumer's state and configuration go to disk: durable
-// consumers of file streams that do not ask for memory storage.
+// persistent reports whether a consumer's state and configuration go to disk: every
+// consumer of a file stream that does not ask for memory storage. Ephemeral consumers
+// too, as in the reference: a client pulling across a server restart finds its
+// consumer again, and the inactive threshold removes it once nobody does.
 func persistent(stream *Stream, config *jsapi.ConsumerConfig) bool {
-	return config.Durable != "" && !config.MemoryStorage && stream.Config().Storage != jsapi.MemoryStorage
+	return !config.MemoryStorage && stream.Config().Storage != jsapi.MemoryStorage
 }
 
 // consumerWorld builds the world of a consumer on stream, and its state store.
