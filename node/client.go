@@ -1,6 +1,7 @@
 package node
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -108,6 +109,10 @@ type clientConn struct {
 	// responseGrants are reply subjects this client may publish to under
 	// allow_responses, with how many publishes remain.
 	responseGrants map[string]*responseGrant
+	// tlsState is the negotiated TLS of a secured connection (nil in plain text);
+	// tlsFirst tells that the handshake came before INFO.
+	tlsState *tls.ConnectionState
+	tlsFirst bool
 
 	inMsgs, inBytes, outMsgs, outBytes int64
 }
@@ -158,26 +163,29 @@ func newClientConn(s *Server, conn env.Conn, id uint64, o *opts.Options) *client
 	return c
 }
 
-// begin sends INFO, arms the timers, and starts reading; tooMany rejects the
-// connection right after INFO, as the reference does.
+// begin sends INFO, runs the TLS handshake when the server has TLS, arms the timers,
+// and starts reading; tooMany rejects the connection right after INFO, as the
+// reference does.
 func (c *clientConn) begin(tooMany bool) {
 	s := c.server
 	s.mu.Lock()
 	auth := s.auth
-	o := s.options
 	info := s.baseInfoLocked()
 	var nonce string
 	if auth.required() && len(auth.nkeys) > 0 {
 		nonce = s.newNonceLocked()
 		info.Nonce = nonce
 	}
+	secure := s.clientTLSLocked()
 	s.mu.Unlock()
 	info.ClientID = c.id
 	info.ClientIP = c.host
-	infoJSON, _ := json.Marshal(info)
 	c.mu.Lock()
 	c.nonce = nonce
-	c.out = client.AppendInfo(c.out, infoJSON)
+	if tooMany || secure == nil || !secure.handshakeFirst {
+		infoJSON, _ := json.Marshal(info)
+		c.out = client.AppendInfo(c.out, infoJSON)
+	}
 	if tooMany {
 		// The close waits for the client's first bytes (its CONNECT): closing a socket
 		// with unread input resets it, and the client would see a broken pipe instead
@@ -188,6 +196,28 @@ func (c *clientConn) begin(tooMany bool) {
 		c.mu.Unlock()
 		c.flushOut()
 		c.conn.Start(c)
+		return
+	}
+	c.mu.Unlock()
+	if secure != nil {
+		c.flushOut()
+		c.startTLS(secure, info, false)
+		return
+	}
+	c.proceed()
+}
+
+// proceed arms the authentication and keepalive timers and starts reading, once the
+// connection is ready for the protocol (after INFO, and the TLS handshake if any).
+func (c *clientConn) proceed() {
+	s := c.server
+	s.mu.Lock()
+	auth := s.auth
+	o := s.options
+	s.mu.Unlock()
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
 		return
 	}
 	if !auth.required() {
@@ -425,6 +455,7 @@ func (c *clientConn) processConnect(arguments []byte) error {
 	s.mu.Lock()
 	auth := s.auth
 	noHeaders := s.options.NoHeaderSupport
+	tlsMap := s.options.TLSMap
 	s.mu.Unlock()
 	if options.NoResponders && !options.Headers {
 		c.closeConnection(reasonNoRespondersHeaders, "no responders requires headers support")
@@ -435,7 +466,7 @@ func (c *clientConn) processConnect(arguments []byte) error {
 		c.mu.Lock()
 		nonce := c.nonce
 		c.mu.Unlock()
-		user = auth.authenticate(&options, nonce)
+		user = c.authenticate(auth, &options, nonce, tlsMap)
 		if user == nil {
 			s.logger.Errorf("%s:%d - cid:%d - authentication error", c.host, c.port, c.id)
 			c.closeConnection(reasonAuthenticationFailure, errAuthorizationViolation)

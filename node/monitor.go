@@ -1,6 +1,7 @@
 package node
 
 import (
+	"crypto/tls"
 	"fmt"
 	"runtime"
 	"runtime/metrics"
@@ -21,31 +22,35 @@ const (
 
 // ConnInfo is one connection in /connz, with the reference's JSON field names.
 type ConnInfo struct {
-	CID                    uint64      `json:"cid"`
-	Kind                   string      `json:"kind,omitempty"`
-	Type                   string      `json:"type,omitempty"`
-	IP                     string      `json:"ip"`
-	Port                   int         `json:"port"`
-	Start                  time.Time   `json:"start"`
-	LastActivity           time.Time   `json:"last_activity"`
-	Stop                   *time.Time  `json:"stop,omitempty"`
-	Reason                 string      `json:"reason,omitempty"`
-	RTT                    string      `json:"rtt,omitempty"`
-	Uptime                 string      `json:"uptime"`
-	Idle                   string      `json:"idle"`
-	PendingBytes           int         `json:"pending_bytes"`
-	InMsgs                 int64       `json:"in_msgs"`
-	OutMsgs                int64       `json:"out_msgs"`
-	InBytes                int64       `json:"in_bytes"`
-	OutBytes               int64       `json:"out_bytes"`
-	NumSubs                uint32      `json:"subscriptions"`
-	Name                   string      `json:"name,omitempty"`
-	Lang                   string      `json:"lang,omitempty"`
-	Version                string      `json:"version,omitempty"`
-	AuthorizedUser         string      `json:"authorized_user,omitempty"`
-	Account                string      `json:"account,omitempty"`
-	Subs                   []string    `json:"subscriptions_list,omitempty"`
-	SubsDetail             []SubDetail `json:"subscriptions_list_detail,omitempty"`
+	CID                    uint64         `json:"cid"`
+	Kind                   string         `json:"kind,omitempty"`
+	Type                   string         `json:"type,omitempty"`
+	IP                     string         `json:"ip"`
+	Port                   int            `json:"port"`
+	Start                  time.Time      `json:"start"`
+	LastActivity           time.Time      `json:"last_activity"`
+	Stop                   *time.Time     `json:"stop,omitempty"`
+	Reason                 string         `json:"reason,omitempty"`
+	RTT                    string         `json:"rtt,omitempty"`
+	Uptime                 string         `json:"uptime"`
+	Idle                   string         `json:"idle"`
+	PendingBytes           int            `json:"pending_bytes"`
+	InMsgs                 int64          `json:"in_msgs"`
+	OutMsgs                int64          `json:"out_msgs"`
+	InBytes                int64          `json:"in_bytes"`
+	OutBytes               int64          `json:"out_bytes"`
+	NumSubs                uint32         `json:"subscriptions"`
+	Name                   string         `json:"name,omitempty"`
+	Lang                   string         `json:"lang,omitempty"`
+	Version                string         `json:"version,omitempty"`
+	AuthorizedUser         string         `json:"authorized_user,omitempty"`
+	Account                string         `json:"account,omitempty"`
+	TLSVersion             string         `json:"tls_version,omitempty"`
+	TLSCipher              string         `json:"tls_cipher_suite,omitempty"`
+	TLSPeerCerts           []*TLSPeerCert `json:"tls_peer_certs,omitempty"`
+	TLSFirst               bool           `json:"tls_first,omitempty"`
+	Subs                   []string       `json:"subscriptions_list,omitempty"`
+	SubsDetail             []SubDetail    `json:"subscriptions_list_detail,omitempty"`
 	startNanos, stopNanos  int64
 	lastNanos, uptimeNanos int64
 	idleNanos, rttNanos    int64
@@ -99,6 +104,12 @@ func (c *clientConn) connInfo(closed bool, subsMode int) *ConnInfo {
 	}
 	if c.account != nil && c.account.Name != opts.DefaultGlobalAccount {
 		info.Account = c.account.Name
+	}
+	if c.tlsState != nil {
+		info.TLSVersion = tlsVersionName(c.tlsState.Version)
+		info.TLSCipher = tls.CipherSuiteName(c.tlsState.CipherSuite)
+		info.TLSPeerCerts = peerCertificates(c.tlsState.PeerCertificates)
+		info.TLSFirst = c.tlsFirst
 	}
 	if subsMode != connzSubsNone {
 		for _, sub := range sortedSubs(c.subs) {

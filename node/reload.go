@@ -32,6 +32,13 @@ func (s *Server) Reload(newOptions *opts.Options) error {
 		s.mu.Unlock()
 		return err
 	}
+	// New certificates, CAs and TLS settings apply to new connections.
+	tlsConfig, err := serverTLSConfig(s.env.FS, &o)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	s.tlsConfig = tlsConfig
 	s.options = &o
 	s.auth = auth
 	s.tracing.Store(o.Trace)
@@ -68,7 +75,7 @@ func (c *clientConn) applyReload(o *opts.Options, auth *authConfig) {
 	if !auth.required() || (user == nil && !authenticated) {
 		return
 	}
-	renewed := auth.authenticate(&connectOptions, nonce)
+	renewed := c.authenticate(auth, &connectOptions, nonce, o.TLSMap)
 	if renewed == nil {
 		c.closeConnection(reasonAuthenticationFailure, errAuthorizationViolation)
 		return

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,6 +69,9 @@ type Server struct {
 	totalConnections atomic.Uint64
 	// jetStream is the server's JetStream (nil when disabled), guarded by mu.
 	jetStream *jetstream.Manager
+	// tlsConfig secures client connections (nil without TLS), guarded by mu; a
+	// reload replaces it for new connections.
+	tlsConfig *tls.Config
 }
 
 // New builds a server from options (defaults are filled in on a copy). It does not
@@ -79,6 +83,10 @@ func New(e env.Env, options *opts.Options, logger Logger) (*Server, error) {
 	o := *options
 	o.SetDefaults()
 	if err := checkSupported(&o); err != nil {
+		return nil, err
+	}
+	tlsConfig, err := serverTLSConfig(e.FS, &o)
+	if err != nil {
 		return nil, err
 	}
 	keys, err := nkeys.CreatePairWithRand(nkeys.PrefixByteServer, randReader{e.Rand})
@@ -96,6 +104,7 @@ func New(e env.Env, options *opts.Options, logger Logger) (*Server, error) {
 		options:      &o,
 		clients:      make(map[uint64]*clientConn),
 		shutdownDone: make(chan struct{}),
+		tlsConfig:    tlsConfig,
 	}
 	if err := s.configureAccounts(&o); err != nil {
 		return nil, err
@@ -367,6 +376,12 @@ func (s *Server) baseInfoLocked() client.Info {
 		MaxPayload:   o.MaxPayload,
 		LameDuckMode: s.lameDuck,
 	}
+	if s.tlsConfig != nil {
+		// allow_non_tls advertises TLS as available instead of required.
+		info.TLSRequired = !o.AllowNonTLS
+		info.TLSAvailable = o.AllowNonTLS
+		info.TLSVerify = s.tlsConfig.ClientAuth == tls.RequireAndVerifyClientCert
+	}
 	if o.ClientAdvertise != "" {
 		info.ClientConnectURLs = []string{o.ClientAdvertise}
 	}
@@ -421,8 +436,6 @@ var ErrNotSupported = errors.New("not supported by this server yet")
 // or talking plain text to a TLS client.
 func checkSupported(o *opts.Options) error {
 	switch {
-	case o.TLS || o.TLSConfig != nil || o.TLSCert != "":
-		return fmt.Errorf("tls: %w", ErrNotSupported)
 	case o.Cluster.Port != 0:
 		return fmt.Errorf("cluster: %w", ErrNotSupported)
 	case o.Gateway.Port != 0:

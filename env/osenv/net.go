@@ -154,7 +154,14 @@ const (
 
 // Conn is env.Conn over a *net.TCPConn.
 type Conn struct {
-	socket        *net.TCPConn
+	socket *net.TCPConn
+	// stream is what reads and writes go through: the socket, or the TLS connection
+	// over it after StartTLS. It changes only while the writer is idle and before the
+	// read goroutine starts, and is read by the writer under mu.
+	stream net.Conn
+	// prefix holds bytes StartTLS read to decide between TLS and plain text; the read
+	// goroutine delivers them first. It is set before the read goroutine starts.
+	prefix        []byte
 	localAddress  string
 	remoteAddress string
 	handler       env.ConnHandler
@@ -192,6 +199,13 @@ type Conn struct {
 	reasonSet bool
 	// drainTimer bounds Close's drain on a connection without a write deadline.
 	drainTimer *time.Timer
+	// upgrading is true while StartTLS owns the socket: the writer leaves the queue
+	// alone (a Close drops it) and Flush does not wake it.
+	upgrading bool
+	// writerIdle, when set, is closed by the writer the next time it finds nothing to
+	// send (setting upgrading), or by kill, so that StartTLS knows the plain-text
+	// bytes are out.
+	writerIdle chan struct{}
 }
 
 func (n *Network) newConn(socket *net.TCPConn) *Conn {
@@ -200,6 +214,7 @@ func (n *Network) newConn(socket *net.TCPConn) *Conn {
 	_ = socket.SetNoDelay(true)
 	c := &Conn{
 		socket:        socket,
+		stream:        socket,
 		localAddress:  socket.LocalAddr().String(),
 		remoteAddress: socket.RemoteAddr().String(),
 		wake:          make(chan struct{}, 1),
@@ -261,7 +276,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 // It does not wait, and a Flush while the writer is busy costs one uncontended lock.
 func (c *Conn) Flush() {
 	c.mu.Lock()
-	if c.writerAwake || c.queuedBytes == 0 {
+	if c.writerAwake || c.queuedBytes == 0 || c.upgrading {
 		c.mu.Unlock()
 		return
 	}
@@ -337,6 +352,10 @@ func (c *Conn) kill(err error) {
 	if c.drainTimer != nil {
 		c.drainTimer.Stop()
 	}
+	if c.writerIdle != nil {
+		close(c.writerIdle)
+		c.writerIdle = nil
+	}
 	// An idle writer is parked on wake: give it the token so that it sees the
 	// connection dead and exits instead of leaking.
 	wake := !c.writerAwake
@@ -369,23 +388,33 @@ func (c *Conn) writeLoop() {
 				c.mu.Unlock()
 				return
 			}
-			if c.queuedBytes == 0 {
+			if c.queuedBytes == 0 || c.upgrading {
+				// While a TLS handshake owns the socket nothing queued may go out
+				// in plain text; a Close then gives up on the queue.
 				if c.state == connClosing {
 					c.mu.Unlock()
 					c.kill(nil)
 					return
 				}
 				c.writerAwake = false
+				if c.writerIdle != nil {
+					// Everything written before StartTLS is out: the handshake
+					// takes the socket from here.
+					c.upgrading = true
+					close(c.writerIdle)
+					c.writerIdle = nil
+				}
 				c.mu.Unlock()
 				break
 			}
+			stream := c.stream
 			chunks := c.queued
 			c.queued, c.spare = c.spare, nil
 			c.inFlight, c.queuedBytes = c.queuedBytes, 0
 			c.mu.Unlock()
 
 			vectors = append(vectors[:0], chunks...)
-			err := c.writeVectors(&vectors, &deadlineSet)
+			err := c.writeVectors(stream, &vectors, &deadlineSet)
 			clear(vectors[:cap(vectors)])
 			chunks = releaseChunks(chunks)
 
@@ -403,7 +432,7 @@ func (c *Conn) writeLoop() {
 
 // writeVectors hands the chunks to the socket in one writev (more if the kernel takes
 // them in parts) under the connection's write deadline.
-func (c *Conn) writeVectors(vectors *net.Buffers, deadlineSet *bool) error {
+func (c *Conn) writeVectors(stream net.Conn, vectors *net.Buffers, deadlineSet *bool) error {
 	deadline := time.Duration(c.writeDeadline.Load())
 	switch {
 	case deadline > 0:
@@ -413,7 +442,7 @@ func (c *Conn) writeVectors(vectors *net.Buffers, deadlineSet *bool) error {
 		_ = c.socket.SetWriteDeadline(time.Time{})
 		*deadlineSet = false
 	}
-	_, err := vectors.WriteTo(c.socket)
+	_, err := vectors.WriteTo(stream)
 	if err == nil {
 		return nil
 	}
@@ -430,9 +459,13 @@ func (c *Conn) readLoop() {
 	buffer := make([]byte, readBufferStart)
 	shortReads := 0
 	var err error
+	if len(c.prefix) > 0 && !c.localClose.Load() {
+		c.handler.OnData(c.prefix)
+	}
+	c.prefix = nil
 	for {
 		var n int
-		n, err = c.socket.Read(buffer)
+		n, err = c.stream.Read(buffer)
 		if n > 0 && !c.localClose.Load() {
 			c.handler.OnData(buffer[:n])
 		}
