@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/natsim/natsim/ds/subject"
 	"github.com/natsim/natsim/node/jetstream"
 	"github.com/natsim/natsim/node/opts"
 	"github.com/natsim/natsim/store/filestore"
@@ -70,7 +71,29 @@ func (h *jetStreamHost) Deliver(account, deliverSubject, subject, reply string, 
 	}
 	var set flushSet
 	h.client.deliverResult(target.sublist.Match(deliverSubject), &pub, &set)
+	for _, importer := range importersOf(target, deliverSubject) {
+		h.client.deliverResult(importer.account.sublist.Match(importer.subject), &pub, &set)
+	}
 	set.flush(h.server, nil)
+}
+
+// importedSubject is a subject as an importing account sees it.
+type importedSubject struct {
+	account *Account
+	subject string
+}
+
+// importersOf lists the accounts importing subj from account as a stream, with the
+// subject mapped for each: consumer deliveries reach them too (cross-account mirrors,
+// sources and push consumers), as published messages do.
+func importersOf(account *Account, subj string) []importedSubject {
+	var importers []importedSubject
+	for _, si := range account.streamImporters {
+		if subject.MatchesFilter(subj, si.subject) {
+			importers = append(importers, importedSubject{account: si.importer, subject: si.mapSubject(subj)})
+		}
+	}
+	return importers
 }
 
 // jetStreamSubscription is an internal subscription made for JetStream.
@@ -114,7 +137,16 @@ func (h *jetStreamHost) HasInterest(account, subject string) bool {
 		return false
 	}
 	result := target.sublist.Match(subject)
-	return len(result.Plain) > 0 || len(result.Queues) > 0
+	if len(result.Plain) > 0 || len(result.Queues) > 0 {
+		return true
+	}
+	for _, importer := range importersOf(target, subject) {
+		imported := importer.account.sublist.Match(importer.subject)
+		if len(imported.Plain) > 0 || len(imported.Queues) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // jetStreamLogger prefixes nothing: the server's logger already says who speaks.
