@@ -208,7 +208,7 @@ func (s *Store) cacheBlock(b *block) {
 	for len(s.cache) > cacheBlocksMax {
 		evicted := s.cache[0]
 		s.cache = s.cache[1:]
-		if evicted != s.writeBlock() {
+		if evicted != s.writeBlock() && s.unlockedWrite.block == nil {
 			// Nothing holds a block's buffer outside the lock, so the next block can
 			// take it instead of allocating its own.
 			if int64(cap(evicted.buf)) >= s.config.BlockBytesMax {
@@ -440,6 +440,13 @@ func (s *Store) eraseRecord(e *core.Entry) error {
 	// The block's bytes change under its index: the index being built is dropped, and
 	// a sealed block's index file no longer matches its checksum (a rebuild at open).
 	b.index = nil
+	if u := &s.unlockedWrite; u.block == b && offset < u.end && offset+int64(recordHeaderBytes+bodyLen) > u.start {
+		// A flush is writing this range from the buffer with the lock released: the
+		// erase goes into a copy, and the flush will not count the range as written.
+		buf = append(make([]byte, 0, cap(b.buf)), buf...)
+		b.buf = buf
+		u.rewriteFrom = min(u.rewriteFrom, offset)
+	}
 	body := make([]byte, bodyLen)
 	erased := binary.AppendUvarint([]byte{kindErased}, e.Seq)
 	erased = binary.AppendVarint(erased, e.TS)
@@ -463,8 +470,8 @@ func (s *Store) eraseRecord(e *core.Entry) error {
 // collectBlocks removes the oldest blocks once none of their messages remain. Only the
 // oldest go: a newer empty block may hold tombstones for messages in an older one.
 func (s *Store) collectBlocks() {
-	if s.syncsInFlight > 0 {
-		// A group commit may be syncing the block's file.
+	if s.syncsInFlight > 0 || s.unlockedWrite.block != nil {
+		// A group commit may be syncing a block's file, or a flush writing one.
 		return
 	}
 	for len(s.blocks) > 1 {

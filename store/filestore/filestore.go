@@ -136,6 +136,8 @@ type Store struct {
 	flushWaiters []func(error)
 	flushing     bool
 	spareWaiters []func(error)
+	// unlockedWrite is a write block range being written with the lock released.
+	unlockedWrite unlockedWrite
 	timer        env.Timer
 
 	lost       []store.SequenceRange
@@ -785,7 +787,7 @@ func (s *Store) Stop() error {
 	}
 	waiters := append(s.waiters, s.flushWaiters...)
 	s.waiters, s.flushWaiters = nil, nil
-	if s.syncsInFlight == 0 {
+	if s.syncsInFlight == 0 && s.unlockedWrite.block == nil {
 		s.closeFiles()
 	}
 	consumers := make([]*ConsumerStore, 0, len(s.consumers))

@@ -1,6 +1,11 @@
 package filestore
 
-import "runtime"
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/natsim/natsim/store"
+)
 
 // Durable implements store.StreamStore. See the package comment for the group commit.
 func (s *Store) Durable(done func(err error)) {
@@ -87,10 +92,7 @@ func (s *Store) flushLoop() {
 		}
 		s.flushWaiters = s.spareWaiters[:0]
 		s.spareWaiters = nil
-		err := s.writable()
-		if err == nil {
-			err = s.flushAllLocked()
-		}
+		err := s.flushUnlocked()
 		s.mu.Unlock()
 		for i, w := range batch {
 			w(err)
@@ -108,6 +110,62 @@ func (s *Store) flushLoop() {
 	}
 }
 
+// flushUnlocked hands every buffered byte to the OS, writing the write block's new
+// bytes with the lock released so that writers keep appending meanwhile. It is
+// called, and returns, with the lock held. The bytes written are a prefix of the
+// buffer that appends never touch (they go after it, or into a new array); the one
+// in-place change, an erase, copies the buffer first while a write is in flight (see
+// eraseRecord), and a concurrent flush under the lock only writes the same bytes again.
+func (s *Store) flushUnlocked() error {
+	if err := s.writable(); err != nil {
+		return err
+	}
+	w := s.writeBlock()
+	for _, b := range s.blocks {
+		if b != w {
+			if err := s.flushBlock(b); err != nil {
+				return err
+			}
+		}
+	}
+	if w == nil || w.written >= w.size || w.buf == nil {
+		return nil
+	}
+	start, end := w.written, w.size
+	data := w.buf[start:end]
+	s.unlockedWrite = unlockedWrite{block: w, start: start, end: end, rewriteFrom: end}
+	s.mu.Unlock()
+	_, err := w.file.WriteAt(data, start)
+	s.mu.Lock()
+	done := s.unlockedWrite
+	s.unlockedWrite = unlockedWrite{}
+	if err != nil {
+		s.fail(err)
+		return err
+	}
+	// An erase inside the range while it was written left older bytes on the disk
+	// there: the next flush writes them again.
+	if written := min(end, done.rewriteFrom); written > w.written {
+		w.written = written
+	}
+	if s.closed && s.syncsInFlight == 0 {
+		// Stop ran meanwhile: it wrote and synced these bytes again, and left the
+		// files for this flush to close.
+		s.closeFiles()
+		if s.failed != nil {
+			return fmt.Errorf("%w: %w", store.ErrStoreFailed, s.failed)
+		}
+	}
+	return nil
+}
+
+// unlockedWrite is the write of flushUnlocked in progress, if block is set.
+type unlockedWrite struct {
+	block       *block
+	start, end  int64
+	rewriteFrom int64
+}
+
 // syncLoop runs group commits until no callback waits. Each round takes the waiting
 // callbacks (at most syncBatchCallbacksMax), writes every buffered byte, fsyncs the
 // dirty blocks and the directory outside the lock, then calls the callbacks. Up to
@@ -123,7 +181,7 @@ func (s *Store) syncLoop() {
 			s.syncsInFlight--
 			waiters := s.waiters
 			s.waiters = nil
-			if s.closed && s.syncsInFlight == 0 {
+			if s.closed && s.syncsInFlight == 0 && s.unlockedWrite.block == nil {
 				s.closeFiles()
 			}
 			s.mu.Unlock()
