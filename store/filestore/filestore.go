@@ -138,7 +138,7 @@ type Store struct {
 	spareWaiters []func(error)
 	// unlockedWrite is a write block range being written with the lock released.
 	unlockedWrite unlockedWrite
-	timer        env.Timer
+	timer         env.Timer
 
 	lost       []store.SequenceRange
 	corruption []*store.CorruptError
