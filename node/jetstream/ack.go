@@ -2,6 +2,8 @@ package jetstream
 
 import (
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/natsim/natsim/proto/jsapi"
@@ -59,6 +61,7 @@ func (c *Consumer) ackLocked(streamSeq, consumerSeq, deliveries uint64) {
 	case jsapi.AckExplicit:
 		p, ok := c.pending[streamSeq]
 		if ok {
+			c.sampleAckLocked(streamSeq, consumerSeq, deliveries, p.Timestamp)
 			delete(c.pending, streamSeq)
 			consumerSeq = p.Sequence
 			c.moveAckFloorLocked(consumerSeq, streamSeq)
@@ -92,6 +95,28 @@ func (c *Consumer) ackLocked(streamSeq, consumerSeq, deliveries uint64) {
 	if len(c.pending) == 0 {
 		stopTimer(&c.ackTimer)
 	}
+}
+
+// sampleAckLocked sends the ack metric for a sampled ack (sample_freq "N%"): how long
+// the message waited for its ack since its last delivery.
+func (c *Consumer) sampleAckLocked(streamSeq, consumerSeq, deliveries uint64, deliveredAt int64) {
+	frequency, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(c.config.SampleFrequency), "%"))
+	if err != nil || frequency <= 0 {
+		return
+	}
+	if frequency < 100 && c.world.rand.Intn(100) > frequency {
+		return
+	}
+	c.queueAdvisoryLocked(jsapi.AdvisorySubject(jsapi.MetricConsumerAckPrefix, c.world.streamName, c.name), &jsapi.ConsumerAckMetric{
+		TypedEvent:  c.typedEventLocked(jsapi.ConsumerAckMetricType),
+		Stream:      c.world.streamName,
+		Consumer:    c.name,
+		ConsumerSeq: consumerSeq,
+		StreamSeq:   streamSeq,
+		Delay:       c.world.clock.Now().UnixNano() - deliveredAt,
+		Deliveries:  deliveries,
+		Domain:      c.world.domain,
+	})
 }
 
 // storeAckLocked records an ack in the consumer store.

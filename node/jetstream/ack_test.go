@@ -278,3 +278,17 @@ func TestInterestRetentionReports(t *testing.T) {
 		t.Fatal("future message not needed")
 	}
 }
+
+// TestAckSampling proves sample_freq 100% sends the ack metric with the wait.
+func TestAckSampling(t *testing.T) {
+	h := newHarness(t, jsapi.StreamConfig{})
+	h.publish("s.a", "1")
+	h.create(jsapi.ConsumerConfig{Durable: "D", AckPolicy: jsapi.AckExplicit, SampleFrequency: "100%"})
+	sent := h.pullAll(1)
+	h.clock.Advance(time.Second)
+	h.ack(sent[0], "+ACK")
+	metrics := h.take()
+	if len(metrics) != 1 || metrics[0].subject != jsapi.MetricConsumerAckPrefix+".S.D" || !contains(string(metrics[0].body), `"ack_time":1000000000`) {
+		t.Fatalf("metrics %+v", metrics)
+	}
+}
