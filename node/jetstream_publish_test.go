@@ -256,3 +256,33 @@ func TestJetStreamSubjectDeleteMarkers(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestJetStreamMarkersForTTLNotForDeletes proves a message expiring by its own TTL
+// leaves a marker, while an expiring KV purge operation (a marker itself) does not.
+func TestJetStreamMarkersForTTLNotForDeletes(t *testing.T) {
+	s := startJetStreamServer(t, t.TempDir())
+	_, js := jetStreamContext(t, s)
+	ctx := testContext(t)
+	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "KVS", LimitMarkerTTL: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Create(ctx, "age", []byte("22"), jetstream.KeyTTL(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(ctx, "name", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := kv.Purge(ctx, "name", jetstream.PurgeTTL(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	stream, _ := js.Stream(ctx, "KV_KVS")
+	time.Sleep(1500 * time.Millisecond)
+	marker, err := stream.GetLastMsgForSubject(ctx, "$KV.KVS.age")
+	if err != nil || marker.Header.Get("Nats-Marker-Reason") != "MaxAge" || marker.Header.Get("Nats-TTL") != "1s" {
+		t.Fatalf("TTL expiry marker: %+v %v", marker, err)
+	}
+	if message, err := stream.GetLastMsgForSubject(ctx, "$KV.KVS.name"); err == nil {
+		t.Fatalf("expired purge left %+v", message)
+	}
+}

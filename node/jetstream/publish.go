@@ -225,6 +225,9 @@ func (s *Stream) applyLocked(entry *publishEntry) completion {
 		done.failure = storeError(err)
 		return done
 	}
+	if s.config.SubjectDeleteMarkerTTL > 0 && isMarkerHeader(entry.header) {
+		s.removals.addMarker(seq)
+	}
 	if entry.msgID != "" {
 		s.dedupInsertLocked(dedupEntry{id: entry.msgID, seq: seq, timestamp: entry.timestamp})
 		s.lastMsgID = entry.msgID

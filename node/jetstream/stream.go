@@ -88,10 +88,8 @@ type Stream struct {
 	expiry    env.Timer
 	expiryAt  int64
 	stopped   bool
-	// removals collects what expiry removes, for subject delete markers; markers
-	// are the sequences of the markers placed, which get no marker when they expire.
+	// removals collects what expiry removes, for subject delete markers.
 	removals removalLog
-	markers  map[uint64]struct{}
 	// replication follows the mirror's or the sources' origins (source.go).
 	replication replication
 
@@ -160,6 +158,7 @@ func openStream(a *Account, config jsapi.StreamConfig, created time.Time, create
 		}
 	}
 	s.recoverDedupLocked()
+	s.recoverMarkersLocked()
 	st.RegisterStorageUpdates(s.removals.record)
 	return s, nil
 }
