@@ -308,6 +308,23 @@ func (j *journal) Remove(e *core.Entry, erase bool) error {
 	return err
 }
 
+// RemoveSeqs implements core.BulkRemover: a filtered purge is one record of delta
+// encoded sequences (about two bytes a message) instead of a record per message.
+func (j *journal) RemoveSeqs(seqs []uint64) error {
+	if j.replaying || len(seqs) == 0 {
+		return nil
+	}
+	body := binary.AppendUvarint([]byte{kindRemoveSeqs}, uint64(len(seqs)))
+	body = binary.AppendUvarint(body, seqs[0])
+	for i := 1; i < len(seqs); i++ {
+		body = binary.AppendUvarint(body, seqs[i]-seqs[i-1])
+	}
+	_, err := j.s.appendRecord(body)
+	return err
+}
+
+var _ core.BulkRemover = (*journal)(nil)
+
 func (j *journal) Skip(seq, num uint64) error {
 	if j.replaying {
 		return nil

@@ -28,6 +28,7 @@ const (
 	kindPurge       byte = 5 // uvarint first, uvarint last: everything below first is gone
 	kindTruncate    byte = 6 // uvarint seq, varint last timestamp: everything above seq is gone
 	kindErased      byte = 7 // uvarint seq, varint ts, zero padding: a message overwritten by EraseMsg
+	kindRemoveSeqs  byte = 8 // uvarint count, uvarint first seq, uvarint gaps: a filtered purge
 )
 
 // Message record flags.

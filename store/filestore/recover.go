@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/natsim/natsim/store"
+	"github.com/natsim/natsim/store/internal/core"
 )
 
 // recovery is the state of one replay of the blocks at open.
@@ -240,6 +241,12 @@ func (r *recovery) scanBlock(b *block, buf []byte, last bool, durableSize int64)
 				// A torn tail of the newest block: bytes never acknowledged.
 				break
 			}
+			if seq := r.suspectedRemoval(buf[offset:]); seq != 0 && r.pending == nil && next >= 0 {
+				// The damage is accounted for by the message it may have removed.
+				r.reportSuspectedRemoval(b, int64(offset), seq)
+				offset = next
+				continue
+			}
 			r.corrupt(b, int64(offset), "record checksum or framing mismatch")
 			if next < 0 {
 				// Nothing readable follows: the block's data ends at the damage, which
@@ -425,6 +432,44 @@ func sortedIndex(index map[uint32]int64) func(yield func(uint32, int64) bool) {
 	}
 }
 
+// suspectedRemoval returns the sequence a damaged record names when its unverified
+// bytes have the shape of a removal record of a message the stream holds, or 0. Such
+// a record may be the removal of that message, which must then not be served as if
+// it had never been removed; any other damaged record names no sequence it affects.
+func (r *recovery) suspectedRemoval(buf []byte) uint64 {
+	if len(buf) < recordHeaderBytes+2 {
+		return 0
+	}
+	length := int(binary.LittleEndian.Uint32(buf))
+	if length < 2 || length > 1+binary.MaxVarintLen64 || recordHeaderBytes+length > len(buf) {
+		return 0
+	}
+	body := buf[recordHeaderBytes : recordHeaderBytes+length]
+	if body[0] != kindRemove {
+		return 0
+	}
+	seq, n := binary.Uvarint(body[1:])
+	if n != length-1 || r.s.stream.Entry(seq) == nil {
+		return 0
+	}
+	return seq
+}
+
+// reportSuspectedRemoval reports a damaged removal record of seq: the message is
+// reported lost (never served) rather than served or dropped on a guess.
+func (r *recovery) reportSuspectedRemoval(b *block, offset int64, seq uint64) {
+	b.keep = true
+	s := r.s
+	c := &store.CorruptError{
+		Range:  store.SequenceRange{First: seq, Last: seq},
+		File:   b.name,
+		Offset: offset,
+		Reason: fmt.Sprintf("removal record checksum mismatch: message %d may have been removed", seq),
+	}
+	s.lost = append(s.lost, c.Range)
+	s.corruption = append(s.corruption, c)
+}
+
 // corrupt opens a lost range at the current position.
 func (r *recovery) corrupt(b *block, offset int64, reason string) {
 	b.keep = true
@@ -484,6 +529,28 @@ func (r *recovery) advanceTo(b *block, seq uint64, offset int64) {
 
 var errUnknownRecord = errors.New("unknown record kind")
 
+// decodeRemoveSeqs decodes a kindRemoveSeqs body: ascending sequences, at most
+// core.BulkRemoveSeqsMax of them.
+func decodeRemoveSeqs(body []byte) ([]uint64, bool) {
+	d := indexDecoder{buf: body[1:]}
+	count := d.uvarint()
+	if d.bad || count == 0 || count > core.BulkRemoveSeqsMax || count > uint64(len(d.buf)) {
+		return nil, false
+	}
+	seqs := make([]uint64, 0, count)
+	seq := d.uvarint()
+	seqs = append(seqs, seq)
+	for range count - 1 {
+		gap := d.uvarint()
+		if gap == 0 || seq+gap < seq {
+			return nil, false
+		}
+		seq += gap
+		seqs = append(seqs, seq)
+	}
+	return seqs, !d.bad && len(d.buf) == 0 && seqs[0] != 0
+}
+
 // apply replays one verified record.
 func (r *recovery) apply(b *block, body []byte, offset int64) error {
 	s := r.s
@@ -500,6 +567,18 @@ func (r *recovery) apply(b *block, body []byte, offset int64) error {
 		}
 		_, err = s.stream.Remove(v[0], false, true)
 		return err
+	case kindRemoveSeqs:
+		seqs, ok := decodeRemoveSeqs(body)
+		if !ok {
+			r.corrupt(b, offset, "bad removal record")
+			return nil
+		}
+		for _, seq := range seqs {
+			if _, err := s.stream.Remove(seq, false, true); err != nil {
+				return err
+			}
+		}
+		return nil
 	case kindSkip:
 		v, _, err := uvarints(body, 2)
 		if err != nil || v[1] == 0 || v[0]+v[1] < v[0] {

@@ -44,6 +44,22 @@ func PurgeEx(s *Stream, filter string, seq, keep uint64) (uint64, error) {
 		}
 	}
 	var purged uint64
+	if bulk, ok := s.backend.(BulkRemover); ok {
+		// One journal record per chunk instead of one per message.
+		for len(seqs) > 0 {
+			chunk := seqs[:min(len(seqs), BulkRemoveSeqsMax)]
+			seqs = seqs[len(chunk):]
+			if err := bulk.RemoveSeqs(chunk); err != nil {
+				return purged, err
+			}
+			for _, q := range chunk {
+				if ok, _ := s.Remove(q, false, true); ok {
+					purged++
+				}
+			}
+		}
+		return purged, nil
+	}
 	for _, q := range seqs {
 		ok, err := s.Remove(q, false, false)
 		if err != nil {
@@ -55,3 +71,13 @@ func PurgeEx(s *Stream, filter string, seq, keep uint64) (uint64, error) {
 	}
 	return purged, nil
 }
+
+// BulkRemover is a Backend that can journal the removal of many messages as one
+// change (a filtered purge). RemoveSeqs is called before the index changes, with at
+// most BulkRemoveSeqsMax ascending sequences of live messages; an error aborts.
+type BulkRemover interface {
+	RemoveSeqs(seqs []uint64) error
+}
+
+// BulkRemoveSeqsMax bounds the sequences of one RemoveSeqs call.
+const BulkRemoveSeqsMax = 1 << 16
