@@ -28,6 +28,7 @@ const (
 	jsqueueErrorStreamNotFound  = 10059
 	jsqueueErrorMessageNotFound = 10037
 	jsqueueErrorStoreFailed     = 10077
+	jsqueueErrorStoreCorrupt    = 10051
 )
 
 // jsqueueRetryDelay is how long a client waits before retrying a failed API request.
@@ -520,6 +521,8 @@ type jsqueueReader struct {
 	found    map[uint64]bool
 	// values is the final read, in stream order.
 	values []int64
+	// corrupt lists the sequences the store reported damaged.
+	corrupt []uint64
 }
 
 func (r *jsqueueReader) boot(e env.Env) {
@@ -599,6 +602,12 @@ func (r *jsqueueReader) get(sequence uint64) {
 		case reply.Error != nil && reply.Error.ErrCode == jsqueueErrorMessageNotFound:
 			qw.log.Return(operation, check.LogOutput{}, now)
 			r.found[sequence] = false
+		case reply.Error != nil && reply.Error.ErrCode == jsqueueErrorStoreCorrupt:
+			// The store found the message damaged and says so rather than serve
+			// it: the read has a hole there, which the queue checker judges (a
+			// hole where an acknowledged value was is a loss).
+			r.found[sequence] = false
+			r.corrupt = append(r.corrupt, sequence)
 		case reply.Error != nil || reply.Message == nil:
 			again()
 			return
