@@ -382,9 +382,10 @@ func (s *Server) baseInfoLocked() client.Info {
 		info.TLSAvailable = o.AllowNonTLS
 		info.TLSVerify = s.tlsConfig.ClientAuth == tls.RequireAndVerifyClientCert
 	}
-	if o.ClientAdvertise != "" {
-		info.ClientConnectURLs = []string{o.ClientAdvertise}
-	}
+	// connect_urls stays empty: the reference fills it (client_advertise included)
+	// only from cluster routes, and a standalone server's client would otherwise
+	// learn a second URL for the same server, which, among other things, lets a TLS
+	// client that failed hostname verification on an IP retry by the advertised name.
 	return info
 }
 

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/tls"
+	"errors"
 	"time"
 
 	"github.com/natsim/natsim/env"
@@ -50,3 +52,15 @@ func (c *stallingConn) WaitPending(limit int, timeout time.Duration) {
 		}
 	}
 }
+
+// StartTLS hands the TLS upgrade (env.TLSStarter) to the wrapped connection.
+func (c *stallingConn) StartTLS(config *tls.Config, options env.TLSOptions, done func(*tls.ConnectionState, error)) {
+	starter, ok := c.Conn.(env.TLSStarter)
+	if !ok {
+		go done(nil, errors.New("nats-server: this connection cannot upgrade to TLS"))
+		return
+	}
+	starter.StartTLS(config, options, done)
+}
+
+var _ env.TLSStarter = (*stallingConn)(nil)
