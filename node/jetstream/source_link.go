@@ -44,6 +44,9 @@ const (
 // errSourceNoConsumerInfo: the origin answered a consumer create without a consumer.
 var errSourceNoConsumerInfo = errors.New("consumer create response has no consumer info")
 
+// errSourceNoResponders: nothing subscribes the origin's JetStream API.
+var errSourceNoResponders = errors.New("no responders available for request")
+
 // sourceStorer stores one message an origin link received; mirrors and sources store
 // differently. A failure makes the link start over from the last stored origin
 // sequence after a backoff, and shows in the stream's info.
@@ -203,7 +206,39 @@ func (l *sourceLink) restartLocked() {
 		l.failLocked(l.setupFailed(err))
 		return
 	}
-	l.publishLater(l.apiPrefix()+".CONSUMER.CREATE."+l.source.Name, reply, nil, data)
+	l.requestLater(generation, l.apiPrefix()+".CONSUMER.CREATE."+l.source.Name, reply, data)
+}
+
+// requestLater sends a consumer create request from a task. When the origin's API is
+// this server's own (no external prefix) and nothing answers it yet, as while the
+// server recovers its streams before it subscribes the API, the attempt fails at
+// once and is retried after the backoff rather than waiting for sourceCreateTimeout.
+func (l *sourceLink) requestLater(generation uint64, subj, reply string, data []byte) {
+	m := l.stream.manager
+	account := l.stream.account.name
+	local := l.source.External == nil || l.source.External.APIPrefix == ""
+	request := func() {
+		if local && !m.host.HasInterest(account, subj) {
+			l.noResponders(generation)
+			return
+		}
+		m.host.Publish(account, subj, reply, nil, data)
+	}
+	if tasks := m.config.Env.Tasks; tasks != nil {
+		tasks.Go(request)
+		return
+	}
+	request()
+}
+
+// noResponders fails the attempt generation: nobody answers the API yet.
+func (l *sourceLink) noResponders(generation uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopped || generation != l.generation {
+		return
+	}
+	l.failLocked(l.setupFailed(errSourceNoResponders))
 }
 
 // consumerConfigLocked is the origin consumer this link asks for: ack none, one
