@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -145,5 +146,33 @@ func TestJSQueuePayloadRoundTrip(t *testing.T) {
 	}
 	if _, err := decodeJSQueuePayload([]byte("12")); err == nil {
 		t.Fatal("a payload without padding separator decoded")
+	}
+}
+
+// TestJSQueueFindings replays the seeds on which the scenario found server bugs (see
+// the report of the commit that added it); it fails while they stand. It runs only
+// with JSQUEUE_FINDINGS=1, so that `go test ./...` stays green meanwhile.
+//
+//   - seed 626: a transient fsync error on the stream directory fails the stream's
+//     recovery at boot; the stream stays unloaded, the next STREAM.CREATE of the same
+//     name fails on another fsync error and its cleanup (Store.Delete after writeMeta
+//     fails) removes the directory with every acknowledged message in it.
+//   - seed 32, strict: a publish refused with 10077 "store failed" after its fsync
+//     failed is served after a restart: the refusal was not definite.
+func TestJSQueueFindings(t *testing.T) {
+	if os.Getenv("JSQUEUE_FINDINGS") == "" {
+		t.Skip("set JSQUEUE_FINDINGS=1 to replay the seeds of open server findings")
+	}
+	cases := []struct {
+		seed    uint64
+		options jsqueueOptions
+	}{
+		{626, jsqueueOptions{}},
+		{32, jsqueueOptions{strictStoreErrors: true}},
+	}
+	for _, c := range cases {
+		if r, _ := runJSQueue(c.options, c.seed); r.Violation != nil {
+			t.Errorf("seed %d (%+v): %v", c.seed, c.options, r.Violation)
+		}
 	}
 }
