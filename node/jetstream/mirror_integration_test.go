@@ -314,3 +314,44 @@ func TestIntegrationMirrorFollowsRecreatedOrigin(t *testing.T) {
 		t.Fatalf("mirror state %+v", info.State)
 	}
 }
+
+// TestIntegrationMirrorAndSourceStartSequence proves opt_start_seq: a mirror starts
+// at that origin sequence (its first sequence), a source takes the origin's messages
+// from it on.
+func TestIntegrationMirrorAndSourceStartSequence(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	_, js := connectJetStream(t, s)
+	ctx := testContext(t)
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "O", Subjects: []string{"o"}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if _, err := js.Publish(ctx, "o", []byte(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "M",
+		Mirror: &jetstream.StreamSource{Name: "O", OptStartSeq: 6}}); err != nil {
+		t.Fatal(err)
+	}
+	info := waitForMessages(t, js, "M", 5)
+	if info.State.FirstSeq != 6 || info.State.LastSeq != 10 {
+		t.Fatalf("mirror state %+v, want 6..10", info.State)
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "S",
+		Sources: []*jetstream.StreamSource{{Name: "O", OptStartSeq: 8}}}); err != nil {
+		t.Fatal(err)
+	}
+	info = waitForMessages(t, js, "S", 3)
+	if info.State.FirstSeq != 1 || info.State.LastSeq != 3 {
+		t.Fatalf("source state %+v, want 1..3", info.State)
+	}
+	stream, err := js.Stream(ctx, "S")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := stream.GetMsg(ctx, 1)
+	if err != nil || string(first.Data) != "7" {
+		t.Fatalf("first sourced message %+v %v", first, err)
+	}
+}

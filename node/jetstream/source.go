@@ -264,10 +264,19 @@ func parseSourceHeader(value string) (indexName string, originSeq uint64, ok boo
 // from each; it stops once every wanted source is found or after sourceScanMax.
 func (s *Stream) lastSourcedSequences(wanted map[string]bool) map[string]uint64 {
 	found := make(map[string]uint64)
+	// The older header form names only the origin: it resumes the first wanted
+	// source (in sorted order, so the choice never depends on map order) from it.
 	byOrigin := make(map[string]string)
+	names := make([]string, 0, len(wanted))
 	for name := range wanted {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
 		origin, _, _ := strings.Cut(name, " ")
-		byOrigin[origin] = name
+		if _, taken := byOrigin[origin]; !taken {
+			byOrigin[origin] = name
+		}
 	}
 	var state store.StreamState
 	s.store.FastState(&state)
