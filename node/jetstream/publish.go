@@ -23,6 +23,8 @@ type publishEntry struct {
 	ttl       int64
 	msgID     string
 	rollup    string
+	// schedule is set for a message that starts a message schedule.
+	schedule *messageSchedule
 }
 
 // processPublish is the stream's subscription handler: a message published on one
@@ -171,6 +173,11 @@ func (s *Stream) checkPublishLocked(entry *publishEntry) *jsapi.Error {
 			return jsapi.NewStreamRollupFailedError(fmt.Errorf("rollup value invalid: %q", value))
 		}
 	}
+	schedule, apiErr := s.parseScheduleLocked(entry.subject, hdr, time.Unix(0, entry.timestamp))
+	if apiErr != nil {
+		return apiErr
+	}
+	entry.schedule = schedule
 	if value, ok := header.Get(hdr, jsapi.HeaderTTL); ok {
 		if !config.AllowMsgTTL {
 			return jsapi.NewMessageTTLDisabledError()
@@ -225,6 +232,7 @@ func (s *Stream) applyLocked(entry *publishEntry) completion {
 		done.failure = storeError(err)
 		return done
 	}
+	s.scheduleStoredLocked(entry.subject, seq, entry.schedule, entry.data)
 	if s.config.SubjectDeleteMarkerTTL > 0 && isMarkerHeader(entry.header) {
 		s.removals.addMarker(seq)
 	}

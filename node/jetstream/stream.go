@@ -88,6 +88,10 @@ type Stream struct {
 	expiry    env.Timer
 	expiryAt  int64
 	stopped   bool
+	// schedules are the message schedules by schedule subject (schedule.go).
+	schedules     map[string]*messageSchedule
+	scheduleTimer env.Timer
+	scheduleAt    time.Time
 	// removals collects what expiry removes, for subject delete markers.
 	removals removalLog
 	// replication follows the mirror's or the sources' origins (source.go).
@@ -159,6 +163,7 @@ func openStream(a *Account, config jsapi.StreamConfig, created time.Time, create
 	}
 	s.recoverDedupLocked()
 	s.recoverMarkersLocked()
+	s.recoverSchedulesLocked()
 	st.RegisterStorageUpdates(s.removals.record)
 	return s, nil
 }
@@ -337,6 +342,7 @@ func (s *Stream) stop() {
 	if s.expiry != nil {
 		s.expiry.Stop()
 	}
+	s.stopSchedulesLocked()
 	consumers := s.sortedConsumersLocked()
 	s.mu.Unlock()
 	for _, sub := range subs {
@@ -365,6 +371,7 @@ func (s *Stream) delete() error {
 	if s.expiry != nil {
 		s.expiry.Stop()
 	}
+	s.stopSchedulesLocked()
 	consumers := s.sortedConsumersLocked()
 	s.consumers = make(map[string]StreamConsumer)
 	s.mu.Unlock()
