@@ -286,4 +286,3 @@ func (s *Stream) stopSchedulesLocked() {
 		s.scheduleTimer = nil
 	}
 }
-
