@@ -110,7 +110,7 @@ func (s *Store) newBlockSized(capacity int64) (*block, error) {
 	body = binary.AppendVarint(body, s.stream.LastTS())
 	body = binary.AppendUvarint(body, uint64(s.config.BlockBytesMax))
 	if b.cipher != nil {
-		body = b.cipher.appendKeyCheck(body, s.config.Rand)
+		body = b.cipher.appendKeyCheck(body, s.randRead)
 	}
 	capacity = min(capacity, s.config.BlockBytesMax)
 	buf := s.spareBlockBuffer

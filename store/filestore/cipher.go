@@ -12,7 +12,6 @@ import (
 	"github.com/klauspost/compress/s2"
 	"golang.org/x/crypto/chacha20poly1305"
 
-	"github.com/natsim/natsim/env"
 	"github.com/natsim/natsim/store"
 )
 
@@ -52,9 +51,11 @@ func newBlockCipher(kind Cipher, key []byte, dir string, id uint32) (*blockCiphe
 	return &blockCipher{aead: aead}, nil
 }
 
-func (c *blockCipher) seal(dst, plain, additional []byte, rnd env.Rand) []byte {
+// seal encrypts plain with a fresh nonce from readRandom (Store.randRead, which
+// serializes Config.Rand with the consumer stores' use of it).
+func (c *blockCipher) seal(dst, plain, additional []byte, readRandom func([]byte)) []byte {
 	nonce := make([]byte, c.aead.NonceSize())
-	_, _ = rnd.Read(nonce)
+	readRandom(nonce)
 	dst = append(dst, nonce...)
 	return c.aead.Seal(dst, nonce, plain, additional)
 }
@@ -67,8 +68,8 @@ func (c *blockCipher) open(sealed, additional []byte) ([]byte, error) {
 	return c.aead.Open(nil, sealed[:n], sealed[n:], additional)
 }
 
-func (c *blockCipher) appendKeyCheck(body []byte, rnd env.Rand) []byte {
-	return c.seal(body, keyCheckPlain, nil, rnd)
+func (c *blockCipher) appendKeyCheck(body []byte, readRandom func([]byte)) []byte {
+	return c.seal(body, keyCheckPlain, nil, readRandom)
 }
 
 // checkKey verifies the sealed key check of a block header.
@@ -92,7 +93,7 @@ func (s *Store) encodePayload(b *block, seq uint64, plain []byte) (byte, []byte,
 		}
 	}
 	if b.cipher != nil {
-		payload = b.cipher.seal(nil, payload, binary.BigEndian.AppendUint64(nil, seq), s.config.Rand)
+		payload = b.cipher.seal(nil, payload, binary.BigEndian.AppendUint64(nil, seq), s.randRead)
 		flags |= flagEncrypted
 	}
 	return flags, payload, nil

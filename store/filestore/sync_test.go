@@ -480,3 +480,53 @@ func TestEraseDuringUnlockedFlush(t *testing.T) {
 		}
 	}
 }
+
+// TestEncryptedConsumerAndStreamConcurrently proves the stream and a consumer of an
+// encrypted store draw nonces from the shared Config.Rand safely (run with -race).
+func TestEncryptedConsumerAndStreamConcurrently(t *testing.T) {
+	disk := newDisk(12)
+	cfg := variants()["aes"](disk.FS())
+	s := mustOpen(t, cfg, store.StreamConfig{Name: "C"})
+	c, err := s.ConsumerStore("c", store.ConsumerConfig{AckPolicy: store.AckExplicit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for i := range 200 {
+			if _, _, err := s.StoreMsg("c", nil, []byte(fmt.Sprint(i)), int64(i), 0); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for i := uint64(1); i <= 200; i++ {
+			if err := c.UpdateDelivered(i, i, 1, int64(i)); err != nil {
+				t.Error(err)
+				return
+			}
+			c.Durable(func(err error) {
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}()
+	wg.Wait()
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	s = mustOpen(t, cfg, store.StreamConfig{Name: "C"})
+	defer s.Stop()
+	c, err = s.ConsumerStore("c", store.ConsumerConfig{AckPolicy: store.AckExplicit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if state, _ := c.State(); state.Delivered.Stream != 200 || s.State().Msgs != 200 {
+		t.Fatalf("consumer %+v, stream %+v", state, s.State())
+	}
+}
