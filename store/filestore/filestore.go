@@ -3,23 +3,37 @@
 //
 // Layout under Config.Dir:
 //
-//	meta.inf          the stream configuration (JSON) with a CRC-32C trailer
+//	meta.inf            the stream configuration (JSON) with a CRC-32C trailer
+//	blocks.idx          the durable length of every block (tells a cut block from a torn one)
+//	ttl.dat             the TTL time hash wheel, stamped with the last sequence (optional)
 //	msgs/NNNNNNNNNN.blk message blocks: checksummed records, appended in order
-//	obs/NAME/o.dat    consumer state (store.EncodeConsumerState), replaced atomically
+//	msgs/NNNNNNNNNN.idx a block's index: its records without payloads (optional)
+//	obs/NAME/o.dat      consumer state (store.EncodeConsumerState), replaced atomically
 //
-// A block is a journal: message records, removal tombstones, skips, purges and
-// truncations, each framed with its length and a CRC-32C. The in-memory index
-// (store/internal/core) is rebuilt at open by replaying the blocks in order, so nothing
-// but the blocks is needed to recover; the index never has to be trusted. A block
-// whose messages are all gone is removed once it is the oldest.
+// A block is a journal: message records, removal tombstones (one sequence, or the
+// delta-encoded sequences of a filtered purge), skips, purges and truncations, each
+// framed with its length and a CRC-32C. The in-memory index (store/internal/core) is
+// rebuilt at open by replaying the blocks in order, so nothing but the blocks is
+// needed to recover. A sealed block's index file (see blockindex.go) lets the replay
+// skip reading its records, but only when the block's length and checksum still
+// match the ones the index was built from; otherwise the block is replayed and the
+// index rebuilt. The TTL wheel is loaded from ttl.dat when its stamp is current (see
+// ttlfile.go), rebuilt from the messages otherwise. Recovery reports how it went.
+// A block whose messages are all gone is removed once it is the oldest.
+//
+// With a Cipher, blocks are sealed per record with per-block keys, and the other
+// files (meta, indexes, TTL, consumer state) are sealed whole with per-write keys (see
+// auxfile.go); a wrong key fails loudly with store.ErrBadKey.
 //
 // Durability: writes land in the write block's buffer and return; Durable(done) calls
 // done once they are fsynced (SyncAlways, the default) or written to the OS
 // (SyncInterval, like the reference's sync_interval; a timer fsyncs). Syncs are group
 // commits: one fsync covers every write made before it started, and while it runs new
-// Durable callbacks queue for the next one. With Config.Tasks the sync runs on a task;
-// otherwise the first caller runs it inline and keeps going while others queue, so no
-// caller ever blocks waiting for another's sync.
+// Durable callbacks queue for the next one; up to two run at once (see sync.go).
+// With Config.Tasks the sync runs on a task; otherwise the first caller runs it
+// inline and keeps going while others queue, so no caller ever blocks waiting for
+// another's sync. In interval mode the callers' writes to the OS are batched the same
+// way, and made with the lock released.
 //
 // Corruption found at open (a record whose checksum fails, anywhere but a torn tail of
 // the newest block) is reported with the affected sequences in State().Lost and
