@@ -30,6 +30,8 @@ const (
 	raftConnPendingMax = 1 << 20
 	// raftPendingRequestsMax bounds the client requests a node waits to apply.
 	raftPendingRequestsMax = 4096
+	// raftReadyRoundsMax bounds the Ready rounds one event runs.
+	raftReadyRoundsMax = 8
 	// raftRetryDelay paces a node's reopening of storage after a failure.
 	raftRetryDelay = 200 * time.Millisecond
 	// raftNodeIDGeneration separates the node ids a process takes over time: id =
@@ -286,21 +288,31 @@ func (n *raftNode) start() {
 			}
 		}
 	}
+	n.stopped = false
+	n.cluster.broken[n.index] = false
+	n.openGroups(specs)
+}
+
+// openGroups opens the groups, retrying the ones whose storage fails to open (a disk
+// error) later; the others run meanwhile.
+func (n *raftNode) openGroups(specs []raftGroupSpec) {
+	var failed []raftGroupSpec
 	for _, spec := range specs {
 		if err := n.openGroup(spec); err != nil {
-			n.cluster.broken[n.index] = errors.Is(err, wal.ErrCorruptSnapshot)
-			n.stop()
-			generation := n.generation
-			n.env.Clock.AfterFunc(raftRetryDelay, func() {
-				if n.generation == generation {
-					n.start()
-				}
-			})
-			return
+			if errors.Is(err, wal.ErrCorruptSnapshot) || errors.Is(err, wal.ErrHardStateLost) {
+				n.cluster.broken[n.index] = true
+			}
+			failed = append(failed, spec)
 		}
 	}
-	n.cluster.broken[n.index] = false
-	n.stopped = false
+	if len(failed) > 0 {
+		generation := n.generation
+		n.env.Clock.AfterFunc(raftRetryDelay, func() {
+			if n.generation == generation && !n.stopped {
+				n.openGroups(failed)
+			}
+		})
+	}
 	n.queueReady()
 }
 
@@ -383,7 +395,9 @@ func (n *raftNode) queueReady() {
 	}
 	n.readyQueued = true
 	n.processReady()
-	for !n.stopped && n.host.HasReady() {
+	// Applying may make more ready (a snapshot taken, a repair cleared); a bounded
+	// number of rounds, the next event picks up the rest.
+	for round := 0; round < raftReadyRoundsMax && !n.stopped && n.host.HasReady(); round++ {
 		n.processReady()
 	}
 	n.readyQueued = false

@@ -21,3 +21,9 @@ func TestRaftKVPasses(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRaftScale measures simulated seconds per wall second of raftscale (target:
+// 50).
+func BenchmarkRaftScale(b *testing.B) {
+	benchmarkScenario(b, Lookup("raftscale"))
+}

@@ -60,6 +60,9 @@ var (
 	ErrFailed = errors.New("wal: an earlier write failed; reopen the log")
 	// ErrCorruptSnapshot: the snapshot file is damaged, so the log's prefix is lost.
 	ErrCorruptSnapshot = errors.New("wal: snapshot file is damaged")
+	// ErrHardStateLost: the log exists but no copy of the hard state survived, so the
+	// vote this node cast is unknown; it must not take part in elections again.
+	ErrHardStateLost = errors.New("wal: hard state lost")
 	// ErrCorruptEntry: an entry read back from a segment is damaged.
 	ErrCorruptEntry = errors.New("wal: damaged entry")
 )
@@ -224,6 +227,9 @@ func (w *WAL) open(recovery *Recovery) error {
 		recovery.Corrupt = true
 	}
 
+	if !stateOK && logHardState.IsEmpty() && (len(entries) > 0 || hasSnapshot) {
+		return ErrHardStateLost
+	}
 	w.hardState = state.hardState
 	if newerHardState(logHardState, w.hardState) {
 		w.hardState = logHardState
@@ -241,9 +247,26 @@ func (w *WAL) open(recovery *Recovery) error {
 		// node may have promised.
 		w.repairIndex = max(w.repairIndex, state.durableIndex, w.hardState.Commit, last)
 	}
+	lastTerm := w.offsetTerm
+	if len(entries) > 0 {
+		lastTerm = entries[len(entries)-1].Term
+	}
+	if w.hardState.Term < lastTerm {
+		// The log holds entries of a later term than the hard state: a crash kept a
+		// leader's entries but not the hard state written after them, or damage kept
+		// an older hard state. A node's term is at least its last entry's. No vote
+		// in that term was durable, so none was sent (and damage has set the repair
+		// marker, which forbids voting anyway).
+		w.hardState = pb.HardState{Term: lastTerm, Commit: w.hardState.Commit}
+	}
 	if w.hardState.Commit > last {
 		w.repairIndex = max(w.repairIndex, w.hardState.Commit)
 		w.hardState.Commit = last
+	}
+	if w.repairIndex <= w.snapshot.Metadata.Index {
+		// The snapshot covers everything that needed repair: nothing promised is
+		// missing.
+		w.repairIndex = 0
 	}
 	if w.hardState.Commit < w.snapshot.Metadata.Index && !w.hardState.IsEmpty() {
 		w.hardState.Commit = w.snapshot.Metadata.Index
