@@ -342,6 +342,8 @@ type Varz struct {
 	HTTPBasePath     string            `json:"http_base_path"`
 	HTTPSPort        int               `json:"https_port"`
 	AuthTimeout      float64           `json:"auth_timeout"`
+	TLSRequired      bool              `json:"tls_required,omitempty"`
+	TLSVerify        bool              `json:"tls_verify,omitempty"`
 	MaxControlLine   int32             `json:"max_control_line"`
 	MaxPayload       int               `json:"max_payload"`
 	MaxPending       int64             `json:"max_pending"`
@@ -383,6 +385,7 @@ func (s *Server) Varz() *Varz {
 		HTTPHost: o.HTTPHost, HTTPPort: o.HTTPPort, HTTPBasePath: o.HTTPBasePath, HTTPSPort: o.HTTPSPort,
 		AuthTimeout: o.AuthTimeout, MaxControlLine: o.MaxControlLine, MaxPayload: int(o.MaxPayload),
 		MaxPending: o.MaxPending, TLSTimeout: o.TLSTimeout, WriteDeadline: int64(o.WriteDeadline),
+		TLSRequired: info.TLSRequired, TLSVerify: info.TLSVerify,
 		Start: s.startTime, Now: now, Uptime: formatUptime(now.Sub(s.startTime)),
 		Cores: runtime.NumCPU(), MaxProcs: runtime.GOMAXPROCS(0), Mem: memoryInUse(),
 		Connections: len(s.clients), TotalConnections: s.totalConnections.Load(),

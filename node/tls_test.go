@@ -203,6 +203,9 @@ func TestTLSClient(t *testing.T) {
 	if err != nil || len(connz.Conns) != 1 {
 		t.Fatalf("connz %+v %v", connz, err)
 	}
+	if varz := s.Varz(); !varz.TLSRequired || varz.TLSVerify || varz.TLSTimeout != 2 {
+		t.Fatalf("varz TLS fields %v %v %v", varz.TLSRequired, varz.TLSVerify, varz.TLSTimeout)
+	}
 	info := connz.Conns[0]
 	if info.TLSVersion != "1.3" || info.TLSCipher != "TLS_AES_128_GCM_SHA256" || info.TLSFirst {
 		t.Fatalf("connz TLS fields %q %q %v", info.TLSVersion, info.TLSCipher, info.TLSFirst)

@@ -202,9 +202,8 @@ type Conn struct {
 	// upgrading is true while StartTLS owns the socket: the writer leaves the queue
 	// alone (a Close drops it) and Flush does not wake it.
 	upgrading bool
-	// writerIdle, when set, is closed by the writer the next time it finds nothing to
-	// send (setting upgrading), or by kill, so that StartTLS knows the plain-text
-	// bytes are out.
+	// writerIdle, when set, is closed by the writer the next time it stops writing,
+	// or by kill, so that StartTLS knows the socket is free.
 	writerIdle chan struct{}
 }
 
@@ -398,9 +397,7 @@ func (c *Conn) writeLoop() {
 				}
 				c.writerAwake = false
 				if c.writerIdle != nil {
-					// Everything written before StartTLS is out: the handshake
-					// takes the socket from here.
-					c.upgrading = true
+					// StartTLS waits for the socket to be free.
 					close(c.writerIdle)
 					c.writerIdle = nil
 				}

@@ -16,22 +16,30 @@ import (
 // It must be called before Start.
 func (c *Conn) StartTLS(config *tls.Config, options env.TLSOptions, done func(*tls.ConnectionState, error)) {
 	c.mu.Lock()
-	if c.state != connOpen || c.upgrading || c.writerIdle != nil || c.started.Load() {
+	if c.state != connOpen || c.upgrading || c.started.Load() {
 		c.mu.Unlock()
 		go done(nil, errors.New("osenv: StartTLS on a closed, started or upgrading connection"))
 		return
 	}
+	// What is queued now goes out in plain text, sent by the handshake goroutine
+	// itself; what is written from now on waits for the handshake.
+	c.upgrading = true
+	plain := c.queued
+	c.queued, c.queuedBytes = nil, 0
 	idle := make(chan struct{})
-	c.writerIdle = idle
-	wake := !c.writerAwake
-	c.writerAwake = true
-	c.mu.Unlock()
-	if wake {
-		c.wake <- struct{}{}
+	if c.writerAwake {
+		c.writerIdle = idle
+	} else {
+		close(idle)
 	}
+	c.mu.Unlock()
 	go func() {
 		<-idle
-		state, err := c.upgrade(config, options)
+		var state *tls.ConnectionState
+		err := c.writePlain(plain)
+		if err == nil {
+			state, err = c.upgrade(config, options)
+		}
 		c.mu.Lock()
 		c.upgrading = false
 		// Bytes written during the handshake go out now, through TLS if it worked.
@@ -45,6 +53,27 @@ func (c *Conn) StartTLS(config *tls.Config, options env.TLSOptions, done func(*t
 		}
 		done(state, err)
 	}()
+}
+
+// writePlain sends the chunks queued before StartTLS, under the write deadline.
+func (c *Conn) writePlain(chunks [][]byte) error {
+	defer releaseChunks(chunks)
+	if len(chunks) == 0 {
+		return nil
+	}
+	if c.dead.Load() {
+		return env.ErrClosed
+	}
+	vectors := net.Buffers(append([][]byte(nil), chunks...))
+	deadlineSet := false
+	if err := c.writeVectors(c.socket, &vectors, &deadlineSet); err != nil {
+		c.kill(err)
+		return err
+	}
+	if deadlineSet {
+		_ = c.socket.SetWriteDeadline(time.Time{})
+	}
+	return nil
 }
 
 // upgrade decides between TLS and plain text when the options allow either, then runs
