@@ -59,7 +59,9 @@ func (h *linkHost) Subscribe(_, subject string, handler Handler) (Subscription, 
 }
 
 // HasInterest: the origin's API always answers.
-func (h *linkHost) HasInterest(_, subject string) bool { return strings.HasPrefix(subject, jsapi.APIPrefix) }
+func (h *linkHost) HasInterest(_, subject string) bool {
+	return strings.HasPrefix(subject, jsapi.APIPrefix)
+}
 
 // send delivers to the subscription on subject, if the link still has one.
 func (h *linkHost) send(subject string, msg *Msg) bool {
