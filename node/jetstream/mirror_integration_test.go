@@ -213,7 +213,8 @@ func TestIntegrationMirrorOriginCreatedLater(t *testing.T) {
 
 // TestIntegrationMirrorRejectsPublish proves a mirror takes no publishes of its own:
 // it has no subjects (the reference's error for adding some), and a publish that
-// names it as the expected stream is refused.
+// names it as the expected stream is refused; its mirror can not be changed, only
+// removed, after which it stops following the origin and takes its own publishes.
 func TestIntegrationMirrorRejectsPublish(t *testing.T) {
 	s := startServer(t, t.TempDir())
 	_, js := connectJetStream(t, s)
@@ -230,11 +231,39 @@ func TestIntegrationMirrorRejectsPublish(t *testing.T) {
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "M", Mirror: &jetstream.StreamSource{Name: "O"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := js.Publish(ctx, "o", nil, jetstream.WithExpectStream("M")); err == nil {
-		t.Fatal("publish expecting the mirror succeeded")
+	// Only the origin listens on "o": it refuses a publish that expects the mirror
+	// with the reference's "expected stream does not match".
+	_, err = js.Publish(ctx, "o", nil, jetstream.WithExpectStream("M"))
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode != 10060 {
+		t.Fatalf("publish expecting the mirror: %v", err)
 	}
 	waitForMessages(t, js, "O", 0)
 	waitForMessages(t, js, "M", 0)
+	// The mirror configuration can not change (10055), only go (promotion).
+	_, err = js.UpdateStream(ctx, jetstream.StreamConfig{Name: "M", Mirror: &jetstream.StreamSource{Name: "O", FilterSubject: "x"}})
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode != 10055 {
+		t.Fatalf("mirror update: %v", err)
+	}
+	if _, err := js.Publish(ctx, "o", []byte("before")); err != nil {
+		t.Fatal(err)
+	}
+	waitForMessages(t, js, "M", 1)
+	promoted, err := js.UpdateStream(ctx, jetstream.StreamConfig{Name: "M", Subjects: []string{"m"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if promoted.CachedInfo().Mirror != nil {
+		t.Fatalf("promoted stream still reports a mirror: %+v", promoted.CachedInfo().Mirror)
+	}
+	if _, err := js.Publish(ctx, "o", []byte("after")); err != nil {
+		t.Fatal(err)
+	}
+	ack, err := js.Publish(ctx, "m", []byte("own"))
+	if err != nil || ack.Stream != "M" || ack.Sequence != 2 {
+		t.Fatalf("publish to the promoted stream: %+v %v", ack, err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	waitForMessages(t, js, "M", 2)
 }
 
 // TestIntegrationMirrorRestart proves a mirror resumes after a server restart without
