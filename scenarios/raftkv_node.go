@@ -437,7 +437,14 @@ func (n *raftNode) processReady() {
 		}
 	}
 	for _, committed := range out.Committed {
-		n.apply(n.groups[committed.Group], committed)
+		g := n.groups[committed.Group]
+		n.apply(g, committed)
+		if g.log.RepairIndex() != 0 {
+			if s, _ := n.host.Status(committed.Group); s.RepairIndex == 0 {
+				g.log.ClearRepair()
+			}
+		}
+		n.maybeSnapshot(g)
 	}
 	if len(out.StorageErrors) > 0 {
 		// A failed write leaves the disk's state unknown: reboot the node's software
@@ -450,15 +457,6 @@ func (n *raftNode) processReady() {
 			}
 		})
 		return
-	}
-	for _, name := range n.host.Groups() {
-		g := n.groups[name]
-		if g.log.RepairIndex() != 0 {
-			if s, _ := n.host.Status(name); s.RepairIndex == 0 {
-				g.log.ClearRepair()
-			}
-		}
-		n.maybeSnapshot(g)
 	}
 }
 

@@ -70,7 +70,7 @@ func newRaftScaleWorkload(w *sim.World) *raftScaleWorkload {
 		names = append(names, "n"+itoa(i))
 	}
 	c := newRaftCluster(&worldRef{w: w}, names)
-	c.tick = time.Duration(w.Knob("raftscale/tick-ns", int64(50*time.Millisecond), int64(100*time.Millisecond)))
+	c.tick = time.Duration(w.Knob("raftscale/tick-ns", int64(100*time.Millisecond), int64(150*time.Millisecond)))
 	c.heartbeatTicks = 2
 	c.electionTicks = int(w.Knob("raftscale/election-ticks", 10, 20))
 	c.snapshotEvery = uint64(w.Knob("raftscale/snapshot-every", 5, 50))
@@ -108,7 +108,7 @@ func newRaftScaleWorkload(w *sim.World) *raftScaleWorkload {
 		}
 		w.AddDiskGroup(group...)
 	}
-	interval := time.Duration(w.Knob("raftscale/propose-interval-ns", int64(5*time.Millisecond), int64(50*time.Millisecond)))
+	interval := time.Duration(w.Knob("raftscale/propose-interval-ns", int64(20*time.Millisecond), int64(100*time.Millisecond)))
 	rnd := w.Rand("raftscale/proposer")
 	sequence := 0
 	var propose func()

@@ -79,7 +79,9 @@ type group struct {
 	config GroupConfig
 	node   *raft.RawNode
 	leader uint64
-	term   uint64
+	// dirty: the node was stepped, ticked or proposed to since its last Ready, so it
+	// may have output. Ready asks only dirty groups, which keeps idle groups cheap.
+	dirty bool
 }
 
 // Host runs the raft groups of one node. It is not safe for concurrent use.
@@ -122,7 +124,7 @@ func (h *Host) AddGroup(gc GroupConfig) error {
 	if gc.RepairIndex != 0 {
 		node.RequireRepair(gc.RepairIndex)
 	}
-	g := &group{config: gc, node: node}
+	g := &group{config: gc, node: node, dirty: true}
 	h.groups[gc.Name] = g
 	h.byID[gc.GroupID] = g
 	index, _ := slices.BinarySearch(h.names, gc.Name)
@@ -151,6 +153,8 @@ func (h *Host) Groups() []string { return slices.Clone(h.names) }
 // transfer, status), or nil.
 func (h *Host) Node(name string) *raft.RawNode {
 	if g, ok := h.groups[name]; ok {
+		// The caller may change the node's state (campaign, transfer, read index).
+		g.dirty = true
 		return g.node
 	}
 	return nil
@@ -172,6 +176,7 @@ func (h *Host) Propose(name string, data []byte) (uint64, error) {
 	if !ok {
 		return 0, fmt.Errorf("%w: %q", ErrUnknownGroup, name)
 	}
+	g.dirty = true
 	return g.node.Propose(data)
 }
 
@@ -181,13 +186,16 @@ func (h *Host) ProposeConfChange(name string, cc pb.ConfChange) (uint64, error) 
 	if !ok {
 		return 0, fmt.Errorf("%w: %q", ErrUnknownGroup, name)
 	}
+	g.dirty = true
 	return g.node.ProposeConfChange(cc)
 }
 
 // Tick advances every group's logical clock by one tick.
 func (h *Host) Tick() {
 	for _, name := range h.names {
-		h.groups[name].node.Tick()
+		g := h.groups[name]
+		g.node.Tick()
+		g.dirty = true
 	}
 }
 
@@ -203,6 +211,7 @@ func (h *Host) Step(batch *Batch) (dropped int) {
 		}
 		// Raft answers bad input by dropping it (ErrStepDropped); nothing to do.
 		_ = g.node.Step(m)
+		g.dirty = true
 	}
 	for _, hb := range batch.Heartbeats {
 		deliver(pb.Message{Type: pb.MsgHeartbeat, GroupID: hb.GroupID, From: batch.From, To: batch.To, Term: hb.Term, Commit: hb.Commit})
@@ -258,7 +267,7 @@ func (o *Output) Empty() bool {
 // HasReady reports whether any group has output.
 func (h *Host) HasReady() bool {
 	for _, name := range h.names {
-		if h.groups[name].node.HasReady() {
+		if g := h.groups[name]; g.dirty && g.node.HasReady() {
 			return true
 		}
 	}
@@ -286,7 +295,11 @@ func (h *Host) Ready() Output {
 	}
 	for _, name := range h.names {
 		g := h.groups[name]
+		if !g.dirty {
+			continue
+		}
 		if !g.node.HasReady() {
+			g.dirty = false
 			continue
 		}
 		rd := g.node.Ready()

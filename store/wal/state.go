@@ -10,12 +10,15 @@ import (
 // The state file holds what the log alone cannot prove after a crash: the hard state,
 // the last index and term made durable by a completed sync (everything up to it may
 // have been acknowledged to a leader), and the repair marker. It has two slots in
-// separate sectors, written alternately, each with a sequence number and a checksum: a
+// separate 512-byte sectors, written alternately, each with a sequence number and a checksum: a
 // write torn by a power loss leaves the other slot intact, and the newest valid slot
 // wins.
 const (
 	stateSlotBytes  = 64
-	stateSlotStride = 4096
+	// stateSlotStride puts the slots in separate 512-byte sectors; on a drive with
+	// larger sectors both share one, whose write rewrites the other slot's bytes with
+	// their own value, so a torn write still leaves one slot intact.
+	stateSlotStride = 512
 	stateSlots      = 2
 	stateMagic      = 0x5257534c // "RWSL"
 )
