@@ -14,7 +14,7 @@ import (
 // write torn by a power loss leaves the other slot intact, and the newest valid slot
 // wins.
 const (
-	stateSlotBytes  = 64
+	stateSlotBytes = 64
 	// stateSlotStride puts the slots in separate 512-byte sectors; on a drive with
 	// larger sectors both share one, whose write rewrites the other slot's bytes with
 	// their own value, so a torn write still leaves one slot intact.
