@@ -423,3 +423,51 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// TestCompactRemovesSegments: after a snapshot and Compact, the segments the snapshot
+// covers are gone, entries after it are still served (from disk too), and a reopened
+// log starts after the snapshot.
+func TestCompactRemovesSegments(t *testing.T) {
+	disk := simfs.New(newTestRand(13), simfs.Config{Name: "d"})
+	o := Options{SegmentBytesMax: 600, CacheBytesMax: 300}
+	w, _ := mustOpen(t, disk.FS(), o)
+	index := uint64(0)
+	for range 60 {
+		index++
+		ent := pb.Entry{Index: index, Term: 1, Data: make([]byte, 100)}
+		if err := w.Save(pb.Snapshot{}, []pb.Entry{ent}, pb.HardState{Term: 1, Commit: index}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := len(w.segments)
+	if _, err := w.CreateSnapshot(50, pb.ConfState{Voters: []uint64{1}}, []byte("s")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Compact(50); err != nil {
+		t.Fatal(err)
+	}
+	names, _ := disk.FS().ReadDir(testDir)
+	segments := 0
+	for _, name := range names {
+		if len(name) > 4 && name[len(name)-4:] == segmentSuffix {
+			segments++
+		}
+	}
+	if segments >= before || segments != len(w.segments) {
+		t.Fatalf("%d segments before, %d after (%d files)", before, len(w.segments), segments)
+	}
+	if _, err := w.Entries(50, 52, 1<<20); !errors.Is(err, raft.ErrCompacted) {
+		t.Fatalf("compacted entries: %v", err)
+	}
+	ents, err := w.Entries(51, 61, 1<<20)
+	if err != nil || len(ents) != 10 || ents[0].Index != 51 {
+		t.Fatalf("entries after the snapshot: %d %v", len(ents), err)
+	}
+	disk.Crash(true)
+	w2, rec := mustOpen(t, disk.FS(), o)
+	first, _ := w2.FirstIndex()
+	last, _ := w2.LastIndex()
+	if rec.Corrupt || first != 51 || last != 60 {
+		t.Fatalf("reopened: first %d last %d %+v", first, last, rec)
+	}
+}
