@@ -99,7 +99,7 @@ func newRaftKVWorkload(w *sim.World) *raftKVWorkload {
 	opTimeout := time.Duration(w.Knob("raftkv/operation-timeout-ns", int64(time.Second), int64(3*time.Second)))
 	thinkMax := time.Duration(w.Knob("raftkv/think-max-ns", int64(50*time.Millisecond), int64(200*time.Millisecond)))
 	for i := 1; i <= clientCount; i++ {
-		cl := &raftKVClient{workload: rw, name: "c" + itoa(i), opTimeout: opTimeout, thinkMax: thinkMax}
+		cl := &raftKVClient{workload: rw, name: "c" + itoa(i), id: uint64(i), opTimeout: opTimeout, thinkMax: thinkMax}
 		rw.clients = append(rw.clients, cl)
 		cl.process = w.Spawn(cl.name, sim.ProcessOptions{}, func(e env.Env) any {
 			cl.boot(e)
@@ -262,6 +262,7 @@ type raftKVClient struct {
 	process   *sim.Process
 	env       env.Env
 	name      string
+	id        uint64 // the session id, for exactly-once application
 	logical   int
 	opTimeout time.Duration
 	thinkMax  time.Duration
@@ -383,6 +384,7 @@ func (c *raftKVClient) begin() {
 		op.input = check.KVInput{Operation: check.KVCompareAndSwap, Key: key, Value: value, Expected: expected}
 		op.command = kvCommand{op: kvCompareAndSwap, key: key, value: value, expected: expected}
 	}
+	op.command.client = c.id
 	op.command.request = c.nextRequest
 	op.id = rw.history.Invoke(c.logical, op.input, int64(rw.world.Now()))
 	c.operation = op

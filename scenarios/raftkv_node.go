@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/natsim/natsim/env"
@@ -483,11 +484,13 @@ func (n *raftNode) apply(g *kvGroup, c host.Committed) {
 			n.cluster.fail("group %d: undecodable entry %d: %v", g.spec.groupID, ent.Index, err)
 			return
 		}
-		reply := g.execute(cmd)
+		reply, answer := g.execute(cmd)
 		if p, ok := g.pending[cmd.tag]; ok {
 			delete(g.pending, cmd.tag)
-			reply.request = p.request
-			writeFrame(p.conn, reply.encode())
+			if answer {
+				reply.request = p.request
+				writeFrame(p.conn, reply.encode())
+			}
 		}
 	}
 }
@@ -635,8 +638,12 @@ const (
 	kvReplyNotLeader
 )
 
-// kvCommand is a client request, and (with its tag) a log entry.
+// kvCommand is a client request, and (with its tag) a log entry. A client that resends
+// a request (after a reconnection) may get it into the log twice: the state machine
+// keeps each client's last request and reply (its session) and applies a request once.
 type kvCommand struct {
+	// client identifies the session (0: none); request numbers grow per client.
+	client   uint64
 	request  uint64
 	tag      uint64
 	op       byte
@@ -680,7 +687,8 @@ func (r *byteReader) string() string {
 }
 
 func (c kvCommand) encode() []byte {
-	b := binary.AppendUvarint(nil, c.request)
+	b := binary.AppendUvarint(nil, c.client)
+	b = binary.AppendUvarint(b, c.request)
 	b = binary.AppendUvarint(b, c.tag)
 	b = append(b, c.op)
 	b = appendString(b, c.key)
@@ -690,7 +698,7 @@ func (c kvCommand) encode() []byte {
 
 func decodeKVCommand(data []byte) (kvCommand, error) {
 	r := &byteReader{data: data}
-	c := kvCommand{request: r.uint(), tag: r.uint()}
+	c := kvCommand{client: r.uint(), request: r.uint(), tag: r.uint()}
 	if r.err == nil && len(r.data) > 0 {
 		c.op = r.data[0]
 		r.data = r.data[1:]
@@ -746,8 +754,35 @@ func decodeKVReply(data []byte) (kvReply, error) {
 	return reply, r.err
 }
 
-// execute applies a command to the map.
-func (g *kvGroup) execute(c kvCommand) kvReply {
+// sessionKey is where the map keeps a client's session (no client key starts with a
+// zero byte).
+func sessionKey(client uint64) string { return "\x00session/" + strconv.FormatUint(client, 10) }
+
+// execute applies a command to the map, once per client request: a duplicate of the
+// session's last request gets the recorded reply, an older one none (ok false).
+func (g *kvGroup) execute(c kvCommand) (kvReply, bool) {
+	if c.client != 0 {
+		if session, ok := g.kv[sessionKey(c.client)]; ok {
+			r := &byteReader{data: []byte(session)}
+			last := r.uint()
+			if c.request < last {
+				return kvReply{}, false
+			}
+			if c.request == last {
+				reply, err := decodeKVReply(r.data)
+				return reply, err == nil
+			}
+		}
+	}
+	reply := g.run(c)
+	if c.client != 0 {
+		g.kv[sessionKey(c.client)] = string(append(binary.AppendUvarint(nil, c.request), reply.encode()...))
+	}
+	return reply, true
+}
+
+// run applies a command to the map.
+func (g *kvGroup) run(c kvCommand) kvReply {
 	reply := kvReply{status: kvReplyOK}
 	switch c.op {
 	case kvGet:
