@@ -2,6 +2,7 @@ package filestore
 
 import (
 	"encoding/binary"
+	"errors"
 	"path"
 	"strings"
 
@@ -341,6 +342,10 @@ func (r *recovery) readBlockIndexFile(b *block, buf []byte) *blockIndex {
 	return x
 }
 
+// errIndexSubject reports an index naming an invalid subject (only a bug or a forged
+// file can produce one): recovery then replays the block itself.
+var errIndexSubject = errors.New("block index names an invalid subject")
+
 // replayIndex replays a block from its checked index.
 func (r *recovery) replayIndex(b *block, x *blockIndex, buf []byte, last bool) error {
 	s := r.s
@@ -348,7 +353,13 @@ func (r *recovery) replayIndex(b *block, x *blockIndex, buf []byte, last bool) e
 	r.preallocated = 0
 	r.subjects = r.subjects[:0]
 	for _, subject := range x.subjects {
-		r.subjects = append(r.subjects, s.stream.Intern(subject))
+		interned, valid := s.stream.InternChecked(subject)
+		if !valid {
+			// The block's replay would reject the message the same way; an index
+			// that names an invalid subject is not trusted to say how.
+			return errIndexSubject
+		}
+		r.subjects = append(r.subjects, interned)
 	}
 	for i := range x.entries {
 		e := &x.entries[i]

@@ -320,3 +320,37 @@ func TestIndexDecoderRejectsBadSubjectNumbers(t *testing.T) {
 		}
 	}
 }
+
+// TestBlockIndexInvalidSubject proves an index that matches its block's checksum but
+// names an invalid subject (a forged or buggy file) is not trusted: the block is
+// replayed instead, with the same result as without the index.
+func TestBlockIndexInvalidSubject(t *testing.T) {
+	disk, cfg := corruptionFixture(t)
+	want, _ := reopen(t, cfg)
+	name := path.Join(cfg.Dir, msgsDirName, perBlockIndexFileName(1))
+	data, _ := disk.Contents(name)
+	var index blockIndex
+	if err := decodeBlockIndexFile(data, &index); err != nil {
+		t.Fatal(err)
+	}
+	forged := newIndexBuilder()
+	for _, e := range index.entries {
+		if e.raw != nil {
+			forged.addRaw(e.offset, e.raw)
+		} else {
+			forged.addMsg(e.offset, "not a valid subject", e.seq, e.ts, e.ttl, e.size)
+		}
+	}
+	contents, _ := disk.Contents(blockPath(1))
+	writeFile(t, disk, name, forged.encode(1, contents[:index.length], index.preallocated))
+	s := mustOpen(t, cfg, store.StreamConfig{Name: "X"})
+	stats := s.Recovery()
+	got := fingerprint(t, s)
+	_ = s.Stop()
+	if stats.IndexesDamaged != 1 || stats.BlocksReplayed != 1 {
+		t.Fatalf("recovery %+v", stats)
+	}
+	if got != want {
+		t.Fatalf("state differs:\n got %s\nwant %s", got, want)
+	}
+}

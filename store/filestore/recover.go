@@ -120,7 +120,11 @@ func (r *recovery) replayBlock(id uint32, last bool, durableSize int64) error {
 			// The write block's index keeps growing with its appends.
 			b.index = newIndexBuilder()
 		}
-		return r.replayIndex(b, x, buf, last)
+		err := r.replayIndex(b, x, buf, last)
+		if !errors.Is(err, errIndexSubject) {
+			return err
+		}
+		r.s.recovery.IndexesDamaged++
 	}
 	b.index = newIndexBuilder()
 	offset, err := r.scanBlock(b, buf, last, durableSize)
@@ -670,7 +674,12 @@ func (r *recovery) applyMsg(b *block, body []byte, offset int64) error {
 		r.closePending(max(rec.seq, s.stream.Last()+1)+1, fmt.Sprintf("message %d", rec.seq))
 		return nil
 	}
-	interned := s.stream.Intern(subject)
+	interned, valid := s.stream.InternChecked(subject)
+	if !valid {
+		r.corrupt(b, offset, "message record rejected: "+store.ErrInvalidSubject.Error())
+		r.closePending(rec.seq+1, fmt.Sprintf("message %d", rec.seq))
+		return nil
+	}
 	return r.applyMsgEntry(b, interned, rec.seq, rec.ts, rec.ttl, store.MsgSize(interned, hdr, msg), offset)
 }
 

@@ -180,13 +180,11 @@ func (s *Stream) StoreMsg(subj string, hdr, msg []byte, seq uint64, ts, ttl int6
 }
 
 // ReplayMsg stores a message known only by its subject and accounted size, as a journal
-// replay from an index does: the backend's Append sees nil headers and payload.
+// replay from an index does: the backend's Append sees nil headers and payload. The
+// caller has checked the subject (InternChecked), once per distinct subject.
 func (s *Stream) ReplayMsg(subj string, seq uint64, ts, ttl int64, size uint64) error {
 	if seq != s.last+1 {
 		return store.ErrSequenceMismatch
-	}
-	if !subject.IsValidPublishSubject(subj) {
-		return store.ErrInvalidSubject
 	}
 	if size > math.MaxUint32 {
 		return store.ErrMsgTooLarge
@@ -566,10 +564,23 @@ func (s *Stream) Intern(subject []byte) string {
 	return string(subject)
 }
 
+// InternChecked is Intern that also reports whether the subject is a valid publish
+// subject: a subject the index holds was checked when it was stored, so only a new
+// one is checked again.
+func (s *Stream) InternChecked(subj []byte) (string, bool) {
+	if ss, ok := s.subjects.Find(subj); ok {
+		return ss.name, true
+	}
+	name := string(subj)
+	return name, subject.IsValidPublishSubject(name)
+}
+
 // Trim releases the spare capacity of the index (after a journal replay).
 func (s *Stream) Trim() {
 	live := s.entries[s.head:]
-	if cap(s.entries)-(len(live)-s.holes) < len(live)/8+16 && s.head == 0 && s.holes == 0 {
+	// A quarter of spare room (12 bytes a message) is kept rather than copying the
+	// whole index once more at the end of a replay.
+	if cap(s.entries)-(len(live)-s.holes) < len(live)/4+16 && s.head == 0 && s.holes == 0 {
 		return
 	}
 	trimmed := make([]Entry, 0, len(live)-s.holes)
