@@ -196,6 +196,7 @@ func (s *Server) Start() error {
 	s.mu.Unlock()
 	s.startSystemServices()
 	s.logger.Noticef("Listening for client connections on %s", listener.Addr())
+	s.logTLSMode(o)
 	s.logger.Noticef("Server is ready")
 	return nil
 }

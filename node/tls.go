@@ -381,3 +381,21 @@ func (c *clientConn) authenticate(auth *authConfig, options *client.ConnectOptio
 	}
 	return auth.authenticate(options, nonce)
 }
+
+// logTLSMode logs the reference's startup lines about client TLS.
+func (s *Server) logTLSMode(o *opts.Options) {
+	if o.TLSConfig == nil {
+		return
+	}
+	// handshake_first without a fallback requires the handshake whatever
+	// allow_non_tls says.
+	handshakeFirstOnly := o.TLSHandshakeFirst && o.TLSConfig.FallbackDelay <= 0
+	if o.AllowNonTLS && !handshakeFirstOnly {
+		s.logger.Noticef("TLS available for client connections")
+	} else {
+		s.logger.Noticef("TLS required for client connections")
+	}
+	if handshakeFirstOnly {
+		s.logger.Warnf("Clients that are not using \"TLS Handshake First\" option will fail to connect")
+	}
+}

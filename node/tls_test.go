@@ -517,3 +517,32 @@ func waitNoClients(t *testing.T, s *Server) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestTLSReload proves a reload that turns verify on applies to new connections while
+// the connection made before it stays up.
+func TestTLSReload(t *testing.T) {
+	p := newTestPKI(t)
+	configure := p.tlsOptions(nil)
+	s := startTestServer(t, configure)
+	before := connect(t, s, nats.Secure(&tls.Config{RootCAs: p.caPool}))
+	o := s.Options()
+	tc := *o.TLSConfig
+	tc.Verify = true
+	o.TLSConfig, o.TLSVerify = &tc, true
+	if err := s.Reload(&o); err != nil {
+		t.Fatal(err)
+	}
+	if err := before.Flush(); err != nil {
+		t.Fatalf("connection made before the reload: %v", err)
+	}
+	if _, err := nats.Connect(s.ClientURL(), nats.Secure(&tls.Config{RootCAs: p.caPool}), nats.Timeout(time.Second)); err == nil {
+		t.Fatal("client without a certificate connected after verify was turned on")
+	}
+	after := connect(t, s, nats.Secure(&tls.Config{RootCAs: p.caPool}), nats.ClientCert(p.clientCert, p.clientKey))
+	if err := after.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if info := s.Varz(); !info.TLSVerify {
+		t.Fatal("varz does not show tls_verify after the reload")
+	}
+}
