@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/natsim/natsim/env"
@@ -450,8 +451,14 @@ func (c *jsqueueConsumer) endFetch(delay time.Duration) {
 // (or not) a message, and pulls again when the current request ends.
 func (c *jsqueueConsumer) delivery(client *natsclient.Client, msg *natsclient.Msg) {
 	qw := c.workload
-	fetch, _ := strconv.ParseUint(msg.Subject[len(c.inbox)+1:], 10, 64)
-	current := fetch == c.fetch
+	// Statuses arrive on the pull request's own inbox subject, which names the fetch.
+	// A stored message is delivered under the subject it was published on (as the
+	// reference server does), so it cannot name its fetch: it counts for the current one.
+	current := true
+	if rest, ok := strings.CutPrefix(msg.Subject, c.inbox+"."); ok {
+		fetch, _ := strconv.ParseUint(rest, 10, 64)
+		current = fetch == c.fetch
+	}
 	if status := natsclient.HeaderStatus(msg.Header); status != "" {
 		if !current || status == "100" {
 			return
