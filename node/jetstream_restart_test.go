@@ -101,6 +101,19 @@ func TestJetStreamLimits(t *testing.T) {
 	if _, err := js.Publish(ctx, "new", []byte("x")); !isAPIError(err, 10077) {
 		t.Fatalf("discard new: %v", err)
 	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "PER", Subjects: []string{"per.*"}, MaxMsgsPerSubject: 1,
+		Discard: jetstream.DiscardNew, DiscardNewPerSubject: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "per.a", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "per.b", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "per.a", []byte("2")); !isAPIError(err, 10077) {
+		t.Fatalf("discard new per subject: %v", err)
+	}
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "SIZE", Subjects: []string{"size"}, MaxMsgSize: 8}); err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +126,22 @@ func TestJetStreamLimits(t *testing.T) {
 	}
 	if err := sealed.Purge(ctx); !isAPIError(err, 10109) {
 		t.Fatalf("purge sealed: %v", err)
+	}
+	if _, err := js.Publish(ctx, "old", []byte("x")); !isAPIError(err, 10109) {
+		t.Fatalf("publish to sealed: %v", err)
+	}
+	guarded, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "GUARD", Subjects: []string{"guard"}, DenyDelete: true, DenyPurge: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "guard", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := guarded.DeleteMsg(ctx, 1); !isAPIError(err, 10057) {
+		t.Fatalf("deny delete: %v", err)
+	}
+	if err := guarded.Purge(ctx); !isAPIError(err, 10110) {
+		t.Fatalf("deny purge: %v", err)
 	}
 }
 
