@@ -87,9 +87,14 @@ func TestJetStreamStreamCRUD(t *testing.T) {
 	}
 }
 
+// isAPIError reports whether err carries the API error code; nats.go wraps some
+// API errors by text only, so the text is checked too.
 func isAPIError(err error, code jetstream.ErrorCode) bool {
 	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode == code
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode == code
+	}
+	return err != nil && strings.Contains(err.Error(), fmt.Sprintf("err_code=%d ", code))
 }
 
 // TestJetStreamPublishExpectations proves every expectation header is checked and
