@@ -208,14 +208,17 @@ func (s *Store) cacheBlock(b *block) {
 	for len(s.cache) > cacheBlocksMax {
 		evicted := s.cache[0]
 		s.cache = s.cache[1:]
-		if evicted != s.writeBlock() && s.unlockedWrite.block == nil {
-			// Nothing holds a block's buffer outside the lock, so the next block can
-			// take it instead of allocating its own.
-			if int64(cap(evicted.buf)) >= s.config.BlockBytesMax {
-				s.spareBlockBuffer = evicted.buf[:0]
-			}
-			evicted.buf = nil
+		if evicted == s.writeBlock() || evicted == s.unlockedWrite.block {
+			// The write block, or the one a flush is writing (it may write its
+			// buffer again), keeps its buffer.
+			continue
 		}
+		if s.unlockedWrite.block == nil && int64(cap(evicted.buf)) >= s.config.BlockBytesMax {
+			// Nothing else holds a block's buffer, so the next block can take it
+			// instead of allocating its own.
+			s.spareBlockBuffer = evicted.buf[:0]
+		}
+		evicted.buf = nil
 	}
 }
 
@@ -382,7 +385,7 @@ func (s *Store) loadEntry(e *core.Entry, sm *store.StoreMsg) error {
 			sm.Copy(e.Subject, hdr, msg, e.Seq, rec.ts, rec.ttl)
 			return nil
 		}
-		if attempt == 0 && b != s.writeBlock() {
+		if attempt == 0 && b != s.writeBlock() && b != s.unlockedWrite.block {
 			b.buf = nil
 			continue
 		}
@@ -459,7 +462,8 @@ func (s *Store) eraseRecord(e *core.Entry) error {
 	b.index = nil
 	if u := &s.unlockedWrite; u.block == b && offset < u.end && offset+int64(recordHeaderBytes+bodyLen) > u.start {
 		// A flush is writing this range from the buffer with the lock released: the
-		// erase goes into a copy, and the flush will not count the range as written.
+		// erase goes into a copy, and the flush writes the range again when its write
+		// is done (the bytes it writes may land after any other write of them).
 		buf = append(make([]byte, 0, cap(b.buf)), buf...)
 		b.buf = buf
 		u.rewriteFrom = min(u.rewriteFrom, offset)

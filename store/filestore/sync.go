@@ -143,11 +143,25 @@ func (s *Store) flushUnlocked() error {
 		s.fail(err)
 		return err
 	}
-	// An erase inside the range while it was written left older bytes on the disk
-	// there: the next flush writes them again.
-	if written := min(end, done.rewriteFrom); written > w.written {
-		w.written = written
+	if done.rewriteFrom < end {
+		// An erase changed bytes of the range while it was written, and this write
+		// may have landed after any other write of them (a rollover's, Stop's, the
+		// erase's own) with the old bytes: write them again, now that none is in flight.
+		if _, err := w.file.WriteAt(w.buf[done.rewriteFrom:end], done.rewriteFrom); err != nil {
+			s.fail(err)
+			return err
+		}
+		w.synced = min(w.synced, done.rewriteFrom)
+		if s.closed {
+			// Stop synced the block already and will not again.
+			if err := w.file.Sync(); err != nil {
+				s.fail(err)
+				return err
+			}
+			w.synced = end
+		}
 	}
+	w.written = max(w.written, end)
 	if s.closed && s.syncsInFlight == 0 {
 		// Stop ran meanwhile: it wrote and synced these bytes again, and left the
 		// files for this flush to close.

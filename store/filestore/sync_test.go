@@ -530,3 +530,60 @@ func TestEncryptedConsumerAndStreamConcurrently(t *testing.T) {
 		t.Fatalf("consumer %+v, stream %+v", state, s.State())
 	}
 }
+
+// TestEraseDuringUnlockedFlushRaces proves the erased bytes win when other writes of
+// the range race the unlocked flush: Stop syncing and closing meanwhile, or a flush
+// under the lock before the erase (which then writes the erased record itself). The
+// unlocked write carries the old bytes and lands last; the flush writes the range
+// again when it is done.
+func TestEraseDuringUnlockedFlushRaces(t *testing.T) {
+	for _, race := range []string{"stop", "locked flush"} {
+		t.Run(race, func(t *testing.T) {
+			disk := newDisk(13)
+			var hook func()
+			cfg := variants()["plain"](hookWriteFS{FS: disk.FS(), hook: &hook})
+			cfg.BlockBytesMax = 1 << 20
+			cfg.SyncInterval = time.Hour
+			s := mustOpen(t, cfg, store.StreamConfig{Name: "H"})
+			for _, payload := range []string{"first payload", "SECRET payload", "third payload"} {
+				if _, _, err := s.StoreMsg("h", nil, []byte(payload), 1, 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			hook = func() {
+				if race == "locked flush" {
+					s.mu.Lock()
+					_ = s.flushAllLocked()
+					s.mu.Unlock()
+				}
+				if ok, err := s.EraseMsg(2); !ok || err != nil {
+					t.Errorf("EraseMsg = %v, %v", ok, err)
+				}
+				if race == "stop" {
+					if err := s.Stop(); err != nil {
+						t.Errorf("Stop: %v", err)
+					}
+				}
+			}
+			s.Durable(func(error) {})
+			if race != "stop" {
+				if err := s.Stop(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if contents, _ := disk.Contents("data/stream/msgs/" + blockFileName(1)); containsBytes(contents, []byte("SECRET")) {
+				t.Fatal("the erased payload is in the file")
+			}
+			disk.Crash(true)
+			if contents, _ := disk.Contents("data/stream/msgs/" + blockFileName(1)); containsBytes(contents, []byte("SECRET")) {
+				t.Fatal("the erased payload is on the disk after a power loss")
+			}
+			cfg.FS = disk.FS()
+			s = mustOpen(t, cfg, store.StreamConfig{Name: "H"})
+			defer s.Stop()
+			if state := s.State(); state.Msgs != 2 || len(state.Lost) != 0 {
+				t.Fatalf("state %+v", state)
+			}
+		})
+	}
+}
