@@ -327,6 +327,12 @@ func (n *raftNode) openGroup(spec raftGroupSpec) error {
 		return err
 	}
 	g := &kvGroup{spec: spec, log: log, kv: map[string]string{}, pending: map[uint64]pendingRequest{}}
+	if n.cluster.debug != nil {
+		first, _ := log.FirstIndex()
+		last, _ := log.LastIndex()
+		lt, _ := log.Term(last)
+		n.cluster.debug(fmt.Sprintf("%s id %d open: %+v first %d last %d/%d hs %+v", n.cluster.processes[n.index], n.id, recovery, first, last, lt, log.HardState()))
+	}
 	snap, _ := log.Snapshot()
 	last, _ := log.LastIndex()
 	hs := log.HardState()
@@ -380,7 +386,17 @@ func (n *raftNode) persist(g *kvGroup, rd *raft.Ready) error {
 	if rd.Snapshot.IsEmpty() && len(rd.Entries) == 0 && rd.HardState.IsEmpty() {
 		return nil
 	}
+	if n.cluster.debug != nil {
+		var ids []string
+		for _, e := range rd.Entries {
+			ids = append(ids, fmt.Sprintf("%d/%d", e.Term, e.Index))
+		}
+		n.cluster.debug(fmt.Sprintf("%s id %d save snap=%d ents=%v hs=%+v", n.cluster.processes[n.index], n.id, rd.Snapshot.Metadata.Index, ids, rd.HardState))
+	}
 	if err := g.log.Save(rd.Snapshot, rd.Entries, rd.HardState); err != nil {
+		if n.cluster.debug != nil {
+			n.cluster.debug(fmt.Sprintf("%s id %d save failed: %v", n.cluster.processes[n.index], n.id, err))
+		}
 		return err
 	}
 	n.cluster.notePersisted(g.spec.groupID, rd.Entries)

@@ -19,8 +19,9 @@
 // Recovery (Open): segments are replayed in order; a torn tail (a record cut short) or
 // a damaged record (checksum mismatch) ends the log there, and everything after it is
 // dropped. If that loses an entry the state file says was durable (so it may have been
-// acknowledged), or if any record or state slot is damaged, the WAL sets a repair
-// marker: the application calls raft's RequireRepair with RepairIndex after every
+// acknowledged), or if any record or state slot is damaged, the WAL drops the log back
+// to the snapshot (a lost record may have been the replacement of a superseded suffix,
+// which would otherwise come back) and sets a repair marker: the application calls raft's RequireRepair with RepairIndex after every
 // restart until raft reports the repair complete, then clears it with ClearRepair. Open
 // finally rewrites what it recovered into a fresh segment and syncs it, so that nothing
 // raft reads after a restart is only in the page cache of an earlier incarnation.
@@ -262,6 +263,16 @@ func (w *WAL) open(recovery *Recovery) error {
 	if w.hardState.Commit > last {
 		w.repairIndex = max(w.repairIndex, w.hardState.Commit)
 		w.hardState.Commit = last
+	}
+	if w.repairIndex > w.snapshot.Metadata.Index {
+		// Records were lost, and a lost record may be the replacement of a
+		// superseded suffix (a conflicting append is written after the entries it
+		// replaces), which then comes back: past the snapshot, no entry is known to
+		// be the one this node stored last, and a leader that still counts on what
+		// was lost would commit them. The log restarts from the snapshot; leaders
+		// bring it back, which is the repair.
+		entries = nil
+		w.hardState.Commit = min(w.hardState.Commit, w.snapshot.Metadata.Index)
 	}
 	if w.repairIndex <= w.snapshot.Metadata.Index {
 		// The snapshot covers everything that needed repair: nothing promised is

@@ -471,3 +471,35 @@ func TestCompactRemovesSegments(t *testing.T) {
 		t.Fatalf("reopened: first %d last %d %+v", first, last, rec)
 	}
 }
+
+// TestLostReplacementLowersCommit: when the records that replaced a suffix are damaged,
+// the superseded entries come back on recovery; the commit index must then not vouch
+// for them.
+func TestLostReplacementLowersCommit(t *testing.T) {
+	disk := simfs.New(newTestRand(17), simfs.Config{Name: "d"})
+	w, _ := mustOpen(t, disk.FS(), Options{})
+	var ents []pb.Entry
+	for i := uint64(1); i <= 5; i++ {
+		ents = append(ents, pb.Entry{Index: i, Term: 1, Data: []byte("old")})
+	}
+	if err := w.Save(pb.Snapshot{}, ents, pb.HardState{Term: 1, Commit: 2}); err != nil {
+		t.Fatal(err)
+	}
+	sizeBefore := w.current().size
+	replacement := []pb.Entry{{Index: 3, Term: 2, Data: []byte("new")}, {Index: 4, Term: 2, Data: []byte("new")}}
+	if err := w.Save(pb.Snapshot{}, replacement, pb.HardState{Term: 2, Commit: 4}); err != nil {
+		t.Fatal(err)
+	}
+	name := testDir + "/" + segmentName(w.current().sequence)
+	disk.Crash(false)
+	if err := disk.FlipBit(name, sizeBefore+12, 1); err != nil {
+		t.Fatal(err)
+	}
+	w2, rec := mustOpen(t, disk.FS(), Options{})
+	if rec.RepairIndex < 4 {
+		t.Fatalf("no repair: %+v", rec)
+	}
+	if term, _ := w2.Term(3); term == 1 && w2.HardState().Commit >= 3 {
+		t.Fatalf("commit %d vouches for the superseded entry 1/3", w2.HardState().Commit)
+	}
+}
