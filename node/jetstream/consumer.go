@@ -32,9 +32,12 @@ const (
 	// ackWaitSlack delays the pending check a little past the deadline so that a burst
 	// of deliveries is checked in one pass, as the reference does.
 	ackWaitSlack = time.Millisecond
-	// inactivePollInterval is how often a push consumer without interest checks again
-	// when the host cannot tell it about new interest.
-	inactivePollInterval = 250 * time.Millisecond
+	// A push consumer without interest checks for it again, since the host cannot
+	// tell it when a subscriber arrives: first after interestPollMin, then at doubling
+	// intervals up to interestPollMax. Clients usually subscribe right after creating
+	// the consumer (or right before), so the first checks come soon.
+	interestPollMin = 2 * time.Millisecond
+	interestPollMax = 250 * time.Millisecond
 )
 
 // Header names a consumer writes on its control messages.
@@ -109,6 +112,7 @@ type Consumer struct {
 
 	// Push state.
 	active             bool
+	interestPollDelay  time.Duration
 	pendingBytes       int
 	pendingBytesMax    int
 	pendingBytesLimit  int

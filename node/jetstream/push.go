@@ -24,7 +24,9 @@ func (c *Consumer) refreshInterestLocked() {
 	}
 	active := c.world.hasInterest(c.config.DeliverSubject)
 	if active == c.active {
-		if !active {
+		// A pending check keeps its time: re-arming on every message would push it
+		// forward forever and the inactive threshold would never pass.
+		if !active && c.deleteTimer == nil {
 			c.armInactiveLocked()
 		}
 		return
@@ -32,6 +34,7 @@ func (c *Consumer) refreshInterestLocked() {
 	c.active = active
 	if !active {
 		c.lastActivity = c.world.clock.Now()
+		c.interestPollDelay = interestPollMin
 	}
 	c.armInactiveLocked()
 	if active {
@@ -175,7 +178,8 @@ func (c *Consumer) armInactiveLocked() {
 		if c.active {
 			return
 		}
-		delay := inactivePollInterval
+		delay := max(c.interestPollDelay, interestPollMin)
+		c.interestPollDelay = min(2*delay, interestPollMax)
 		if threshold > 0 {
 			delay = min(delay, threshold)
 		}

@@ -283,3 +283,30 @@ func TestRestoreFromStoredState(t *testing.T) {
 		t.Fatalf("redelivered %v", got)
 	}
 }
+
+// TestInactiveThresholdPassesDespiteMessages proves that messages arriving for a push
+// consumer without interest do not postpone its inactive threshold, and that interest
+// arriving soon after creation is noticed within milliseconds.
+func TestInactiveThresholdPassesDespiteMessages(t *testing.T) {
+	h := newHarness(t, jsapi.StreamConfig{})
+	h.noInterest["d"] = true
+	h.create(jsapi.ConsumerConfig{Name: "E", DeliverSubject: "d", AckPolicy: jsapi.AckNone, InactiveThreshold: time.Second})
+	for range 30 {
+		h.clock.Advance(100 * time.Millisecond)
+		h.publish("s.a", "x")
+	}
+	if !slices.Equal(h.removed, []string{"E"}) {
+		t.Fatalf("removed %v", h.removed)
+	}
+
+	h = newHarness(t, jsapi.StreamConfig{})
+	h.noInterest["d"] = true
+	h.publish("s.a", "x")
+	h.create(jsapi.ConsumerConfig{Name: "F", DeliverSubject: "d", AckPolicy: jsapi.AckNone})
+	h.clock.Advance(5 * time.Millisecond)
+	delete(h.noInterest, "d")
+	h.clock.Advance(10 * time.Millisecond)
+	if len(deliveries(h.take())) != 1 {
+		t.Fatal("new interest not noticed within 10ms")
+	}
+}
