@@ -1,6 +1,7 @@
 package filestore
 
 import (
+	"encoding/binary"
 	"path"
 )
 
@@ -8,10 +9,12 @@ import (
 // stamped with the last sequence), framed as a checksummed record and sealed when the
 // store is encrypted. It is written at Stop and when a block is sealed, without fsync,
 // and loaded at open only when its checksum holds and its stamp is the recovered last
-// sequence; otherwise the wheel is rebuilt from the messages' TTLs. Its entries for
-// messages removed since it was written are harmless (they expire into a removal of
-// nothing); a message it lacks would never expire, which is why a Truncate, the one
-// operation that can bring a sequence back, durably removes the file first.
+// sequence and the messages with a TTL are the ones it was saved with (a count and a
+// digest of their sequences and expirations, which the file carries); otherwise the
+// wheel is rebuilt from the messages' TTLs. Its entries for messages removed before
+// it was written are harmless (they expire into a removal of nothing); a message it
+// lacked would never expire, which the digest rules out, and a Truncate, the one
+// operation that can bring a sequence back, also durably removes the file first.
 const (
 	ttlFileName      = "ttl.dat"
 	ttlFileKind byte = 'T'
@@ -26,7 +29,10 @@ func (s *Store) writeTTLFile() {
 		return
 	}
 	s.ttlFileMayExist = true
-	plain := appendRecord(nil, append([]byte{ttlFileKind}, s.stream.EncodeTTLs()...))
+	count, digest := s.stream.TTLDigest()
+	body := binary.AppendUvarint([]byte{ttlFileKind}, count)
+	body = binary.LittleEndian.AppendUint64(body, digest)
+	plain := appendRecord(nil, append(body, s.stream.EncodeTTLs()...))
 	name := s.ttlFilePath()
 	data, err := s.sealAuxFile(name, plain)
 	if err == nil {
@@ -37,32 +43,40 @@ func (s *Store) writeTTLFile() {
 	}
 }
 
-// readTTLFile returns the saved wheel's encoding, or nil when there is none usable.
-func (s *Store) readTTLFile() []byte {
+// readTTLFile returns the saved wheel's encoding and the TTL digest it was saved
+// with, or nil when there is none usable.
+func (s *Store) readTTLFile() (wheel []byte, count, digest uint64) {
 	name := s.ttlFilePath()
 	data, err := readFile(s.config.FS, name)
 	if err != nil {
-		return nil
+		return nil, 0, 0
 	}
 	s.ttlFileMayExist = true
 	plain, err := s.openAuxFile(name, data)
 	if err != nil {
 		s.recovery.TTLsRejected = true
-		return nil
+		return nil, 0, 0
 	}
 	body, n, _, err := parseRecord(plain)
 	if err != nil || n != len(plain) || body[0] != ttlFileKind {
 		s.recovery.TTLsRejected = true
-		return nil
+		return nil, 0, 0
 	}
-	return body[1:]
+	d := indexDecoder{buf: body[1:]}
+	count = d.uvarint()
+	if len(d.buf) < 8 || d.bad {
+		s.recovery.TTLsRejected = true
+		return nil, 0, 0
+	}
+	digest = binary.LittleEndian.Uint64(d.buf)
+	return d.buf[8:], count, digest
 }
 
 // finishTTLs ends the replay's deferral of the TTL wheel: loaded from the TTL file
 // when it is current, rebuilt from the messages otherwise.
 func (s *Store) finishTTLs() {
-	saved := s.readTTLFile()
-	err := s.stream.FinishTTLs(saved)
+	saved, count, digest := s.readTTLFile()
+	err := s.stream.FinishTTLs(saved, count, digest)
 	s.recovery.TTLsLoaded = err == nil
 	if err != nil && saved != nil {
 		s.recovery.TTLsRejected = true

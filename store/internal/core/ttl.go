@@ -1,15 +1,13 @@
 package core
 
 import (
-	"encoding/binary"
 	"errors"
 
 	"github.com/natsim/natsim/ds/thw"
 )
 
 // ErrStaleTTLs reports a saved TTL wheel that does not describe the stream: its high
-// sequence differs from the stream's last sequence, or it holds fewer entries than the
-// stream has messages with a TTL.
+// sequence differs from the stream's last sequence, or the messages with a TTL differ.
 var ErrStaleTTLs = errors.New("core: saved TTL state is stale")
 
 // DeferTTLs stops maintaining the TTL wheel until FinishTTLs: a journal replay records
@@ -20,25 +18,26 @@ func (s *Stream) DeferTTLs() {
 	s.ttls = thw.NewHashWheel()
 }
 
-// FinishTTLs ends a deferral. With saved (an Encode snapshot) it loads the wheel from
-// it when the snapshot is current: stamped with the stream's last sequence and holding
-// at least every message's positive TTL (entries of messages removed since are
-// harmless: they expire into a removal of nothing). Otherwise, or when the snapshot
-// does not decode, it rebuilds the wheel from the messages and returns why.
-func (s *Stream) FinishTTLs(saved []byte) error {
+// FinishTTLs ends a deferral. With saved (an Encode snapshot, and the TTLDigest of
+// the stream when it was taken) it loads the wheel from it when the snapshot is
+// current: stamped with the stream's last sequence, and taken when the messages with
+// a TTL were exactly the ones the stream now has (entries of messages removed before
+// it was taken are harmless: they expire into a removal of nothing). Otherwise, or
+// when the snapshot does not decode, it rebuilds the wheel from the messages and
+// returns why.
+func (s *Stream) FinishTTLs(saved []byte, count, digest uint64) error {
 	s.ttlsDeferred = false
-	var expiring uint64
-	for _, ttl := range s.ttlBySeq {
-		if ttl > 0 {
-			expiring++
+	err := ErrStaleTTLs
+	if saved != nil {
+		if gotCount, gotDigest := s.TTLDigest(); gotCount == count && gotDigest == digest {
+			err = s.loadTTLs(saved)
 		}
 	}
-	err := s.loadTTLs(saved, expiring)
 	if err == nil {
 		return nil
 	}
 	s.ttls = thw.NewHashWheel()
-	if expiring > 0 {
+	if len(s.ttlBySeq) > 0 {
 		for i := s.head; i < len(s.entries); i++ {
 			e := &s.entries[i]
 			if e.Deleted || !e.HasTTL {
@@ -52,19 +51,31 @@ func (s *Stream) FinishTTLs(saved []byte) error {
 	return err
 }
 
-// loadTTLs decodes a saved wheel and checks it against the stream.
-func (s *Stream) loadTTLs(saved []byte, expiring uint64) error {
-	if saved == nil {
-		return ErrStaleTTLs
+// TTLDigest returns how many messages have a positive TTL and a digest of their
+// sequences and expiration times, in sequence order.
+func (s *Stream) TTLDigest() (count, digest uint64) {
+	if len(s.ttlBySeq) == 0 {
+		return 0, 0
 	}
-	// Version 2 starts with the version byte and the entry count.
-	if len(saved) < 2 || saved[0] != 2 {
-		return ErrStaleTTLs
+	digest = 14695981039346656037
+	for i := s.head; i < len(s.entries); i++ {
+		e := &s.entries[i]
+		if e.Deleted || !e.HasTTL {
+			continue
+		}
+		ttl := s.ttlBySeq[e.Seq]
+		if ttl <= 0 {
+			continue
+		}
+		count++
+		digest = (digest ^ e.Seq) * 1099511628211
+		digest = (digest ^ uint64(e.TS+ttl)) * 1099511628211
 	}
-	count, n := binary.Uvarint(saved[1:])
-	if n <= 0 || count < expiring {
-		return ErrStaleTTLs
-	}
+	return count, digest
+}
+
+// loadTTLs decodes a saved wheel and checks its stamp against the stream.
+func (s *Stream) loadTTLs(saved []byte) error {
 	wheel := thw.NewHashWheel()
 	high, err := wheel.Decode(saved)
 	if err != nil {
