@@ -32,7 +32,8 @@ func (s *Store) Durable(done func(err error)) {
 		return
 	}
 	s.waiters = append(s.waiters, done)
-	if s.syncsInFlight >= syncsInFlightMax || s.syncsStarting > 0 {
+	if s.syncsInFlight >= syncsInFlightMax || s.syncsStarting > 0 ||
+		s.syncsInFlight > 0 && len(s.waiters) < syncOverlapWaitersMin {
 		// A group commit that has not taken its batch yet takes this callback, or a
 		// running one takes it when its sync is done.
 		s.mu.Unlock()
@@ -54,6 +55,11 @@ func (s *Store) Durable(done func(err error)) {
 // it to finish. More than two split the writers into batches too small to pay for
 // their fsyncs (measured with 64 writers in flight: 1, 2, 3 and 4 tried).
 const syncsInFlightMax = 2
+
+// syncOverlapWaitersMin is the number of waiting callbacks that starts a group commit
+// beside a running one. An fsync costs CPU as well as time: fewer callbacks wait for
+// the running one to finish and share the next, as in a plain group commit.
+const syncOverlapWaitersMin = 16
 
 // syncYieldsMax and flushYieldsMax bound the times a group commit (flush) yields the
 // processor after acknowledging a batch, waiting for the writers it just released to
