@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/natsim/natsim/env"
@@ -244,6 +245,9 @@ type clientTLS struct {
 	// how long to wait for the client's handshake before sending INFO anyway.
 	handshakeFirst bool
 	fallback       time.Duration
+	// pinned holds the pinned_certs: hex SHA-256 digests of the subject public key
+	// info one of which the client's certificate must carry (nil: any).
+	pinned map[string]struct{}
 }
 
 // clientTLSLocked returns the TLS settings for a new connection, nil without TLS.
@@ -260,8 +264,28 @@ func (s *Server) clientTLSLocked() *clientTLS {
 	}
 	if o.TLSConfig != nil {
 		settings.fallback = o.TLSConfig.FallbackDelay
+		if len(o.TLSConfig.PinnedCerts) > 0 {
+			settings.pinned = make(map[string]struct{}, len(o.TLSConfig.PinnedCerts))
+			for _, pin := range o.TLSConfig.PinnedCerts {
+				settings.pinned[strings.ToLower(pin)] = struct{}{}
+			}
+		}
 	}
 	return settings
+}
+
+// matchesPinnedCertificate reports whether the client's certificate is one of the
+// pinned ones (always true without pinned_certs).
+func matchesPinnedCertificate(state *tls.ConnectionState, pinned map[string]struct{}) bool {
+	if pinned == nil {
+		return true
+	}
+	if state == nil || len(state.PeerCertificates) == 0 {
+		return false
+	}
+	digest := sha256.Sum256(state.PeerCertificates[0].RawSubjectPublicKeyInfo)
+	_, ok := pinned[hex.EncodeToString(digest[:])]
+	return ok
 }
 
 // isClientProbe reports whether a handshake error means the client spoke plain text
@@ -320,6 +344,9 @@ func (c *clientConn) startTLS(settings *clientTLS, info client.Info, fallbackDon
 		case state == nil:
 			// allow_non_tls and the client chose plain text.
 			c.proceed()
+		case !matchesPinnedCertificate(state, settings.pinned):
+			c.server.logger.Errorf("%s:%d - cid:%d - TLS handshake error: certificate not pinned", c.host, c.port, c.id)
+			c.closeConnection(reasonTLSHandshakeError, "")
 		default:
 			c.mu.Lock()
 			c.tlsState = state

@@ -5,13 +5,16 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"math/big"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -544,5 +547,105 @@ func TestTLSReload(t *testing.T) {
 	}
 	if info := s.Varz(); !info.TLSVerify {
 		t.Fatal("varz does not show tls_verify after the reload")
+	}
+}
+
+// spkiDigest returns the pinned_certs form of a certificate file's public key.
+func spkiDigest(t *testing.T, certFile string) string {
+	t.Helper()
+	data, err := os.ReadFile(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(data)
+	certificate, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := sha256.Sum256(certificate.RawSubjectPublicKeyInfo)
+	return hex.EncodeToString(digest[:])
+}
+
+// TestTLSPinnedCerts proves pinned_certs admits only client certificates whose public
+// key is pinned.
+func TestTLSPinnedCerts(t *testing.T) {
+	p := newTestPKI(t)
+	pinned := startTestServer(t, p.tlsOptions(func(tc *opts.TLSConfigOpts) {
+		tc.Verify, tc.PinnedCerts = true, []string{strings.ToUpper(spkiDigest(t, p.clientCert))}
+	}))
+	nc := connect(t, pinned, nats.Secure(&tls.Config{RootCAs: p.caPool}), nats.ClientCert(p.clientCert, p.clientKey))
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	other := startTestServer(t, p.tlsOptions(func(tc *opts.TLSConfigOpts) {
+		tc.Verify, tc.PinnedCerts = true, []string{spkiDigest(t, p.serverCert)}
+	}))
+	if _, err := nats.Connect(other.ClientURL(), nats.Secure(&tls.Config{RootCAs: p.caPool}),
+		nats.ClientCert(p.clientCert, p.clientKey), nats.Timeout(time.Second)); err == nil {
+		t.Fatal("a certificate that is not pinned connected")
+	}
+	if reason := closedReason(t, other); reason != reasonTLSHandshakeError {
+		t.Fatalf("reason %q", reason)
+	}
+}
+
+// TestBuildTLSConfigDefaults proves the configuration built from a minimal tls block
+// has the reference's defaults and leaves the randomness to the network.
+func TestBuildTLSConfigDefaults(t *testing.T) {
+	p := newTestPKI(t)
+	config, err := buildTLSConfig(osEnvForTests().FS, &opts.TLSConfigOpts{CertFile: p.serverCert, KeyFile: p.serverKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if config.MinVersion != tls.VersionTLS12 || config.ClientAuth != tls.NoClientCert || config.ClientCAs != nil || config.Rand != nil {
+		t.Fatalf("defaults %+v", config)
+	}
+	if len(config.CipherSuites) != len(tls.CipherSuites()) || len(config.CurvePreferences) != 7 ||
+		config.CurvePreferences[0] != tls.X25519MLKEM768 || config.CurvePreferences[3] != tls.X25519 {
+		t.Fatalf("suites %v curves %v", config.CipherSuites, config.CurvePreferences)
+	}
+	verified, err := buildTLSConfig(osEnvForTests().FS, &opts.TLSConfigOpts{CertFile: p.serverCert, KeyFile: p.serverKey, CaFile: p.caFile, Verify: true, MinVersion: "1.3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if verified.ClientAuth != tls.RequireAndVerifyClientCert || verified.ClientCAs == nil || verified.MinVersion != tls.VersionTLS13 {
+		t.Fatalf("verify %+v", verified)
+	}
+}
+
+// TestCertificateUser proves verify_and_map's lookup order: email addresses, DNS
+// names, URIs, then the subject's distinguished name.
+func TestCertificateUser(t *testing.T) {
+	users := map[string]*authUser{}
+	for _, name := range []string{"a@example.com", "host.example.com", "spiffe://example.com/svc", "CN=carol,O=natsim"} {
+		users[name] = &authUser{name: name}
+	}
+	users["denied@example.com"] = &authUser{name: "denied@example.com", connectionTypes: map[string]struct{}{"WEBSOCKET": {}}}
+	auth := &authConfig{users: users}
+	spiffe, _ := url.Parse("spiffe://example.com/svc")
+	cases := []struct {
+		name        string
+		certificate *x509.Certificate
+		want        string
+	}{
+		{"email first", &x509.Certificate{EmailAddresses: []string{"a@example.com"}, DNSNames: []string{"host.example.com"}}, "a@example.com"},
+		{"dns", &x509.Certificate{EmailAddresses: []string{"nobody@example.com"}, DNSNames: []string{"host.example.com"}}, "host.example.com"},
+		{"uri", &x509.Certificate{URIs: []*url.URL{spiffe}}, "spiffe://example.com/svc"},
+		{"subject", &x509.Certificate{Subject: pkix.Name{CommonName: "carol", Organization: []string{"natsim"}}}, "CN=carol,O=natsim"},
+		{"connection type", &x509.Certificate{EmailAddresses: []string{"denied@example.com"}}, ""},
+		{"nobody", &x509.Certificate{Subject: pkix.Name{CommonName: "dave"}}, ""},
+	}
+	for _, tc := range cases {
+		user := auth.certificateUser(&tls.ConnectionState{PeerCertificates: []*x509.Certificate{tc.certificate}})
+		got := ""
+		if user != nil {
+			got = user.name
+		}
+		if got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	if auth.certificateUser(nil) != nil || auth.certificateUser(&tls.ConnectionState{}) != nil {
+		t.Error("a connection without a certificate mapped to a user")
 	}
 }
