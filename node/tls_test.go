@@ -649,3 +649,28 @@ func TestCertificateUser(t *testing.T) {
 		t.Error("a connection without a certificate mapped to a user")
 	}
 }
+
+// TestTLSHandshakeFirstFallbackAllowNonTLS proves that after the fallback delay an
+// allow_non_tls server advertises TLS as available and lets a plain client in, while
+// a TLS-first client still gets TLS.
+func TestTLSHandshakeFirstFallbackAllowNonTLS(t *testing.T) {
+	p := newTestPKI(t)
+	s := startTestServer(t, func(o *opts.Options) {
+		p.tlsOptions(func(tc *opts.TLSConfigOpts) { tc.HandshakeFirst, tc.FallbackDelay = true, 50*time.Millisecond })(o)
+		o.AllowNonTLS = true
+	})
+	plain := connect(t, s)
+	if err := plain.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if plain.TLSRequired() {
+		t.Fatal("plain client was told TLS is required")
+	}
+	if _, err := plain.TLSConnectionState(); err == nil {
+		t.Fatal("plain client reports TLS")
+	}
+	first := connect(t, s, nats.Secure(&tls.Config{RootCAs: p.caPool}), nats.TLSHandshakeFirst())
+	if state, err := first.TLSConnectionState(); err != nil || !state.HandshakeComplete {
+		t.Fatalf("TLS-first client not secured: %v", err)
+	}
+}
