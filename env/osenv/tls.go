@@ -9,11 +9,11 @@ import (
 	"github.com/natsim/natsim/env"
 )
 
-// StartTLS upgrades the connection to TLS (env.TLSStarter). It waits on its own
-// goroutine for the writer to send what is queued (the plain-text INFO, typically),
-// then runs the handshake over the socket with crypto/tls, which draws its randomness
-// from crypto/rand unless config.Rand is set: this package is the one place allowed to.
-// It must be called before Start.
+// StartTLS upgrades the connection to TLS (env.TLSStarter). On its own goroutine it
+// waits for a write in progress to end, sends what was queued when it was called (the
+// plain-text INFO, typically), then runs the handshake over the socket with
+// crypto/tls, which draws its randomness from crypto/rand unless config.Rand is set:
+// this package is the one place allowed to. It must be called before Start.
 func (c *Conn) StartTLS(config *tls.Config, options env.TLSOptions, done func(*tls.ConnectionState, error)) {
 	c.mu.Lock()
 	if c.state != connOpen || c.upgrading || c.started.Load() {
