@@ -67,7 +67,9 @@ func (b *busHost) Subscribe(_ string, subjectName string, handler Handler) (Subs
 	return subscription, nil
 }
 
-func (b *busHost) HasInterest(_ string, subjectName string) bool { return len(b.matching(subjectName)) > 0 }
+func (b *busHost) HasInterest(_ string, subjectName string) bool {
+	return len(b.matching(subjectName)) > 0
+}
 
 // request sends body to subjectName and returns the single answer.
 func (b *busHost) request(t *testing.T, subjectName, body string) *Msg {
