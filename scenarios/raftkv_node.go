@@ -383,8 +383,13 @@ func (n *raftNode) rejoin(id uint64) {
 
 // persist is a group's Persist callback: the Ready's writes, one sync.
 func (n *raftNode) persist(g *kvGroup, rd *raft.Ready) error {
-	if rd.Snapshot.IsEmpty() && len(rd.Entries) == 0 && rd.HardState.IsEmpty() {
-		return nil
+	if rd.Snapshot.IsEmpty() && len(rd.Entries) == 0 && !rd.MustSync {
+		// Only the commit index moved: it may be lost in a crash (raft learns it
+		// again), so it rides along with the next sync instead of costing one.
+		if rd.HardState.IsEmpty() {
+			return nil
+		}
+		return g.log.SetHardState(rd.HardState)
 	}
 	if n.cluster.debug != nil {
 		var ids []string

@@ -19,7 +19,7 @@ func init() {
 		Configure: func(c *sim.Config) {
 			// A short fault phase keeps a 200-seed sweep within a minute; what a seed
 			// covers is breadth (300 groups), not length.
-			c.Safety = 3 * time.Second
+			c.Safety = 5 * time.Second
 			c.LivenessBound = 20 * time.Second
 			// Partitions and crashes: the faults that move leadership around.
 			for k := range c.FaultWeights {
@@ -53,8 +53,9 @@ type raftScaleWorkload struct {
 	world   *sim.World
 	cluster *raftCluster
 	servers []*sim.Process
-	// replicas lists each group's process indexes.
+	// replicas lists each group's process indexes; names its name.
 	replicas [][]int
+	names    []string
 	liveness bool
 	// livenessStart is each group's highest applied index when the faults ended; a
 	// group converged once an entry beyond it is applied.
@@ -85,6 +86,7 @@ func newRaftScaleWorkload(w *sim.World) *raftScaleWorkload {
 		}
 		sortIDs(spec.bootstrap.Voters)
 		rw.replicas = append(rw.replicas, replicas)
+		rw.names = append(rw.names, spec.name)
 		for _, p := range replicas {
 			groupsOf[p] = append(groupsOf[p], spec)
 		}
@@ -141,7 +143,7 @@ func sortIDs(ids []uint64) {
 
 // proposeTo writes to group g through the replica that leads it, if any is reachable.
 func (rw *raftScaleWorkload) proposeTo(g, sequence int) {
-	name := fmt.Sprintf("g%03d", g)
+	name := rw.names[g]
 	for _, p := range rw.replicas[g] {
 		proc := rw.servers[p]
 		if !proc.Up() || proc.Paused() {

@@ -89,8 +89,10 @@ type Host struct {
 	config Config
 	groups map[string]*group
 	byID   map[uint64]*group
-	// names is the sorted group names: every loop over groups runs in this order.
-	names []string
+	// names is the sorted group names: every loop over groups runs in this order;
+	// ordered holds the groups in the same order.
+	names   []string
+	ordered []*group
 	// dropped counts incoming messages for groups not on this host.
 	dropped uint64
 }
@@ -129,6 +131,7 @@ func (h *Host) AddGroup(gc GroupConfig) error {
 	h.byID[gc.GroupID] = g
 	index, _ := slices.BinarySearch(h.names, gc.Name)
 	h.names = slices.Insert(h.names, index, gc.Name)
+	h.ordered = slices.Insert(h.ordered, index, g)
 	return nil
 }
 
@@ -143,6 +146,7 @@ func (h *Host) RemoveGroup(name string) {
 	delete(h.byID, g.config.GroupID)
 	if index, found := slices.BinarySearch(h.names, name); found {
 		h.names = slices.Delete(h.names, index, index+1)
+		h.ordered = slices.Delete(h.ordered, index, index+1)
 	}
 }
 
@@ -192,8 +196,7 @@ func (h *Host) ProposeConfChange(name string, cc pb.ConfChange) (uint64, error) 
 
 // Tick advances every group's logical clock by one tick.
 func (h *Host) Tick() {
-	for _, name := range h.names {
-		g := h.groups[name]
+	for _, g := range h.ordered {
 		g.node.Tick()
 		g.dirty = true
 	}
@@ -266,8 +269,8 @@ func (o *Output) Empty() bool {
 
 // HasReady reports whether any group has output.
 func (h *Host) HasReady() bool {
-	for _, name := range h.names {
-		if g := h.groups[name]; g.dirty && g.node.HasReady() {
+	for _, g := range h.ordered {
+		if g.dirty && g.node.HasReady() {
 			return true
 		}
 	}
@@ -293,8 +296,8 @@ func (h *Host) Ready() Output {
 		out.Batches = slices.Insert(out.Batches, i, b)
 		return b
 	}
-	for _, name := range h.names {
-		g := h.groups[name]
+	for _, g := range h.ordered {
+		name := g.config.Name
 		if !g.dirty {
 			continue
 		}
