@@ -102,4 +102,3 @@ func (f *fakePendingConn) Pending() int {
 	defer f.mu.Unlock()
 	return f.pending
 }
-
