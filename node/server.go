@@ -251,10 +251,12 @@ func (s *Server) Shutdown() {
 		_ = listener.Close()
 	}
 	s.stopMonitoring()
+	// JetStream stops before the clients go, as in the reference, so that waiting
+	// pull requests still receive their "409 Server Shutdown".
+	s.stopJetStream()
 	for _, c := range clients {
 		c.closeConnection(reasonServerShutdown, "")
 	}
-	s.stopJetStream()
 	s.logger.Noticef("Server Exiting..")
 	close(s.shutdownDone)
 }

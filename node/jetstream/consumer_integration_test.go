@@ -439,3 +439,36 @@ func TestIntegrationFetchFromDeletedConsumer(t *testing.T) {
 		t.Fatalf("error %v", batch.Error())
 	}
 }
+
+// TestIntegrationShutdownEndsPulls proves waiting pull requests hear "409 Server
+// Shutdown" when the server stops, as with the reference.
+func TestIntegrationShutdownEndsPulls(t *testing.T) {
+	s, _, _, stream := setup(t, 0)
+	ctx := testContext(t)
+	consumer, err := stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "D", AckPolicy: jsAckExplicit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := consumer.Fetch(1, jetstream.FetchMaxWait(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		info, err := consumer.Info(ctx)
+		if err == nil && info.NumWaiting == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("request not waiting: %+v %v", info, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.Shutdown()
+	for range batch.Messages() {
+		t.Fatal("unexpected message")
+	}
+	if !errors.Is(batch.Error(), jetstream.ErrServerShutdown) {
+		t.Fatalf("error %v", batch.Error())
+	}
+}
