@@ -19,7 +19,7 @@ func init() {
 		Configure: func(c *sim.Config) {
 			// A short fault phase keeps a 200-seed sweep within a minute; what a seed
 			// covers is breadth (300 groups), not length.
-			c.Safety = 5 * time.Second
+			c.Safety = 10 * time.Second
 			c.LivenessBound = 20 * time.Second
 			// Partitions and crashes: the faults that move leadership around.
 			for k := range c.FaultWeights {
