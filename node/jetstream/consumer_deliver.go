@@ -245,8 +245,14 @@ func (c *Consumer) nextMessageLocked() (*nextMessage, error) {
 	if err != nil || loaded == nil {
 		// Everything up to the last sequence seen before the lookup was scanned, so
 		// the next pass can start after it.
-		if errors.Is(err, store.ErrStoreEOF) && state.LastSeq >= c.streamNext {
-			c.streamNext = state.LastSeq + 1
+		if errors.Is(err, store.ErrStoreEOF) {
+			if state.LastSeq >= c.streamNext {
+				c.streamNext = state.LastSeq + 1
+			}
+			// Nothing matches past the position: messages the stream removed since
+			// they were counted no longer inflate the pending count.
+			c.numPending = 0
+			c.numPendingThrough = max(c.numPendingThrough, state.LastSeq)
 		}
 		return nil, nil
 	}

@@ -12,6 +12,9 @@ import (
 // CONSUMER.INFO reports them.
 func (c *Consumer) Info() *jsapi.ConsumerInfo {
 	c.mu.Lock()
+	if !c.closed {
+		c.recomputeNumPendingLocked()
+	}
 	if c.waiting != nil && !c.closed {
 		// As the reference does, report only requests that are still live: expired
 		// ones are answered and ones whose client left are dropped first.

@@ -233,3 +233,26 @@ func TestPullOverflow(t *testing.T) {
 		t.Fatalf("missing group: %v", got)
 	}
 }
+
+// TestNumPendingFollowsRemovals proves the pending count drops when the stream
+// removes messages the consumer has not delivered yet.
+func TestNumPendingFollowsRemovals(t *testing.T) {
+	h := newHarness(t, jsapi.StreamConfig{})
+	h.create(jsapi.ConsumerConfig{Durable: "D", AckPolicy: jsapi.AckExplicit})
+	for range 3 {
+		h.publish("s.a", "x")
+	}
+	if _, err := h.store.RemoveMsg(2); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.consumer.Info().NumPending; got != 2 {
+		t.Fatalf("num pending %d, want 2", got)
+	}
+	sent := h.pullAll(5)
+	if got := streamSequences(t, sent); !slices.Equal(got, []uint64{1, 3}) {
+		t.Fatalf("delivered %v", got)
+	}
+	if got := h.consumer.Info().NumPending; got != 0 {
+		t.Fatalf("num pending %d after draining", got)
+	}
+}
