@@ -97,7 +97,7 @@ func newRaftKVWorkload(w *sim.World) *raftKVWorkload {
 	}
 	clientCount := int(w.Knob("raftkv/clients", 2, 4))
 	opTimeout := time.Duration(w.Knob("raftkv/operation-timeout-ns", int64(time.Second), int64(3*time.Second)))
-	thinkMax := time.Duration(w.Knob("raftkv/think-max-ns", int64(50*time.Millisecond), int64(200*time.Millisecond)))
+	thinkMax := time.Duration(w.Knob("raftkv/think-max-ns", int64(80*time.Millisecond), int64(250*time.Millisecond)))
 	for i := 1; i <= clientCount; i++ {
 		cl := &raftKVClient{workload: rw, name: "c" + itoa(i), id: uint64(i), opTimeout: opTimeout, thinkMax: thinkMax}
 		rw.clients = append(rw.clients, cl)
