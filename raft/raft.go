@@ -336,8 +336,14 @@ func (r *raft) send(m pb.Message) {
 	m.GroupID = r.groupID
 	assertf(m.Type.Valid(), "sending invalid message type %d", m.Type)
 	switch m.Type {
-	case pb.MsgVote, pb.MsgVoteResponse, pb.MsgPreVote, pb.MsgPreVoteResponse:
+	case pb.MsgVote, pb.MsgPreVote:
 		assertf(m.Term != 0, "%s without a term", m.Type)
+	case pb.MsgVoteResponse, pb.MsgPreVoteResponse:
+		// A rejection carries the responder's own term, which is 0 on a node that
+		// never saw an election (a fresh or bootstrapped node that rejects a pre-vote
+		// because it is under repair or its log is longer); a grant carries the
+		// candidate's term, never 0.
+		assertf(m.Term != 0 || m.Reject, "granted %s without a term", m.Type)
 	default:
 		assertf(m.Term == 0, "%s with a preset term %d", m.Type, m.Term)
 		m.Term = r.term
@@ -590,10 +596,18 @@ func (r *raft) checkIncoming(m pb.Message) error {
 		return fmt.Errorf("%w: addressed to %d", ErrStepDropped, m.To)
 	case m.From == None || m.From == r.id:
 		return fmt.Errorf("%w: bad sender %d", ErrStepDropped, m.From)
-	case m.Term == 0:
+	case m.Term == 0 && !isVoteRejection(m):
+		// Only a vote rejection may come from term 0 (see send); it is then handled
+		// as a rejection of that term: counted by a pre-candidate at term 0, stale
+		// for everyone else.
 		return fmt.Errorf("%w: %s without a term", ErrStepDropped, m.Type)
 	}
 	return nil
+}
+
+// isVoteRejection reports whether m rejects a vote or pre-vote.
+func isVoteRejection(m pb.Message) bool {
+	return m.Reject && (m.Type == pb.MsgVoteResponse || m.Type == pb.MsgPreVoteResponse)
 }
 
 // stepTerm applies the term rules of the Raft paper (section 5.1) plus the lease and
