@@ -14,6 +14,8 @@ func (c *Consumer) Info() *jsapi.ConsumerInfo {
 	c.mu.Lock()
 	if !c.closed {
 		c.recomputeNumPendingLocked()
+		// push_bound must be current: clients check it before binding.
+		c.refreshInterestLocked()
 	}
 	if c.waiting != nil && !c.closed {
 		// As the reference does, report only requests that are still live: expired

@@ -26,7 +26,7 @@ func (c *Consumer) refreshInterestLocked() {
 	if active == c.active {
 		// A pending check keeps its time: re-arming on every message would push it
 		// forward forever and the inactive threshold would never pass.
-		if !active && c.deleteTimer == nil {
+		if c.deleteTimer == nil {
 			c.armInactiveLocked()
 		}
 		return
@@ -176,6 +176,12 @@ func (c *Consumer) armInactiveLocked() {
 	stopTimer(&c.deleteTimer)
 	if c.config.IsPush() {
 		if c.active {
+			// The host does not report lost interest either: a consumer that would
+			// be deleted once inactive checks at half its threshold.
+			if threshold > 0 {
+				delay := min(max(threshold/2, interestPollMin), interestPollMax)
+				c.deleteTimer = c.world.clock.AfterFunc(delay, c.onInactiveCheck)
+			}
 			return
 		}
 		delay := max(c.interestPollDelay, interestPollMin)
@@ -210,10 +216,8 @@ func (c *Consumer) onInactiveCheck() {
 	now := c.world.clock.Now()
 	threshold := c.inactiveThresholdLocked()
 	if c.config.IsPush() {
-		if c.world.hasInterest(c.config.DeliverSubject) {
-			c.active = true
-			c.lastActivity = now
-			c.armHeartbeatLocked()
+		c.refreshInterestLocked()
+		if c.active {
 			c.deliverLocked()
 			c.unlockAndFlush()
 			return
@@ -222,7 +226,9 @@ func (c *Consumer) onInactiveCheck() {
 			c.deleteInactiveLocked()
 			return
 		}
-		c.armInactiveLocked()
+		if c.deleteTimer == nil {
+			c.armInactiveLocked()
+		}
 		c.unlockAndFlush()
 		return
 	}

@@ -310,3 +310,29 @@ func TestInactiveThresholdPassesDespiteMessages(t *testing.T) {
 		t.Fatal("new interest not noticed within 10ms")
 	}
 }
+
+// TestLostInterestIsNoticed proves a push consumer notices its subscriber leaving
+// without any message or heartbeat, reports it in push_bound, and an ephemeral one is
+// deleted after its threshold.
+func TestLostInterestIsNoticed(t *testing.T) {
+	h := newHarness(t, jsapi.StreamConfig{})
+	h.create(jsapi.ConsumerConfig{Name: "E", DeliverSubject: "d", AckPolicy: jsapi.AckNone, InactiveThreshold: 50 * time.Millisecond})
+	if !h.consumer.Info().PushBound {
+		t.Fatal("not bound")
+	}
+	h.noInterest["d"] = true
+	if h.consumer.Info().PushBound {
+		t.Fatal("still bound after the subscriber left")
+	}
+	h.clock.Advance(150 * time.Millisecond)
+	if !slices.Equal(h.removed, []string{"E"}) {
+		t.Fatalf("removed %v", h.removed)
+	}
+	h = newHarness(t, jsapi.StreamConfig{})
+	h.create(jsapi.ConsumerConfig{Name: "F", DeliverSubject: "d", AckPolicy: jsapi.AckNone, InactiveThreshold: 50 * time.Millisecond})
+	h.noInterest["d"] = true
+	h.clock.Advance(150 * time.Millisecond)
+	if !slices.Equal(h.removed, []string{"F"}) {
+		t.Fatalf("removed %v without an info call", h.removed)
+	}
+}
