@@ -218,6 +218,10 @@ func (l *sourceLink) requestLater(generation uint64, subj, reply string, data []
 	account := l.stream.account.name
 	local := l.source.External == nil || l.source.External.APIPrefix == ""
 	request := func() {
+		if !l.isCurrent(generation) {
+			// Stopped or replaced before the task ran: the origin need not hear of it.
+			return
+		}
 		if local && !m.host.HasInterest(account, subj) {
 			l.noResponders(generation)
 			return
@@ -229,6 +233,13 @@ func (l *sourceLink) requestLater(generation uint64, subj, reply string, data []
 		return
 	}
 	request()
+}
+
+// isCurrent reports whether generation is the running attempt of a running link.
+func (l *sourceLink) isCurrent(generation uint64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !l.stopped && generation == l.generation
 }
 
 // noResponders fails the attempt generation: nobody answers the API yet.
