@@ -165,6 +165,8 @@ func jetStreamConfig(s *Server, o *opts.Options) jetstream.Config {
 	config := jetstream.Config{
 		Env: s.env, Logger: jetStreamLogger{s.logger}, StoreDir: o.StoreDir,
 		MaxMemory: o.JetStreamMaxMemory, MaxStore: o.JetStreamMaxStore, Domain: o.JetStreamDomain,
+		ServerMaxAckPending:   o.JetStreamLimits.MaxAckPending,
+		ServerMaxRequestBatch: o.JetStreamLimits.MaxRequestBatch,
 	}
 	if config.StoreDir == "" {
 		config.StoreDir = jetStreamStoreDirDefault

@@ -142,7 +142,7 @@ func (e *consumerAPI) addConsumer(stream *Stream, requested *jsapi.ConsumerConfi
 	e.createMu.Lock()
 	defer e.createMu.Unlock()
 	streamConfig := stream.Config()
-	config, apiErr := jsapi.PrepareConsumerConfig(requested, &streamConfig, jsapi.ConsumerCheckOptions{Pedantic: pedantic})
+	config, apiErr := jsapi.PrepareConsumerConfig(requested, &streamConfig, e.checkOptions(pedantic))
 	if apiErr != nil {
 		return nil, apiErr
 	}
@@ -190,6 +190,16 @@ func (e *consumerAPI) addConsumer(stream *Stream, requested *jsapi.ConsumerConfi
 	consumer.signal()
 	consumer.sendCreatedAdvisory()
 	return consumer, nil
+}
+
+// checkOptions are the server limits the consumer checks apply.
+func (e *consumerAPI) checkOptions(pedantic bool) jsapi.ConsumerCheckOptions {
+	config := e.manager.Config()
+	return jsapi.ConsumerCheckOptions{
+		Pedantic:              pedantic,
+		ServerMaxAckPending:   config.ServerMaxAckPending,
+		ServerMaxRequestBatch: config.ServerMaxRequestBatch,
+	}
 }
 
 // updateExisting handles a create for a name that exists: an identical create is a

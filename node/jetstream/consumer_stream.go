@@ -157,7 +157,7 @@ func (e *consumerAPI) recoverConsumer(stream *Stream, name string) error {
 		return fmt.Errorf("configuration is corrupt: %w", err)
 	}
 	streamConfig := stream.Config()
-	config, apiErr := jsapi.PrepareConsumerConfig(&meta.Config, &streamConfig, jsapi.ConsumerCheckOptions{Recovering: true})
+	config, apiErr := jsapi.PrepareConsumerConfig(&meta.Config, &streamConfig, jsapi.ConsumerCheckOptions{Recovering: true, ServerMaxAckPending: e.manager.Config().ServerMaxAckPending, ServerMaxRequestBatch: e.manager.Config().ServerMaxRequestBatch})
 	if apiErr != nil {
 		return apiErr
 	}

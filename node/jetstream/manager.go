@@ -34,6 +34,11 @@ type Config struct {
 	// Cipher and Key encrypt file streams at rest; Key must be 32 bytes with a cipher.
 	Cipher filestore.Cipher
 	Key    []byte
+	// ServerMaxAckPending and ServerMaxRequestBatch are jetstream.limits
+	// max_ack_pending and max_request_batch (0: no cap): consumers default to them
+	// and may not ask for more.
+	ServerMaxAckPending   int
+	ServerMaxRequestBatch int
 }
 
 // AccountLimits are one account's JetStream limits; -1 (or 0) means unlimited.
