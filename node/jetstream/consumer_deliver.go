@@ -155,7 +155,9 @@ func (c *Consumer) canDeliverLocked(now time.Time) bool {
 // delays).
 func (c *Consumer) deliverLocked() {
 	now := c.world.clock.Now()
-	if c.config.IsPush() && !c.active {
+	if c.config.IsPush() {
+		// Interest is checked on every pass: the host does not report a subscriber
+		// leaving, and a message sent to nobody would wait out its ack wait.
 		c.refreshInterestLocked()
 	}
 	var stallErr error

@@ -336,3 +336,20 @@ func TestLostInterestIsNoticed(t *testing.T) {
 		t.Fatalf("removed %v without an info call", h.removed)
 	}
 }
+
+// TestNoDeliveryIntoTheVoid proves a message stored after the subscriber left is not
+// sent to nobody but kept for the next subscriber.
+func TestNoDeliveryIntoTheVoid(t *testing.T) {
+	h := newHarness(t, jsapi.StreamConfig{})
+	h.create(jsapi.ConsumerConfig{Durable: "D", DeliverSubject: "d", AckPolicy: jsapi.AckExplicit})
+	h.noInterest["d"] = true
+	h.publish("s.a", "x")
+	if len(deliveries(h.take())) != 0 {
+		t.Fatal("delivered without interest")
+	}
+	delete(h.noInterest, "d")
+	h.clock.Advance(time.Second)
+	if got := streamSequences(t, h.take()); !slices.Equal(got, []uint64{1}) {
+		t.Fatalf("delivered %v", got)
+	}
+}
