@@ -20,6 +20,10 @@ type block struct {
 	// written is the length handed to the OS; synced the length known durable.
 	written int64
 	synced  int64
+	// committed is the length a successful fsync covered: synced may drop below it
+	// when an erase rewrites bytes in place, committed never does (but by a rollback,
+	// which drops the records after it; see rollback.go).
+	committed int64
 	// buf holds the whole block: always for the write block, for others while cached.
 	buf []byte
 	// live counts the block's messages still in the index.
@@ -94,13 +98,11 @@ func (s *Store) newBlockSized(capacity int64) (*block, error) {
 	// The block is created at its full length: a block found shorter than its header
 	// says was cut at rest, which a torn write (an unsynced tail) can never look like.
 	if err := f.Truncate(s.config.BlockBytesMax); err != nil {
-		f.Close()
-		return nil, err
+		return nil, s.abandonNewBlock(b, err)
 	}
 	if s.config.Cipher != NoCipher {
 		if b.cipher, err = newBlockCipher(s.config.Cipher, s.config.Key, s.config.Dir, b.id); err != nil {
-			f.Close()
-			return nil, err
+			return nil, s.abandonNewBlock(b, err)
 		}
 	}
 	body := []byte{kindBlockHeader}
@@ -129,6 +131,17 @@ func (s *Store) newBlockSized(capacity int64) (*block, error) {
 	return b, nil
 }
 
+// abandonNewBlock removes a block file whose creation failed (no room to preallocate
+// it, say), so that the next attempt creates the same block instead of leaving an
+// empty one behind, which a later recovery would take for a damaged block.
+func (s *Store) abandonNewBlock(b *block, err error) error {
+	b.file.Close()
+	if removeErr := s.config.FS.Remove(b.name); removeErr == nil || isNotExist(removeErr) {
+		s.nextBlockID--
+	}
+	return err
+}
+
 // appendRecord journals one record body in the write block and returns its location.
 func (s *Store) appendRecord(body []byte) (uint64, error) {
 	b := s.writeBlock()
@@ -149,6 +162,12 @@ func (s *Store) appendRecord(body []byte) (uint64, error) {
 	b.size = int64(len(b.buf))
 	if b.size-b.written >= writeBufferBytesMax {
 		if err := s.flushBlock(b); err != nil {
+			// The caller fails and keeps its state, so the record must go too: a
+			// rollback would otherwise journal its effect again.
+			b.buf = b.buf[:offset]
+			b.size = offset
+			b.records--
+			b.index = nil
 			return 0, err
 		}
 	}
@@ -166,7 +185,7 @@ func (s *Store) rollover() error {
 		if err := old.file.Sync(); err != nil {
 			return err
 		}
-		old.synced = old.written
+		old.markSynced(old.written)
 		s.writeBlockIndexFile(old, old.buf[:old.size], old.preallocated)
 		if old.index != nil {
 			// The next block's index will likely be as large.
@@ -283,6 +302,7 @@ func (j *journal) Append(e *core.Entry, ttl int64, hdr, msg []byte) error {
 		return err
 	}
 	e.Location = loc
+	s.messagesUndeclared++
 	id, offset := splitLocation(loc)
 	written := s.blockByID(id)
 	written.live++

@@ -406,6 +406,8 @@ type RecoveryStats struct {
 	// from the messages (TTLsRejected says a saved file existed but was not usable).
 	TTLsLoaded   bool
 	TTLsRejected bool
+	// Rollbacks counts the failed writes rolled back since Open (see rollback.go).
+	Rollbacks int
 }
 
 // Recovery returns how the last Open rebuilt the index.

@@ -14,13 +14,14 @@ type workloadResult struct {
 	acked   map[uint64]string // seq -> payload, acknowledged durable
 	written map[uint64]string // every payload handed to StoreMsg, acked or not
 	removed map[uint64]bool   // removals attempted (they may or may not survive)
+	refused map[uint64]bool   // messages whose Durable failed: they must never be served
 	errs    []error
 }
 
 // runWorkload stores messages in batches, acknowledging each batch with Durable, and
 // removes some; it stops at the first error.
 func runWorkload(s *Store, batches int) workloadResult {
-	res := workloadResult{acked: map[uint64]string{}, written: map[uint64]string{}, removed: map[uint64]bool{}}
+	res := workloadResult{acked: map[uint64]string{}, written: map[uint64]string{}, removed: map[uint64]bool{}, refused: map[uint64]bool{}}
 	for b := range batches {
 		var batch []uint64
 		for i := range 5 {
@@ -46,10 +47,14 @@ func runWorkload(s *Store, batches int) workloadResult {
 		called := false
 		s.Durable(func(err error) { durableErr, called = err, true })
 		if !called {
-			res.errs = append(res.errs, errors.New("Durable did not call back inline"))
+			// The writes were rolled back but the rollback is not durable yet: the
+			// outcome is unknown, and the store refuses writes meanwhile.
 			return res
 		}
 		if durableErr != nil {
+			for _, seq := range batch {
+				res.refused[seq] = true
+			}
 			res.errs = append(res.errs, durableErr)
 			return res
 		}
@@ -90,6 +95,9 @@ func checkRecovered(t *testing.T, s *Store, res workloadResult, label string) {
 		}
 		if want, ok := res.written[seq]; !ok || string(sm.Msg) != want {
 			t.Fatalf("%s: message %d = %q was never written there", label, seq, sm.Msg)
+		}
+		if res.refused[seq] {
+			t.Fatalf("%s: message %d served though its Durable failed", label, seq)
 		}
 	}
 }

@@ -128,8 +128,15 @@ type Store struct {
 	journal *journal
 	closed  bool
 	// failed is the first write or sync error; after it the store refuses writes, since
-	// the state of unsynced data is unknown until it is reopened.
-	failed error
+	// the state of unsynced data is unknown, until a rollback makes the disk match the
+	// index again or the store is reopened (see rollback.go). rollbackPending says a
+	// rollback should run once nothing is in flight; rolledBack that its in-memory
+	// part ran and only making it durable is left. messagesUndeclared counts the
+	// message writes since the last Durable call.
+	failed             error
+	rollbackPending    bool
+	rolledBack         bool
+	messagesUndeclared int
 
 	blocks      []*block // ordered by id
 	nextBlockID uint32
@@ -141,6 +148,15 @@ type Store struct {
 	// syncsStarting those among them that have not taken a batch yet, and
 	// dirSyncsInFlight those syncing the directory.
 	waiters          []func(error)
+	// failedWaiters are callbacks of a failed round, left for the last round in flight
+	// to call once it has rolled the store back.
+	failedWaiters []func(error)
+	// rollbackWaiters are callbacks of rolled-back writes waiting for the rollback to
+	// be durable, and rollbackErr the error they will get; released are those whose
+	// rollback is durable, waiting to be called outside the lock.
+	rollbackWaiters []func(error)
+	rollbackErr     error
+	released        []releasedCallback
 	syncsInFlight    int
 	syncsStarting    int
 	dirSyncsInFlight int
@@ -348,10 +364,14 @@ func (s *Store) lostError(first, last uint64) error {
 	return nil
 }
 
-// writable reports why the store cannot take writes, if it cannot.
+// writable reports why the store cannot take writes, if it cannot. A failed store
+// whose rollback waited for syncs in flight runs it first, and may take writes again.
 func (s *Store) writable() error {
 	if s.closed {
 		return store.ErrStoreClosed
+	}
+	if s.rollbackReady() {
+		s.rollbackLocked()
 	}
 	if s.failed != nil {
 		return fmt.Errorf("%w: %w", store.ErrStoreFailed, s.failed)
@@ -422,14 +442,16 @@ func (s *Store) healWriteBlock() error {
 		s.fail(err)
 		return err
 	}
-	b.synced = b.written
+	b.markSynced(b.written)
 	return nil
 }
 
-// fail records the first write or sync failure.
+// fail records the first write or sync failure, and asks for a rollback.
 func (s *Store) fail(err error) {
 	if s.failed == nil {
 		s.failed = err
+		s.rollbackErr = err
+		s.rollbackPending = true
 	}
 }
 
@@ -799,8 +821,14 @@ func (s *Store) Stop() error {
 	if s.timer != nil {
 		s.timer.Stop()
 	}
-	waiters := append(s.waiters, s.flushWaiters...)
-	s.waiters, s.flushWaiters = nil, nil
+	// The callbacks of rolled-back writes whose rollback is not durable are never
+	// called: their writes may still come back after a power loss, so neither an error
+	// nor success would be true.
+	waiters := append(append(s.waiters, s.flushWaiters...), s.failedWaiters...)
+	s.waiters, s.flushWaiters, s.failedWaiters, s.rollbackWaiters = nil, nil, nil, nil
+	for _, r := range s.takeReleasedLocked() {
+		waiters = append(waiters, r.done)
+	}
 	if s.syncsInFlight == 0 && s.unlockedWrite.block == nil {
 		s.closeFiles()
 	}

@@ -105,7 +105,20 @@ func (s *Store) recover() error {
 			return err
 		}
 	}
-	return s.syncAllLocked()
+	// What recovery read may be in the page cache only: written by an earlier
+	// incarnation whose fsync failed (the kernel may then have marked the pages clean
+	// without writing them), or never synced before a kill. It is served from now on,
+	// so it must survive a power loss: the newest block is written again from the
+	// bytes the blocks index does not vouch for, its tail cleared, and all fsynced.
+	// Older blocks were fsynced whole before the next one was created.
+	from := int64(0)
+	if w := s.writeBlock(); index != nil {
+		from = index[w.id]
+	}
+	if err := s.resyncWriteBlock(from); err != nil {
+		return fmt.Errorf("filestore: making the recovered blocks durable: %w", err)
+	}
+	return nil
 }
 
 // replayBlock replays one block file: from its index file when that matches the
@@ -293,9 +306,10 @@ func (r *recovery) finishBlock(b *block, buf []byte, offset int, last bool) erro
 	buf = buf[:offset]
 	r.bytesReplayed += int64(len(buf))
 	b.size, b.written, b.synced = int64(len(buf)), int64(len(buf)), int64(len(buf))
+	b.committed = b.synced
 	if last {
 		b.buf = buf
-		b.synced = 0
+		b.synced, b.committed = 0, 0
 	}
 	return nil
 }

@@ -15,10 +15,30 @@ func (s *Store) Durable(done func(err error)) {
 		done(errClosed())
 		return
 	}
+	// This call covers every write made before it, so none of them can miss a
+	// rollback's error any more (see rollback.go).
+	s.messagesUndeclared = 0
 	if err := s.writable(); err != nil {
+		released := s.takeReleasedLocked()
 		s.mu.Unlock()
+		for _, r := range released {
+			r.done(r.err)
+		}
 		done(err)
 		return
+	}
+	if len(s.released) > 0 {
+		released := s.takeReleasedLocked()
+		s.mu.Unlock()
+		for _, r := range released {
+			r.done(r.err)
+		}
+		s.mu.Lock()
+		if err := s.writable(); err != nil {
+			s.mu.Unlock()
+			done(err)
+			return
+		}
 	}
 	if s.config.SyncInterval > 0 {
 		s.flushWaiters = append(s.flushWaiters, done)
@@ -199,8 +219,8 @@ func (s *Store) syncLoop() {
 		}
 		if len(s.waiters) == 0 || s.closed {
 			s.syncsInFlight--
-			waiters := s.waiters
-			s.waiters = nil
+			waiters := append(s.waiters, s.failedWaiters...)
+			s.waiters, s.failedWaiters = nil, nil
 			if s.closed && s.syncsInFlight == 0 && s.unlockedWrite.block == nil {
 				s.closeFiles()
 			}
@@ -227,17 +247,51 @@ func (s *Store) syncLoop() {
 		if plan.dir {
 			s.dirSyncsInFlight--
 		}
+		if err == nil && s.failed != nil {
+			// Another round failed meanwhile: its failure may have dropped pages this
+			// fsync was to cover, so this one proves nothing.
+			err = s.failed
+		}
 		if err != nil {
 			s.fail(err)
+			batch = s.rollbackAfterSyncLocked(batch)
 		} else {
 			plan.commit()
 		}
+		released := s.takeReleasedLocked()
 		s.mu.Unlock()
 		for _, w := range batch {
 			w(err)
 		}
+		for _, r := range released {
+			r.done(r.err)
+		}
 		s.awaitReturningWriters(len(batch))
 	}
+}
+
+// rollbackAfterSyncLocked handles a failed group commit's batch. The last round in
+// flight rolls the store back and returns the batch with every waiting callback (their
+// writes are after the committed length too), to be told the error once the rollback
+// made it true; an earlier one leaves its batch to that round and returns nothing.
+func (s *Store) rollbackAfterSyncLocked(batch []func(error)) []func(error) {
+	if s.syncsInFlight > 1 || s.unlockedWrite.block != nil {
+		s.failedWaiters = append(s.failedWaiters, batch...)
+		return nil
+	}
+	batch = append(append(batch, s.failedWaiters...), s.waiters...)
+	s.failedWaiters, s.waiters = nil, nil
+	if s.config.SyncInterval > 0 {
+		return batch
+	}
+	// The callbacks wait for the rollback to be durable (see rollback.go).
+	s.rollbackWaiters = append(s.rollbackWaiters, batch...)
+	s.syncsInFlight--
+	if s.rollbackReady() {
+		s.rollbackLocked()
+	}
+	s.syncsInFlight++
+	return nil
 }
 
 // awaitReturningWriters yields (at most syncYieldsMax times) until three quarters of
@@ -295,9 +349,7 @@ func (p syncPlan) run(s *Store) error {
 
 func (p syncPlan) commit() {
 	for i, b := range p.blocks {
-		if p.lengths[i] > b.synced {
-			b.synced = p.lengths[i]
-		}
+		b.markSynced(p.lengths[i])
 	}
 }
 
