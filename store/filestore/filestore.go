@@ -147,16 +147,16 @@ type Store struct {
 	// syncsInFlight counts the group commits running (at most syncsInFlightMax),
 	// syncsStarting those among them that have not taken a batch yet, and
 	// dirSyncsInFlight those syncing the directory.
-	waiters          []func(error)
+	waiters []func(error)
 	// failedWaiters are callbacks of a failed round, left for the last round in flight
 	// to call once it has rolled the store back.
 	failedWaiters []func(error)
 	// rollbackWaiters are callbacks of rolled-back writes waiting for the rollback to
 	// be durable, and rollbackErr the error they will get; released are those whose
 	// rollback is durable, waiting to be called outside the lock.
-	rollbackWaiters []func(error)
-	rollbackErr     error
-	released        []releasedCallback
+	rollbackWaiters  []func(error)
+	rollbackErr      error
+	released         []releasedCallback
 	syncsInFlight    int
 	syncsStarting    int
 	dirSyncsInFlight int
