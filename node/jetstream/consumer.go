@@ -442,8 +442,8 @@ func (c *Consumer) subscribeInputs() error {
 }
 
 // startLocked arms what a freshly built consumer needs: the redelivery timer for
-// restored pending messages, the pause, the push interest and heartbeat, the inactive
-// threshold, and a first delivery pass.
+// restored pending messages, the pause, the push interest and heartbeat, and the
+// inactive threshold.
 func (c *Consumer) startLocked() {
 	now := c.world.clock.Now()
 	c.lastActivity = now
@@ -466,7 +466,9 @@ func (c *Consumer) startLocked() {
 		c.armHeartbeatLocked()
 	}
 	c.armInactiveLocked()
-	c.deliverLocked()
+	// The first delivery pass waits for signal: the engine answers the create request
+	// first, as the reference does, so a client never sees messages before the
+	// response that names the consumer.
 }
 
 // isPaused reports whether pause_until is in the future.

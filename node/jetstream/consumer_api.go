@@ -134,6 +134,7 @@ func (e *consumerAPI) create(account *Account, op jsapi.Op, args jsapi.Args, req
 		Response:     jsapi.Response{Type: jsapi.ConsumerCreateResponseType},
 		ConsumerInfo: consumer.Info(),
 	})
+	consumer.signal()
 }
 
 // addConsumer creates a consumer on stream, or updates the existing one of that name
@@ -187,7 +188,6 @@ func (e *consumerAPI) addConsumer(stream *Stream, requested *jsapi.ConsumerConfi
 		consumer.Delete()
 		return nil, jsapi.NewConsumerStoreFailedError(err)
 	}
-	consumer.signal()
 	consumer.sendCreatedAdvisory()
 	return consumer, nil
 }

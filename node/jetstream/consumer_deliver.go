@@ -106,8 +106,7 @@ func (c *Consumer) stateLocked() *store.ConsumerState {
 }
 
 // signal runs a delivery pass now. The engine calls it once the consumer is
-// registered on its stream, so that a message stored between the consumer's first
-// pass and its registration (which it was not told about) goes out.
+// registered on its stream and the create request is answered; it starts deliveries.
 func (c *Consumer) signal() {
 	c.mu.Lock()
 	if !c.closed {

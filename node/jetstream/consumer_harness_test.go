@@ -206,6 +206,7 @@ func (h *harness) create(config jsapi.ConsumerConfig) *Consumer {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	consumer.signal()
 	h.consumer = consumer
 	return consumer
 }

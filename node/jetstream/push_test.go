@@ -270,6 +270,7 @@ func TestRestoreFromStoredState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	restored.signal()
 	h.consumer = restored
 	info := restored.Info()
 	if info.Delivered.Stream != 3 || info.AckFloor.Stream != 1 || info.NumAckPending != 2 || info.NumPending != 1 {
