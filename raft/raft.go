@@ -237,6 +237,13 @@ type raft struct {
 	// (its commit index) before it may vote or campaign again: its log lost entries
 	// it may have acknowledged (see RawNode.RequireRepair).
 	repairIndex uint64
+	// confirmedIndex is the last index that an append (or snapshot) from the current
+	// leader proved this log matches the leader's up to; reset with the term and the
+	// leader. A log under repair may hold entries the leader never had at indexes the
+	// leader believes this node matches (it lost the records that replaced them, and
+	// the leader's match index for it predates the loss), so its commit index never
+	// goes past confirmedIndex on the word of a heartbeat.
+	confirmedIndex uint64
 }
 
 func newRaft(c *Config) (*raft, error) {
@@ -362,6 +369,7 @@ func (r *raft) reset(term uint64) {
 		r.vote = None
 	}
 	r.lead = None
+	r.confirmedIndex = 0
 	r.electionElapsed = 0
 	r.heartbeatElapsed = 0
 	r.resetRandomizedElectionTimeout()
@@ -696,7 +704,10 @@ func (r *raft) stepLeader(m pb.Message) error {
 			// Resend the current chunk: the previous one may have been lost.
 			p.snapshotSent = false
 		}
-		if p.Match < r.log.lastIndex() || p.State == StateSnapshot {
+		if p.Match < r.log.lastIndex() || p.State == StateSnapshot || m.Reject {
+			// A rejection comes from a log under repair: the append it gets either
+			// matches (and repairs it) or is refused with LogRepair, which resets
+			// its match index.
 			r.sendAppend(m.From)
 		}
 		if len(m.Context) > 0 {
@@ -856,6 +867,7 @@ func (r *raft) handleAppendEntries(m pb.Message) error {
 		return fmt.Errorf("%w: %v", ErrStepDropped, err)
 	}
 	if ok {
+		r.confirmedIndex = max(r.confirmedIndex, last)
 		r.send(pb.Message{To: m.From, Type: pb.MsgAppResponse, Index: last})
 		return nil
 	}
@@ -873,9 +885,19 @@ func (r *raft) handleAppendEntries(m pb.Message) error {
 }
 
 func (r *raft) handleHeartbeat(m pb.Message) {
-	// The leader sends min(match, commit), so this never commits past our log.
-	r.log.commitTo(min(m.Commit, r.log.lastIndex()))
-	r.send(pb.Message{To: m.From, Type: pb.MsgHeartbeatResponse, Context: m.Context})
+	// The leader sends min(match, commit): what it knows this log holds. That
+	// knowledge is stale for a log under repair (it lost entries it acknowledged, and
+	// entries the leader never had may have come back at those indexes), so such a log
+	// commits only what an append of this leader confirmed.
+	limit := r.log.lastIndex()
+	if r.repairIndex != 0 {
+		limit = min(limit, r.confirmedIndex)
+	}
+	r.log.commitTo(min(m.Commit, limit))
+	// Under repair, the response is a rejection: the leader's match index for this
+	// node may be stale, and a leader that believes this log complete would otherwise
+	// send nothing (in an idle group) and never repair it.
+	r.send(pb.Message{To: m.From, Type: pb.MsgHeartbeatResponse, Context: m.Context, Reject: r.repairIndex != 0})
 }
 
 // handleSnapshotChunk assembles InstallSnapshot chunks; the last one restores the log.
@@ -940,12 +962,15 @@ func (r *raft) restore(s pb.Snapshot) bool {
 		return false
 	}
 	if r.log.matchTerm(s.Metadata.Index, s.Metadata.Term) {
-		// We have the snapshot's last entry: only fast-forward the commit index.
+		// We have the snapshot's last entry, so the log matches the leader's up to it
+		// (log matching): only fast-forward the commit index.
+		r.confirmedIndex = max(r.confirmedIndex, s.Metadata.Index)
 		r.log.commitTo(s.Metadata.Index)
 		return false
 	}
 	r.dropAcksFrom(s.Metadata.Index + 1)
 	r.log.restore(s)
+	r.confirmedIndex = s.Metadata.Index
 	r.restoreConfState(s.Metadata.ConfState)
 	r.removed = false
 	return true
@@ -1222,13 +1247,15 @@ func (r *raft) stepDown() error {
 	return nil
 }
 
-// maybeRepaired ends the repair once leaders have brought the log up to the repair
-// index. Everything past the surviving prefix came from a leader whose term is at least
-// that of any entry this node acknowledged, and such a leader holds every entry that was
-// or will be committed with this node's help (its election needed a quorum without this
-// node); the log matches that leader's, so it holds those entries again.
+// maybeRepaired ends the repair once the current leader has confirmed the log up to the
+// repair index. That leader's term is at least that of any entry this node
+// acknowledged, and it holds every entry that was or will be committed with this node's
+// help (its election needed a quorum without this node); the log matches that leader's
+// up to the repair index, so it holds those entries again. The log's length alone
+// proves nothing: the entries past the surviving prefix may be stale ones that came back
+// (a lost record may have been the replacement of a suffix).
 func (r *raft) maybeRepaired() {
-	if r.repairIndex != 0 && r.log.lastIndex() >= r.repairIndex {
+	if r.repairIndex != 0 && r.confirmedIndex >= r.repairIndex {
 		r.repairIndex = 0
 	}
 }

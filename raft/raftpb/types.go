@@ -33,7 +33,9 @@ const (
 	MsgAppResponse
 	// MsgHeartbeat is an empty AppendEntries that carries the commit index.
 	MsgHeartbeat
-	// MsgHeartbeatResponse acknowledges a heartbeat (and a read index context).
+	// MsgHeartbeatResponse acknowledges a heartbeat (and a read index context);
+	// Reject says the follower's log is under repair, so the leader's match index for
+	// it may be stale.
 	MsgHeartbeatResponse
 	// MsgSnap is one chunk of InstallSnapshot: Snapshot has the metadata,
 	// SnapshotOffset and SnapshotData the chunk, SnapshotDone marks the last chunk.

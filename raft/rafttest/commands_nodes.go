@@ -186,3 +186,34 @@ func handleCorruptTail(e *Env, a args) error {
 	e.logf("%d: log was %d entries, now %d; commit %d; repair up to %d", ids[0], last, st.LastIndex, st.Commit, st.RepairIndex)
 	return nil
 }
+
+func handleCheckpoint(e *Env, a args) error {
+	n, err := e.node(a, 0)
+	if err != nil {
+		return err
+	}
+	if err := e.Checkpoint(n.ID); err != nil {
+		return err
+	}
+	last, _ := n.Storage.LastIndex()
+	e.logf("%d: checkpoint of the log up to %d, commit %d", n.ID, last, n.Storage.HardState().Commit)
+	return nil
+}
+
+func handleLoseSinceCheckpoint(e *Env, a args) error {
+	n, err := e.node(a, 0)
+	if err != nil {
+		return err
+	}
+	last, ok, err := e.LoseSinceCheckpoint(n.ID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		e.logf("%d: no checkpoint", n.ID)
+		return nil
+	}
+	st := n.RawNode.Status()
+	e.logf("%d: log was %d entries, now %d; commit %d; repair up to %d", n.ID, last, st.LastIndex, st.Commit, st.RepairIndex)
+	return nil
+}

@@ -37,6 +37,17 @@ type Node struct {
 	// RepairIndex is the durable repair marker: while not zero, every restart asks
 	// raft again to be repaired up to it (raft keeps the request in memory only).
 	RepairIndex uint64
+	// checkpoint is a copy of the log as it was when Checkpoint was last called, for
+	// LoseSinceCheckpoint.
+	checkpoint *logCheckpoint
+}
+
+// logCheckpoint is a node's persisted log at one moment: its snapshot's index and term,
+// the entries after it and the commit index.
+type logCheckpoint struct {
+	snapshotIndex, snapshotTerm uint64
+	entries                     []pb.Entry
+	commit                      uint64
 }
 
 // Env is a set of nodes, the messages in flight between them and the partitions.
@@ -225,6 +236,90 @@ func (e *Env) CorruptTail(id, keep uint64, repair bool) (uint64, error) {
 		return 0, err
 	}
 	return last, nil
+}
+
+// Checkpoint remembers the node's persisted log as it is now: LoseSinceCheckpoint
+// brings it back.
+func (e *Env) Checkpoint(id uint64) error {
+	n := e.Nodes[id]
+	snap, err := n.Storage.Snapshot()
+	if err != nil {
+		return err
+	}
+	first, _ := n.Storage.FirstIndex()
+	last, _ := n.Storage.LastIndex()
+	var ents []pb.Entry
+	if last >= first {
+		if ents, err = n.Storage.Entries(first, last+1, 1<<62); err != nil {
+			return err
+		}
+	}
+	n.checkpoint = &logCheckpoint{snapshotIndex: snap.Metadata.Index, snapshotTerm: snap.Metadata.Term,
+		entries: slices.Clone(ents), commit: n.Storage.HardState().Commit}
+	return nil
+}
+
+// LoseSinceCheckpoint models a log that lost every record written since the node's last
+// Checkpoint, as a write-ahead log does when a damaged record ends the log on recovery:
+// the entries it held then come back, including a suffix that was since replaced by a
+// conflicting append (the replacement was among the lost records). The snapshot and the
+// hard state's term and vote survive (they are kept apart); the commit index is the one
+// recorded with the surviving entries. The node restarts asking to be repaired up to
+// everything it may have acknowledged. It returns the old last index, and false if the
+// node has no checkpoint.
+func (e *Env) LoseSinceCheckpoint(id uint64) (uint64, bool, error) {
+	n := e.Nodes[id]
+	cp := n.checkpoint
+	if cp == nil {
+		return 0, false, nil
+	}
+	if !n.Down {
+		e.Crash(id)
+	}
+	old := n.Storage
+	snap, _ := old.Snapshot()
+	last, _ := old.LastIndex()
+	hs := old.HardState()
+	fresh := raft.NewMemoryStorage()
+	if err := fresh.ApplySnapshot(snap); err != nil {
+		return 0, false, err
+	}
+	// The surviving entries must continue the snapshot: those after it are kept when
+	// the checkpoint holds the snapshot's own last entry.
+	s := snap.Metadata
+	chained := cp.snapshotIndex == s.Index && cp.snapshotTerm == s.Term
+	for _, ent := range cp.entries {
+		if ent.Index == s.Index && ent.Term == s.Term {
+			chained = true
+		}
+	}
+	var kept []pb.Entry
+	if chained {
+		for _, ent := range cp.entries {
+			if ent.Index > s.Index {
+				kept = append(kept, ent)
+			}
+		}
+	}
+	if err := fresh.Append(kept); err != nil {
+		return 0, false, err
+	}
+	freshLast, _ := fresh.LastIndex()
+	commit := s.Index
+	if chained {
+		commit = max(commit, min(cp.commit, freshLast))
+	}
+	if err := fresh.SetHardState(pb.HardState{Term: hs.Term, Vote: hs.Vote, Commit: commit}); err != nil {
+		return 0, false, err
+	}
+	n.Storage, n.Config.Storage = fresh, fresh
+	n.KeepState = false
+	n.checkpoint = nil
+	n.RepairIndex = max(n.RepairIndex, last, hs.Commit)
+	if err := e.Restart(id); err != nil {
+		return 0, false, err
+	}
+	return last, true, nil
 }
 
 // Partition splits the nodes into sides; nodes in no side form one more side.

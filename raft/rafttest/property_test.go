@@ -18,7 +18,9 @@ func (s seededRand) Intn(n int) int { return s.r.IntN(n) }
 
 // TestRandomizedSafety drives groups of 3 to 5 nodes through random ticks, message
 // deliveries (reordered, dropped, duplicated), proposals, partitions, crashes and
-// restarts, snapshots, storage errors and membership changes, and proves the Raft
+// restarts, snapshots, storage errors, data loss with repair (a torn tail, or the
+// records since a checkpoint lost so a replaced suffix comes back) and membership
+// changes, and proves the Raft
 // safety properties hold throughout: at most one leader per term, log matching, leader
 // completeness, state machine safety (checked on every apply), and that no committed
 // entry is lost once the network heals (liveness phase: every node converges on every
@@ -112,7 +114,7 @@ func (r *randomRun) leader() *Node {
 
 func (r *randomRun) step() error {
 	e := r.env
-	switch x := r.rng.IntN(1000); {
+	switch x := r.rng.IntN(1010); {
 	case x < 60:
 		// The clock advances for every node; a drifting clock is modelled by the
 		// node ticked alone below.
@@ -220,8 +222,21 @@ func (r *randomRun) step() error {
 			r.reads++
 			_ = r.env.ReadIndex(n.ID, fmt.Sprintf("read%d", r.reads))
 		}
-	default:
+	case x < 1000:
 		r.changeMembership()
+	case x < 1005:
+		return e.Checkpoint(r.randomNode().ID)
+	default:
+		// Records written since the node's checkpoint are lost on recovery: a suffix
+		// the node replaced (and acknowledged replacing) comes back, with the same
+		// limits as a corrupt tail.
+		n := r.randomNode()
+		if r.count(func(n *Node) bool { return n.RepairIndex != 0 }) == 0 && r.repairable(n.ID) &&
+			r.membershipSettled() && !skipRepair {
+			if _, _, err := e.LoseSinceCheckpoint(n.ID); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
