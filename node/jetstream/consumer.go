@@ -79,6 +79,8 @@ type Consumer struct {
 	created time.Time
 	store   store.ConsumerStore
 	closed  bool
+	// started is set by signal: until then nothing is delivered (see startLocked).
+	started bool
 
 	// streamNext is the next stream sequence to look at; consumerNext the consumer
 	// sequence the next new delivery gets.

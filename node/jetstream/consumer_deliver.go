@@ -110,6 +110,7 @@ func (c *Consumer) stateLocked() *store.ConsumerState {
 func (c *Consumer) signal() {
 	c.mu.Lock()
 	if !c.closed {
+		c.started = true
 		c.recomputeNumPendingLocked()
 		c.deliverLocked()
 	}
@@ -153,6 +154,9 @@ func (c *Consumer) canDeliverLocked(now time.Time) bool {
 // messages, and arms the timers that wake it again (request expiry, replay and rate
 // delays).
 func (c *Consumer) deliverLocked() {
+	if !c.started {
+		return
+	}
 	now := c.world.clock.Now()
 	if c.config.IsPush() {
 		// Interest is checked on every pass: the host does not report a subscriber
