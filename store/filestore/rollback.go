@@ -1,7 +1,7 @@
 package filestore
 
 import (
-	"encoding/binary"
+	"errors"
 	"fmt"
 )
 
@@ -17,10 +17,11 @@ import (
 // Rollback (sync always mode). When a group commit fails, or a write to the OS does,
 // the store refuses writes and, once no other sync or write is in flight, rolls the
 // write block back to its committed length (the bytes a successful fsync covered):
-// every record after it is dropped from the buffer, a message record's message is
-// removed from the index and its sequence kept as a skip (sequences are never reused,
-// since a consumer may have seen them), and every other record (removals, purges,
-// skips, truncations) is journaled again, since its effect stays in the index. The
+// every record after it is dropped from the buffer, the messages and skips among them
+// leave the index and give their sequences back (a refused publish takes none, as in
+// the reference server), and removals are journaled again, since the index keeps their
+// effect. A purge or truncation among them cannot be undone in the index: the store
+// then stays failed until it is reopened, the callbacks stay uncalled. The
 // file's tail is cleared by truncating it to the new length and extending it back to
 // its preallocated length (a truncation is durable after one fsync whatever the page
 // cache forgot), the bytes the store keeps but whose sync failed are written again,
@@ -137,8 +138,17 @@ func (s *Store) callReleased() {
 	}
 }
 
+// errRollbackUnsupported reports uncommitted records whose effect on the index a
+// rollback cannot undo (a purge, compaction or truncation): the store then stays
+// failed until it is reopened, and the callbacks of the writes stay uncalled, since
+// whether they survive depends on what the failed fsync wrote.
+var errRollbackUnsupported = errors.New("filestore: uncommitted purge or truncation cannot be rolled back")
+
 // rollbackRecordsLocked drops the write block's records after its committed length
-// from the buffer and the index, and journals again the ones whose effect stays.
+// from the buffer and the index: the sequences they took are given back (a refused
+// publish takes no sequence, as in the reference server), so the next write reuses
+// them. Removals among them are journaled again, since the index keeps their effect
+// (one of a message that is gone replays as a no-op before the message is reused).
 func (s *Store) rollbackRecordsLocked() error {
 	w := s.writeBlock()
 	if w == nil || w.buf == nil {
@@ -153,54 +163,56 @@ func (s *Store) rollbackRecordsLocked() error {
 		return nil
 	}
 	tail := append([]byte(nil), w.buf[keep:w.size]...)
-	var bodies [][]byte
-	var skipFirst, skipCount uint64
-	flushSkip := func() {
-		if skipCount > 0 {
-			body := binary.AppendUvarint([]byte{kindSkip}, skipFirst)
-			bodies = append(bodies, binary.AppendUvarint(body, skipCount))
-			skipCount = 0
+	var removals [][]byte
+	firstSeq := uint64(0)
+	took := func(seq uint64) {
+		if firstSeq == 0 || seq < firstSeq {
+			firstSeq = seq
 		}
 	}
-	removed := 0
+	dropped := 0
 	for offset := 0; offset < len(tail); {
 		body, n, _, err := parseRecord(tail[offset:])
 		if err != nil {
 			return fmt.Errorf("filestore: unreadable record in the buffer at %d: %w", keep+int64(offset), err)
 		}
 		offset += n
-		removed++
-		if body[0] != kindMsg {
-			flushSkip()
-			bodies = append(bodies, body)
-			continue
+		dropped++
+		switch body[0] {
+		case kindMsg:
+			rec, err := decodeMsgBody(body)
+			if err != nil {
+				return err
+			}
+			took(rec.seq)
+		case kindSkip, kindErased:
+			v, _, err := uvarints(body, 1)
+			if err != nil {
+				return err
+			}
+			took(v[0])
+		case kindRemove, kindRemoveSeqs:
+			removals = append(removals, body)
+		default:
+			return errRollbackUnsupported
 		}
-		rec, err := decodeMsgBody(body)
-		if err != nil {
-			return err
-		}
+	}
+	if firstSeq > 0 {
 		s.journal.replaying = true
-		_, err = s.stream.Remove(rec.seq, false, true)
+		err := s.stream.Truncate(firstSeq-1, true)
 		s.journal.replaying = false
 		if err != nil {
 			return err
 		}
-		if skipCount > 0 && skipFirst+skipCount == rec.seq {
-			skipCount++
-			continue
-		}
-		flushSkip()
-		skipFirst, skipCount = rec.seq, 1
 	}
-	flushSkip()
 	w.buf = w.buf[:keep]
 	w.size = keep
 	w.written = min(w.written, keep)
 	w.synced = min(w.synced, keep)
-	w.records -= removed
+	w.records -= dropped
 	// The block's index no longer matches its records: the block is replayed at open.
 	w.index = nil
-	for _, body := range bodies {
+	for _, body := range removals {
 		if _, err := s.appendRecord(body); err != nil {
 			return err
 		}

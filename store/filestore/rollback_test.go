@@ -86,8 +86,8 @@ func TestFailedSyncRollsBack(t *testing.T) {
 		if !errors.Is(err, errNoCallback) {
 			t.Fatalf("seed %d: Durable with failing fsyncs = %v, want no callback yet", seed, err)
 		}
-		if _, err := s.LoadMsg(seq, nil); !errors.Is(err, store.ErrStoreMsgNotFound) {
-			t.Fatalf("seed %d: refused message %d still served: %v", seed, seq, err)
+		if _, err := s.LoadMsg(seq, nil); !errors.Is(err, store.ErrStoreEOF) {
+			t.Fatalf("seed %d: refused message %d still served, or its sequence kept: %v", seed, seq, err)
 		}
 		if _, _, err := s.StoreMsg("q", nil, nil, 1, 0); !errors.Is(err, store.ErrStoreFailed) {
 			t.Fatalf("seed %d: StoreMsg while every fsync fails = %v", seed, err)
@@ -157,8 +157,9 @@ func TestOpenMakesRecoveredDataDurable(t *testing.T) {
 }
 
 // TestStoreResumesAfterFailedSync proves finding C fixed: after one failed fsync the
-// store rolls the write back and takes writes again, with new sequences; a power loss
-// then keeps every acknowledged message and never the refused one.
+// store rolls the write back and takes writes again, the refused write's sequence
+// going to the next one (a refused publish takes no sequence); a power loss then keeps
+// every acknowledged message and never the refused one.
 func TestStoreResumesAfterFailedSync(t *testing.T) {
 	for seed := uint64(1); seed <= 20; seed++ {
 		disk := simfs.New(newTestRand(seed), simfs.Config{Name: "c"})
@@ -181,8 +182,8 @@ func TestStoreResumesAfterFailedSync(t *testing.T) {
 			if err != nil {
 				t.Fatalf("seed %d: write %d after the rollback: %v", seed, i, err)
 			}
-			if seq <= refused {
-				t.Fatalf("seed %d: sequence %d reused after the rollback of %d", seed, seq, refused)
+			if i == 5 && seq != refused {
+				t.Fatalf("seed %d: first write after the rollback of %d got %d", seed, refused, seq)
 			}
 			acked[seq] = string(rollbackPayload(i, 200))
 		}
@@ -197,6 +198,9 @@ func TestStoreResumesAfterFailedSync(t *testing.T) {
 		got := served(t, s)
 		if len(got) != len(acked) {
 			t.Fatalf("seed %d: %d messages served, %d acknowledged", seed, len(got), len(acked))
+		}
+		if got[refused] == string(rollbackPayload(4, 1500)) {
+			t.Fatalf("seed %d: the refused message is served", seed)
 		}
 		for seq, payload := range acked {
 			if got[seq] != payload {
@@ -229,14 +233,14 @@ func TestRollbackErrorAfterRetry(t *testing.T) {
 		t.Fatalf("callback called (%v) before the rollback was durable", got)
 	}
 	seq, err := storeAndSync(s, rollbackPayload(3, 300))
-	if err != nil || seq <= refused {
-		t.Fatalf("write after the retried rollback: seq %d, %v", seq, err)
+	if err != nil || seq != refused {
+		t.Fatalf("write after the retried rollback: seq %d (refused %d), %v", seq, refused, err)
 	}
 	if !called || !errors.Is(got, env.ErrIO) {
 		t.Fatalf("rolled-back write's callback: called %v, %v", called, got)
 	}
-	if _, err := s.LoadMsg(refused, nil); !errors.Is(err, store.ErrStoreMsgNotFound) {
-		t.Fatalf("refused message: %v", err)
+	if sm, err := s.LoadMsg(refused, nil); err != nil || string(sm.Msg) != string(rollbackPayload(3, 300)) {
+		t.Fatalf("message %d: %v", refused, err)
 	}
 }
 
@@ -308,7 +312,7 @@ func TestFailedSyncSweep(t *testing.T) {
 				}
 			}
 		}
-		acked, refused := map[uint64]string{}, map[uint64]bool{}
+		acked, refused := map[uint64]string{}, map[string]bool{}
 		var servedAtRestart map[uint64]string
 		check := func(s *Store, powerLoss bool) {
 			t.Helper()
@@ -321,9 +325,9 @@ func TestFailedSyncSweep(t *testing.T) {
 					t.Fatalf("seed %d: acknowledged message %d lost", seed, seq)
 				}
 			}
-			for seq := range refused {
-				if _, ok := got[seq]; ok {
-					t.Fatalf("seed %d: refused message %d served", seed, seq)
+			for seq, payload := range got {
+				if refused[payload] {
+					t.Fatalf("seed %d: refused message served at %d", seed, seq)
 				}
 			}
 			if powerLoss {
@@ -345,7 +349,7 @@ func TestFailedSyncSweep(t *testing.T) {
 				case err == nil:
 					acked[seq] = string(payload)
 				case seq != 0 && !errors.Is(err, errNoCallback):
-					refused[seq] = true
+					refused[string(payload)] = true
 				}
 			default:
 				powerLoss := r >= 95
