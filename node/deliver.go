@@ -180,10 +180,7 @@ func (c *clientConn) route(account *Account, pub *publication, set *flushSet) bo
 // exporting account, with an invented reply that maps back to the requester.
 func (c *clientConn) routeServiceImport(account *Account, pub *publication, set *flushSet) bool {
 	published := string(pub.subject)
-	for _, si := range account.serviceImports {
-		if !subject.MatchesFilter(published, si.to) {
-			continue
-		}
+	if si := mostSpecificServiceImport(account.serviceImports, published); si != nil {
 		forwarded := publication{subject: []byte(transformSubject(si.to, si.subject, published)),
 			headerBytes: pub.headerBytes, message: pub.message}
 		if len(pub.reply) > 0 {
@@ -196,6 +193,50 @@ func (c *clientConn) routeServiceImport(account *Account, pub *publication, set 
 		return c.deliverResult(si.exporter.sublist.MatchBytes(forwarded.subject), &forwarded, set)
 	}
 	return false
+}
+
+// mostSpecificServiceImport picks the import a published subject goes through when
+// several match, as the reference does: a literal import beats a wildcard one, and
+// among wildcard imports the one with more literal tokens, then more tokens, wins
+// ("fromA.$KV.Map.x" must take "fromA.$KV.Map.>" over "fromA.>"). Ties keep the
+// configuration order, so the choice never depends on anything but the config.
+func mostSpecificServiceImport(imports []*serviceImport, published string) *serviceImport {
+	var best *serviceImport
+	var bestLiteral, bestTokens int
+	for _, si := range imports {
+		if !subject.MatchesFilter(published, si.to) {
+			continue
+		}
+		literal, tokens := serviceImportSpecificity(si.to)
+		if best == nil || literal > bestLiteral || (literal == bestLiteral && tokens > bestTokens) {
+			best, bestLiteral, bestTokens = si, literal, tokens
+		}
+	}
+	return best
+}
+
+// serviceImportSpecificity counts a filter's literal tokens and all its tokens; a
+// filter without wildcards gets every token counted twice so it outranks any wildcard
+// filter of the same length.
+func serviceImportSpecificity(filter string) (literal, tokens int) {
+	rest, wildcard := filter, false
+	for {
+		token, tail, more := subject.Cut(rest)
+		tokens++
+		if token == "*" || token == ">" {
+			wildcard = true
+		} else {
+			literal++
+		}
+		if !more {
+			break
+		}
+		rest = tail
+	}
+	if !wildcard {
+		literal *= 2
+	}
+	return literal, tokens
 }
 
 // newResponseSubject invents a reply subject for a service import.
