@@ -223,6 +223,9 @@ func (a *Account) AddStream(config jsapi.StreamConfig, pedantic bool) (*Stream, 
 	if apiErr := a.checkResourcesLocked(&checked, "", true); apiErr != nil {
 		return nil, false, apiErr
 	}
+	if apiErr := a.checkNoLeftoverLocked(checked.Name); apiErr != nil {
+		return nil, false, apiErr
+	}
 	now := a.manager.config.Env.Clock.Now().UTC()
 	stream, err := openStream(a, checked, now, true)
 	if err != nil {
@@ -231,6 +234,26 @@ func (a *Account) AddStream(config jsapi.StreamConfig, pedantic bool) (*Stream, 
 	a.streams[checked.Name] = stream
 	stream.start()
 	return stream, true, nil
+}
+
+// checkNoLeftoverLocked refuses to create a stream over a directory that already holds
+// files: those belong to a stream that failed to recover at start (a transient disk
+// error, a damaged configuration), and creating over it would destroy acknowledged
+// messages. The name stays unavailable until a restart recovers it or an operator
+// removes the directory.
+func (a *Account) checkNoLeftoverLocked(name string) *jsapi.Error {
+	names, err := a.manager.config.Env.FS.ReadDir(a.streamDir(name))
+	if err != nil {
+		if isNotExist(err) {
+			return nil
+		}
+		return jsapi.NewStreamCreateError(err)
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return jsapi.NewStreamCreateError(fmt.Errorf("stream %q has data on disk that was not recovered; "+
+		"refusing to create over it (restart the server to retry recovery)", name))
 }
 
 // sameConfig compares two configurations as JSON.

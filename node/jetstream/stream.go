@@ -157,6 +157,8 @@ func openStream(a *Account, config jsapi.StreamConfig, created time.Time, create
 	s.publishConfigLocked()
 	if create {
 		if err := s.writeMeta(); err != nil {
+			// Creation only runs on a new or empty directory (checkNoLeftoverLocked),
+			// so this removes nothing but what this call made.
 			_ = st.Delete()
 			return nil, err
 		}
