@@ -663,6 +663,7 @@ func (c *clientConn) pingTick() {
 	if c.pingsOut+1 > pingsMax {
 		c.mu.Unlock()
 		s.logger.Debugf("%s:%d - cid:%d - Stale Client Connection - Closing", c.host, c.port, c.id)
+		s.staleConnections.Add(1)
 		c.closeConnection(reasonStaleConnection, "Stale Connection")
 		return
 	}
@@ -828,6 +829,7 @@ func (f *flushSet) flush(s *Server, reader *clientConn) {
 	}
 	f.conns = f.conns[:0]
 	if stalled != nil && reader != nil {
+		s.stalledClients.Add(1)
 		if waiter, ok := stalled.conn.(PendingWaiter); ok {
 			waiter.WaitPending(stalled.stallThreshold(), stallTimeMax)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/natsim/natsim/ds/subject"
 	"github.com/natsim/natsim/node/opts"
+	"github.com/natsim/natsim/proto/client"
 )
 
 // The /connz subs modes.
@@ -92,8 +93,12 @@ func (c *clientConn) connInfo(closed bool, subsMode int) *ConnInfo {
 		end = stop
 	}
 	if c.rtt > 0 {
-		info.RTT = c.rtt.String()
-		info.rttNanos = int64(c.rtt)
+		rtt := c.rtt
+		if rtt > time.Microsecond && rtt < time.Millisecond {
+			rtt = rtt.Truncate(time.Microsecond)
+		}
+		info.RTT = rtt.String()
+		info.rttNanos = int64(rtt)
 	}
 	info.Uptime = formatUptime(end.Sub(c.start))
 	info.Idle = formatUptime(end.Sub(c.lastIn))
@@ -117,13 +122,30 @@ func (c *clientConn) connInfo(closed bool, subsMode int) *ConnInfo {
 				info.Subs = append(info.Subs, sub.subject)
 				continue
 			}
+			// The account is named only in /subsz (Subsz fills it in), as the reference.
 			info.SubsDetail = append(info.SubsDetail, SubDetail{
-				Account: accountOrGlobal(info.Account), Subject: sub.subject, Queue: sub.queue, SID: string(sub.sid),
+				Subject: sub.subject, Queue: sub.queue, SID: string(sub.sid),
 				Msgs: sub.delivered, Max: sub.max, CID: c.id,
 			})
 		}
 	}
 	return info
+}
+
+// sendRTTPing queues a PING to measure the round trip of a connection that has none
+// yet, as the reference does when /connz asks for it: only for real clients (they
+// name their language in CONNECT), once CONNECT is in and no PING is outstanding. It
+// reports whether a PING was queued.
+func (c *clientConn) sendRTTPing(closed bool, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if closed || c.closed || c.rtt != 0 || !c.connectReceived || c.options.Lang == "" || !c.pingSent.IsZero() {
+		return false
+	}
+	c.pingsOut++
+	c.pingSent = now
+	c.out = append(c.out, client.PingOp...)
+	return true
 }
 
 // sortedSubs returns subscriptions ordered by sid, so outputs are deterministic.
@@ -215,6 +237,9 @@ func (s *Server) Connz(options ConnzOptions) (*Connz, error) {
 		for _, c := range open {
 			if options.CID != 0 && c.id != options.CID {
 				continue
+			}
+			if c.sendRTTPing(false, s.env.Clock.Now()) {
+				c.flushOut()
 			}
 			infos = append(infos, c.connInfo(false, options.Subs))
 		}
@@ -363,13 +388,92 @@ type Varz struct {
 	Leafs            int               `json:"leafnodes"`
 	InMsgs           int64             `json:"in_msgs"`
 	InBytes          int64             `json:"in_bytes"`
+	InClientMsgs     int64             `json:"in_client_msgs"`
+	InClientBytes    int64             `json:"in_client_bytes"`
 	OutMsgs          int64             `json:"out_msgs"`
 	OutBytes         int64             `json:"out_bytes"`
+	OutClientMsgs    int64             `json:"out_client_msgs"`
+	OutClientBytes   int64             `json:"out_client_bytes"`
 	SlowConsumers    int64             `json:"slow_consumers"`
+	StaleConnections int64             `json:"stale_connections"`
+	StalledClients   int64             `json:"stalled_clients"`
 	Subscriptions    uint32            `json:"subscriptions"`
 	HTTPReqStats     map[string]uint64 `json:"http_req_stats"`
 	ConfigLoadTime   time.Time         `json:"config_load_time"`
-	SystemAccount    string            `json:"system_account,omitempty"`
+	// ConfigDigest is left empty: the reference hashes its own JSON rendering of the
+	// parsed file, which this server does not reproduce.
+	ConfigDigest         string                `json:"config_digest"`
+	Tags                 []string              `json:"tags,omitempty"`
+	FeatureFlags         map[string]bool       `json:"feature_flags,omitempty"`
+	Metadata             map[string]string     `json:"metadata,omitempty"`
+	SystemAccount        string                `json:"system_account,omitempty"`
+	SlowConsumersStats   *SlowConsumersStats   `json:"slow_consumer_stats"`
+	StaleConnectionStats *StaleConnectionStats `json:"stale_connection_stats,omitempty"`
+	DiskIOWaitStats      *DiskIOWaitStats      `json:"disk_io_wait_stats"`
+	Cluster              ClusterOptsVarz       `json:"cluster,omitempty"`
+	Gateway              GatewayOptsVarz       `json:"gateway,omitempty"`
+	LeafNode             ListenerOptsVarz      `json:"leaf,omitempty"`
+	MQTT                 ListenerOptsVarz      `json:"mqtt,omitempty"`
+	Websocket            ListenerOptsVarz      `json:"websocket,omitempty"`
+	JetStream            struct{}              `json:"jetstream,omitempty"`
+}
+
+// defaultFeatureFlags are the reference's feature flags at their defaults; monitoring
+// tools show them, and this server keeps feature_flags only as parsed config.
+func defaultFeatureFlags() map[string]bool {
+	return map[string]bool{"js_ack_fc_v2": false, "js_api_reply_v2": false, "js_raft_delete_range": true, "js_snapshot_sources": false}
+}
+
+// SlowConsumersStats counts slow consumers by connection kind, as the reference.
+type SlowConsumersStats struct {
+	Clients  uint64 `json:"clients"`
+	Routes   uint64 `json:"routes"`
+	Gateways uint64 `json:"gateways"`
+	Leafs    uint64 `json:"leafs"`
+}
+
+// StaleConnectionStats counts stale connections by connection kind.
+type StaleConnectionStats struct {
+	Clients  uint64 `json:"clients"`
+	Routes   uint64 `json:"routes"`
+	Gateways uint64 `json:"gateways"`
+	Leafs    uint64 `json:"leafs"`
+}
+
+// DiskIOWaitStats is the reference's disk I/O semaphore contention; this server
+// has no such semaphore, so it stays zero.
+type DiskIOWaitStats struct {
+	Waiters     int64 `json:"waiters"`
+	Waits       int64 `json:"waits"`
+	WaitTime    int64 `json:"wait_time"`
+	MaxWaitTime int64 `json:"max_wait_time"`
+}
+
+// ClusterOptsVarz is the cluster block of /varz (empty without a cluster).
+type ClusterOptsVarz struct {
+	Name        string  `json:"name,omitempty"`
+	Host        string  `json:"addr,omitempty"`
+	Port        int     `json:"cluster_port,omitempty"`
+	AuthTimeout float64 `json:"auth_timeout,omitempty"`
+	TLSTimeout  float64 `json:"tls_timeout,omitempty"`
+}
+
+// GatewayOptsVarz is the gateway block of /varz (empty without a gateway).
+type GatewayOptsVarz struct {
+	Name        string  `json:"name,omitempty"`
+	Host        string  `json:"host,omitempty"`
+	Port        int     `json:"port,omitempty"`
+	AuthTimeout float64 `json:"auth_timeout,omitempty"`
+	TLSTimeout  float64 `json:"tls_timeout,omitempty"`
+	Advertise   string  `json:"advertise,omitempty"`
+}
+
+// ListenerOptsVarz is the leaf, mqtt and websocket blocks of /varz: where the
+// listener is, empty when it is not configured.
+type ListenerOptsVarz struct {
+	Host        string  `json:"host,omitempty"`
+	Port        int     `json:"port,omitempty"`
+	AuthTimeout float64 `json:"auth_timeout,omitempty"`
 }
 
 // Varz reports the server's configuration and counters as /varz does.
@@ -391,8 +495,24 @@ func (s *Server) Varz() *Varz {
 		Connections: len(s.clients), TotalConnections: s.totalConnections.Load(),
 		InMsgs: s.inMsgs.Load(), InBytes: s.inBytes.Load(), OutMsgs: s.outMsgs.Load(), OutBytes: s.outBytes.Load(),
 		SlowConsumers: s.slowConsumers.Load(), ConfigLoadTime: s.configTime,
-		HTTPReqStats: map[string]uint64{},
+		StaleConnections: s.staleConnections.Load(), StalledClients: s.stalledClients.Load(),
+		HTTPReqStats: s.httpRequestCounts(),
+		Tags:         o.ServerTags, Metadata: o.ServerMetadata, FeatureFlags: defaultFeatureFlags(),
+		SlowConsumersStats:   &SlowConsumersStats{Clients: uint64(s.slowConsumers.Load())},
+		StaleConnectionStats: &StaleConnectionStats{Clients: uint64(s.staleConnections.Load())},
+		DiskIOWaitStats:      &DiskIOWaitStats{},
+		Cluster: ClusterOptsVarz{Name: o.Cluster.Name, Host: o.Cluster.Host, Port: o.Cluster.Port,
+			AuthTimeout: o.Cluster.AuthTimeout, TLSTimeout: o.Cluster.TLSTimeout},
+		Gateway: GatewayOptsVarz{Name: o.Gateway.Name, Host: o.Gateway.Host, Port: o.Gateway.Port,
+			AuthTimeout: o.Gateway.AuthTimeout, TLSTimeout: o.Gateway.TLSTimeout, Advertise: o.Gateway.Advertise},
+		LeafNode:  ListenerOptsVarz{Host: o.LeafNode.Host, Port: o.LeafNode.Port, AuthTimeout: o.LeafNode.AuthTimeout},
+		MQTT:      ListenerOptsVarz{Host: o.MQTT.Host, Port: o.MQTT.Port},
+		Websocket: ListenerOptsVarz{Host: o.Websocket.Host, Port: o.Websocket.Port},
 	}
+	// Every message of this server comes from or goes to a client connection: there
+	// are no routes, gateways or leaf nodes to count apart.
+	v.InClientMsgs, v.InClientBytes = v.InMsgs, v.InBytes
+	v.OutClientMsgs, v.OutClientBytes = v.OutMsgs, v.OutBytes
 	if s.systemAccount != nil {
 		v.SystemAccount = s.systemAccount.Name
 	}
@@ -462,10 +582,14 @@ func (s *Server) Subsz(options SubszOptions) *Subsz {
 		var details []SubDetail
 		for _, c := range clients {
 			info := c.connInfo(false, connzSubsDetail)
+			account := accountOrGlobal(info.Account)
+			if options.Account != "" && account != options.Account {
+				continue
+			}
 			for _, detail := range info.SubsDetail {
-				if options.Account != "" && detail.Account != options.Account {
-					continue
-				}
+				// The reference tags each subscription with its account's name tag,
+				// which is the account name without JWTs.
+				detail.Account, detail.AccountTag = account, account
 				if options.Test != "" && !subject.MatchesFilter(options.Test, detail.Subject) {
 					continue
 				}
@@ -498,7 +622,8 @@ func (s *Server) Healthz() *HealthStatus {
 	if !s.Running() {
 		return &HealthStatus{Status: "unavailable", StatusCode: 503, Error: "server not running"}
 	}
-	return &HealthStatus{Status: "ok", StatusCode: 200}
+	// The reference leaves status_code out of a healthy answer.
+	return &HealthStatus{Status: "ok"}
 }
 
 // Accountz is the /accountz response.
@@ -512,15 +637,89 @@ type Accountz struct {
 
 // AccountInfo details one account in /accountz?acc=NAME.
 type AccountInfo struct {
-	Name       string    `json:"account_name"`
-	LastUpdate time.Time `json:"update_time,omitempty"`
-	IsSystem   bool      `json:"is_system,omitempty"`
-	Expired    bool      `json:"expired"`
-	Complete   bool      `json:"complete"`
-	JetStream  bool      `json:"jetstream_enabled"`
-	LeafCount  int       `json:"leafnode_connections"`
-	ClientCnt  int       `json:"client_connections"`
-	SubCnt     uint32    `json:"subscriptions"`
+	Name       string        `json:"account_name"`
+	LastUpdate time.Time     `json:"update_time,omitempty"`
+	IsSystem   bool          `json:"is_system,omitempty"`
+	Expired    bool          `json:"expired"`
+	Complete   bool          `json:"complete"`
+	JetStream  bool          `json:"jetstream_enabled"`
+	LeafCount  int           `json:"leafnode_connections"`
+	ClientCnt  int           `json:"client_connections"`
+	SubCnt     uint32        `json:"subscriptions"`
+	Exports    []ExtExport   `json:"exports,omitempty"`
+	Imports    []ExtImport   `json:"imports,omitempty"`
+	NameTag    string        `json:"name_tag,omitempty"`
+	Sublist    *SublistStats `json:"sublist_stats,omitempty"`
+}
+
+// ExtExport is one export in /accountz?acc=NAME, with the JWT export's field names.
+type ExtExport struct {
+	Subject          string   `json:"subject,omitempty"`
+	Type             string   `json:"type,omitempty"`
+	ResponseType     string   `json:"response_type,omitempty"`
+	ApprovedAccounts []string `json:"approved_accounts,omitempty"`
+}
+
+// ExtImport is one import in /accountz?acc=NAME, with the JWT import's field names.
+// Subject is the subject in the exporting account, LocalSubject (and its deprecated
+// twin To, for services) the one in the importing account.
+type ExtImport struct {
+	Subject      string `json:"subject,omitempty"`
+	Account      string `json:"account,omitempty"`
+	To           string `json:"to,omitempty"`
+	LocalSubject string `json:"local_subject,omitempty"`
+	Type         string `json:"type,omitempty"`
+	Invalid      bool   `json:"invalid"`
+	Share        bool   `json:"share"`
+	Tracking     bool   `json:"tracking"`
+}
+
+// SublistStats is an account's subscription table statistics in /accountz.
+type SublistStats struct {
+	NumSubs      uint32  `json:"num_subscriptions"`
+	NumCache     uint32  `json:"num_cache"`
+	NumInserts   uint64  `json:"num_inserts"`
+	NumRemoves   uint64  `json:"num_removes"`
+	NumMatches   uint64  `json:"num_matches"`
+	CacheHitRate float64 `json:"cache_hit_rate"`
+	MaxFanout    uint32  `json:"max_fanout"`
+	AvgFanout    float64 `json:"avg_fanout"`
+}
+
+// accountExportsAndImports lists an account's configured exports and imports in
+// config order, as /accountz shows them.
+func accountExportsAndImports(configured *opts.Account) ([]ExtExport, []ExtImport) {
+	if configured == nil {
+		return nil, nil
+	}
+	var exports []ExtExport
+	for _, e := range configured.Exports {
+		export := ExtExport{Subject: e.Subject, Type: "stream", ApprovedAccounts: slices.Clone(e.Accounts)}
+		if e.Service {
+			export.Type = "service"
+			export.ResponseType = string(e.ResponseType)
+			if export.ResponseType == "" {
+				export.ResponseType = string(opts.ResponseTypeSingleton)
+			}
+		}
+		exports = append(exports, export)
+	}
+	var imports []ExtImport
+	for _, i := range configured.Imports {
+		local := i.To
+		if !i.Service && i.Prefix != "" {
+			local = i.Prefix + "." + i.Subject
+		}
+		if local == "" {
+			local = i.Subject
+		}
+		imported := ExtImport{Subject: i.Subject, Account: i.Account, LocalSubject: local, Type: "stream", Share: i.Share}
+		if i.Service {
+			imported.Type, imported.To = "service", local
+		}
+		imports = append(imports, imported)
+	}
+	return exports, imports
 }
 
 // Accountz lists accounts, or details one.
@@ -543,8 +742,17 @@ func (s *Server) Accountz(account string) (*Accountz, error) {
 	a.mu.Lock()
 	connections := a.connections
 	a.mu.Unlock()
+	stats := a.sublist.Stats()
 	z.Account = &AccountInfo{Name: a.Name, LastUpdate: s.configTime, IsSystem: a == s.systemAccount,
-		Complete: true, ClientCnt: connections, SubCnt: uint32(a.sublist.Count())}
+		Complete: true, ClientCnt: connections, SubCnt: uint32(a.sublist.Count()), NameTag: a.Name,
+		Sublist: &SublistStats{NumSubs: uint32(stats.Subscriptions), NumCache: uint32(stats.CacheEntries),
+			NumInserts: stats.Inserts, NumRemoves: stats.Removes}}
+	for _, configured := range s.options.Accounts {
+		if configured.Name == a.Name {
+			z.Account.Exports, z.Account.Imports = accountExportsAndImports(configured)
+			break
+		}
+	}
 	return z, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -162,7 +163,9 @@ func (s *Server) handleMonitor(method, target string) (int, string, []byte) {
 	query := parseQuery(rawQuery)
 	var value any
 	status := 200
-	switch strings.TrimSuffix(path, "/") {
+	path = strings.TrimSuffix(path, "/")
+	s.countHTTPRequest(path)
+	switch path {
 	case "":
 		return 200, "text/html; charset=utf-8", []byte(monitorIndex)
 	case "/varz":
@@ -218,6 +221,34 @@ func (s *Server) handleMonitor(method, target string) (int, string, []byte) {
 		return status, "application/javascript", body
 	}
 	return status, "application/json", body
+}
+
+// monitorPaths are the endpoints whose requests /varz counts in http_req_stats.
+var monitorPaths = []string{"/", "/varz", "/connz", "/subsz", "/subscriptionsz", "/healthz", "/jsz", "/accountz"}
+
+// countHTTPRequest counts a request to a known endpoint for /varz http_req_stats.
+func (s *Server) countHTTPRequest(path string) {
+	if path == "" {
+		path = "/"
+	}
+	if !slices.Contains(monitorPaths, path) {
+		return
+	}
+	s.mu.Lock()
+	if s.httpRequests == nil {
+		s.httpRequests = make(map[string]uint64, len(monitorPaths))
+	}
+	s.httpRequests[path]++
+	s.mu.Unlock()
+}
+
+// httpRequestCounts copies the per-endpoint request counts; the caller holds s.mu.
+func (s *Server) httpRequestCounts() map[string]uint64 {
+	counts := make(map[string]uint64, len(s.httpRequests))
+	for path, count := range s.httpRequests {
+		counts[path] = count
+	}
+	return counts
 }
 
 const monitorIndex = `<html><body><h1>NATS monitoring</h1><ul>

@@ -64,6 +64,11 @@ type Server struct {
 
 	inMsgs, outMsgs, inBytes, outBytes atomic.Int64
 	slowConsumers                      atomic.Int64
+	// staleConnections counts clients closed for missing ping_max PONGs, and
+	// stalledClients the times a publisher was held back by a slow reader.
+	staleConnections, stalledClients atomic.Int64
+	// httpRequests counts monitoring requests per endpoint, guarded by mu.
+	httpRequests map[string]uint64
 	// tracing mirrors options.Trace so that the read path checks it without a lock.
 	tracing          atomic.Bool
 	totalConnections atomic.Uint64
