@@ -134,7 +134,7 @@ func (e *consumerAPI) create(account *Account, op jsapi.Op, args jsapi.Args, req
 		Response:     jsapi.Response{Type: jsapi.ConsumerCreateResponseType},
 		ConsumerInfo: consumer.Info(),
 	})
-	consumer.signal()
+	consumer.signalSoon()
 }
 
 // addConsumer creates a consumer on stream, or updates the existing one of that name

@@ -117,6 +117,19 @@ func (c *Consumer) signal() {
 	c.unlockAndFlush()
 }
 
+// signalSoon starts the consumer with its first delivery pass on a fresh callback,
+// so the create answer leaves on its own before the first messages (the reference
+// starts its delivery loop on a new goroutine after answering).
+func (c *Consumer) signalSoon() {
+	c.mu.Lock()
+	if !c.closed {
+		c.started = true
+		c.recomputeNumPendingLocked()
+		c.kickLocked()
+	}
+	c.unlockAndFlush()
+}
+
 // kickLocked schedules a delivery pass on a fresh callback; the delivery loop uses it
 // to yield after deliverBatchMax messages.
 func (c *Consumer) kickLocked() {
