@@ -191,9 +191,20 @@ func (rn *RawNode) ReportStorageError(err error) {
 // example in its write-ahead log), calls RequireRepair again after every restart, and
 // clears the marker once Status().RepairIndex is zero after an Advance. Repair needs a
 // leader, so it only completes while a quorum of voters is not itself in repair.
+//
+// The commit index recovered with a log that lost records is not trusted either: a lost
+// record may have been the replacement of a suffix, which then came back, and a commit
+// index covering it would apply entries the group never committed. Called before the
+// first Ready (as at every restart), RequireRepair lowers the commit index to the
+// applied index; leaders confirm the rest. The durable hard state is left alone (the
+// next one written carries the commit index learned again).
 func (rn *RawNode) RequireRepair(index uint64) {
-	defer rn.guard()()
 	r := rn.raft
+	if !rn.readyOut && r.log.committed > r.log.applied {
+		r.log.committed = r.log.applied
+		rn.prevHard.Commit = min(rn.prevHard.Commit, r.log.committed)
+	}
+	defer rn.guard()()
 	r.repairIndex = max(r.repairIndex, index)
 	if r.state != StateFollower {
 		r.becomeFollower(r.term, None)
