@@ -121,3 +121,43 @@ func TestMonitorFieldNames(t *testing.T) {
 		t.Errorf("name_tag %v", accountB["name_tag"])
 	}
 }
+
+// TestSystemRequestsAsNatsCLI proves the system requests accept what natscli v0.5.0
+// sends: a CONNZ whose state is the reference's ConnState number, and server filters
+// that make servers not selected stay silent. STATSZ carries memory and the client
+// counters.
+func TestSystemRequestsAsNatsCLI(t *testing.T) {
+	s := startTestServer(t, func(o *opts.Options) {
+		o.Accounts = []*opts.Account{{Name: "SYS"}}
+		o.SystemAccount = "SYS"
+		o.ServerName = "alpha"
+		o.Users = []*opts.User{{Username: "sys", Password: "p", Account: "SYS"}}
+	})
+	system := connect(t, s, nats.UserInfo("sys", "p"))
+	for state, want := range map[string]int{"0": 1, "1": 0, "2": 1, `"open"`: 1} {
+		msg, err := system.Request("$SYS.REQ.SERVER.PING.CONNZ", []byte(`{"state":`+state+`,"server_name":"alp"}`), time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var connz struct {
+			Data  Connz     `json:"data"`
+			Error *APIError `json:"error"`
+		}
+		if err := json.Unmarshal(msg.Data, &connz); err != nil || connz.Error != nil || connz.Data.NumConns != want {
+			t.Fatalf("state %s: %s %v", state, msg.Data, err)
+		}
+	}
+	for _, filter := range []string{`{"server_name":"beta"}`, `{"server_name":"alp","exact_match":true}`, `{"tags":["x"]}`} {
+		if _, err := system.Request("$SYS.REQ.SERVER.PING.VARZ", []byte(filter), 100*time.Millisecond); err == nil {
+			t.Fatalf("filter %s answered", filter)
+		}
+	}
+	msg, err := system.Request("$SYS.REQ.SERVER.PING.STATSZ", nil, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var statsz ServerStatsMsg
+	if err := json.Unmarshal(msg.Data, &statsz); err != nil || statsz.Stats.Mem <= 0 || statsz.Stats.ReceivedFromClients.Msgs == 0 {
+		t.Fatalf("statsz %s %v", msg.Data, err)
+	}
+}

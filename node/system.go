@@ -2,6 +2,7 @@ package node
 
 import (
 	"encoding/json"
+	"fmt"
 	"runtime"
 	"strings"
 	"time"
@@ -44,6 +45,12 @@ type ServerInfo struct {
 	Time      time.Time `json:"time"`
 }
 
+// The ServerInfo.Flags bits, as the reference numbers them.
+const (
+	serverCapabilityJetStream uint64 = 1 << iota
+	serverCapabilityBinarySnapshot
+)
+
 // ServerID is the IDZ response.
 type ServerID struct {
 	Name string `json:"name"`
@@ -72,18 +79,24 @@ type MsgBytes struct {
 
 // ServerStats is the statsz payload.
 type ServerStats struct {
-	Start            time.Time `json:"start"`
-	Mem              int64     `json:"mem"`
-	Cores            int       `json:"cores"`
-	CPU              float64   `json:"cpu"`
-	Connections      int       `json:"connections"`
-	TotalConnections uint64    `json:"total_connections"`
-	ActiveAccounts   int       `json:"active_accounts"`
-	NumSubs          uint32    `json:"subscriptions"`
-	Sent             MsgBytes  `json:"sent"`
-	Received         MsgBytes  `json:"received"`
-	SlowConsumers    int64     `json:"slow_consumers"`
-	MaxProcs         int       `json:"gomaxprocs,omitempty"`
+	Start                time.Time             `json:"start"`
+	Mem                  int64                 `json:"mem"`
+	Cores                int                   `json:"cores"`
+	CPU                  float64               `json:"cpu"`
+	Connections          int                   `json:"connections"`
+	TotalConnections     uint64                `json:"total_connections"`
+	ActiveAccounts       int                   `json:"active_accounts"`
+	NumSubs              uint32                `json:"subscriptions"`
+	Sent                 MsgBytes              `json:"sent"`
+	SentToClients        MsgBytes              `json:"sent_to_clients"`
+	Received             MsgBytes              `json:"received"`
+	ReceivedFromClients  MsgBytes              `json:"received_from_clients"`
+	SlowConsumers        int64                 `json:"slow_consumers"`
+	SlowConsumersStats   *SlowConsumersStats   `json:"slow_consumer_stats,omitempty"`
+	StaleConnections     int64                 `json:"stale_connections,omitempty"`
+	StaleConnectionStats *StaleConnectionStats `json:"stale_connection_stats,omitempty"`
+	StalledClients       int64                 `json:"stalled_clients,omitempty"`
+	MaxProcs             int                   `json:"gomaxprocs,omitempty"`
 }
 
 // ServerStatsMsg is the STATSZ response.
@@ -97,8 +110,14 @@ func (s *Server) serverInfo() *ServerInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	info := s.baseInfoLocked()
-	return &ServerInfo{Name: s.nameLocked(), Host: info.Host, ID: s.id, Version: Version,
+	server := &ServerInfo{Name: s.nameLocked(), Host: info.Host, ID: s.id, Version: Version,
 		Tags: s.options.ServerTags, Time: now.UTC()}
+	if s.jetStream != nil {
+		server.JetStream = true
+		// The reference's capability bits: JetStream enabled, binary stream snapshots.
+		server.Flags = serverCapabilityJetStream | serverCapabilityBinarySnapshot
+	}
+	return server
 }
 
 func (s *Server) serverID() *ServerID {
@@ -129,11 +148,15 @@ func (s *Server) statsz() *ServerStatsMsg {
 	}
 	s.mu.Unlock()
 	return &ServerStatsMsg{Server: *s.serverInfo(), Stats: ServerStats{
-		Start: v.Start, Cores: v.Cores, Connections: v.Connections, TotalConnections: v.TotalConnections,
+		Start: v.Start, Mem: v.Mem, Cores: v.Cores, CPU: v.CPU, Connections: v.Connections, TotalConnections: v.TotalConnections,
 		ActiveAccounts: active, NumSubs: v.Subscriptions,
-		Sent:          MsgBytes{Msgs: v.OutMsgs, Bytes: v.OutBytes},
-		Received:      MsgBytes{Msgs: v.InMsgs, Bytes: v.InBytes},
-		SlowConsumers: v.SlowConsumers, MaxProcs: runtime.GOMAXPROCS(0),
+		Sent:                MsgBytes{Msgs: v.OutMsgs, Bytes: v.OutBytes},
+		SentToClients:       MsgBytes{Msgs: v.OutClientMsgs, Bytes: v.OutClientBytes},
+		Received:            MsgBytes{Msgs: v.InMsgs, Bytes: v.InBytes},
+		ReceivedFromClients: MsgBytes{Msgs: v.InClientMsgs, Bytes: v.InClientBytes},
+		SlowConsumers:       v.SlowConsumers, SlowConsumersStats: v.SlowConsumersStats,
+		StaleConnections: v.StaleConnections, StaleConnectionStats: v.StaleConnectionStats,
+		StalledClients: v.StalledClients, MaxProcs: runtime.GOMAXPROCS(0),
 	}}
 }
 
@@ -146,15 +169,21 @@ func connzRequest(s *Server, body []byte) (any, error) {
 		Offset        int    `json:"offset"`
 		Limit         int    `json:"limit"`
 		CID           uint64 `json:"cid"`
-		State         string `json:"state"`
-		User          string `json:"user"`
-		Account       string `json:"acc"`
+		// State is the reference's ConnState number (0 open, 1 closed, 2 all); a
+		// name as /connz takes it is accepted too.
+		State   json.RawMessage `json:"state"`
+		User    string          `json:"user"`
+		Account string          `json:"acc"`
 	}
 	if err := decodeOptional(body, &request); err != nil {
 		return s.wrapResponse(nil, err), nil
 	}
+	state, err := connStateName(request.State)
+	if err != nil {
+		return s.wrapResponse(nil, err), nil
+	}
 	options := ConnzOptions{Sort: request.Sort, Offset: request.Offset, Limit: request.Limit,
-		CID: request.CID, State: request.State, User: request.User, Account: request.Account, Auth: request.Auth}
+		CID: request.CID, State: state, User: request.User, Account: request.Account, Auth: request.Auth}
 	switch {
 	case request.Detail:
 		options.Subs = connzSubsDetail
@@ -163,6 +192,75 @@ func connzRequest(s *Server, body []byte) (any, error) {
 	}
 	connz, err := s.Connz(options)
 	return s.wrapResponse(connz, err), nil
+}
+
+// connStateName turns a request's state, a ConnState number or a name, into the
+// name ConnzOptions takes.
+func connStateName(raw json.RawMessage) (string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	var number int
+	if err := json.Unmarshal(raw, &number); err == nil {
+		switch number {
+		case 0:
+			return "open", nil
+		case 1:
+			return "closed", nil
+		case 2:
+			return "all", nil
+		}
+		return "", fmt.Errorf("invalid state %d", number)
+	}
+	var name string
+	if err := json.Unmarshal(raw, &name); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// eventFilter is the reference's EventFilterOptions: a request sent to every server
+// is answered only by the servers it selects.
+type eventFilter struct {
+	Name       string   `json:"server_name"`
+	Cluster    string   `json:"cluster"`
+	Host       string   `json:"host"`
+	ExactMatch bool     `json:"exact_match"`
+	Tags       []string `json:"tags"`
+	Domain     string   `json:"domain"`
+}
+
+// selectedBy reports whether the request body's filter selects this server; a body
+// that is not a JSON object selects every server.
+func (s *Server) selectedBy(body []byte) bool {
+	var filter eventFilter
+	if decodeOptional(body, &filter) != nil {
+		return true
+	}
+	info := s.serverInfo()
+	matches := func(want, have string) bool {
+		if want == "" {
+			return true
+		}
+		if filter.ExactMatch {
+			return want == have
+		}
+		return strings.Contains(have, want)
+	}
+	if !matches(filter.Name, info.Name) || !matches(filter.Cluster, info.Cluster) ||
+		!matches(filter.Host, info.Host) || !matches(filter.Domain, info.Domain) {
+		return false
+	}
+	for _, tag := range filter.Tags {
+		found := false
+		for _, have := range info.Tags {
+			found = found || strings.EqualFold(tag, have)
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 func subszRequest(s *Server, body []byte) (any, error) {
@@ -233,6 +331,9 @@ func (s *Server) systemRequest(name string) internalHandler {
 		body := pub.message
 		if pub.headerBytes > 0 {
 			body = body[pub.headerBytes:]
+		}
+		if !s.selectedBy(body) {
+			return
 		}
 		response, err := handler(s, body)
 		if err != nil {
