@@ -147,19 +147,21 @@ type Store struct {
 	// syncsInFlight counts the group commits running (at most syncsInFlightMax),
 	// syncsStarting those among them that have not taken a batch yet, and
 	// dirSyncsInFlight those syncing the directory.
-	waiters []func(error)
-	// failedWaiters are callbacks of a failed round, left for the last round in flight
-	// to call once it has rolled the store back.
-	failedWaiters []func(error)
-	// rollbackWaiters are callbacks of rolled-back writes waiting for the rollback to
-	// be durable, and rollbackErr the error they will get; released are those whose
-	// rollback is durable, waiting to be called outside the lock.
-	rollbackWaiters  []func(error)
-	rollbackErr      error
-	released         []releasedCallback
+	waiters          []durableWaiter
 	syncsInFlight    int
 	syncsStarting    int
 	dirSyncsInFlight int
+	// failedWaiters are callbacks of a failed round, left for the last round in flight
+	// to call once it has rolled the store back.
+	failedWaiters []durableWaiter
+	// rollbackWaiters are callbacks of rolled-back writes waiting for the rollback to
+	// be durable, and rollbackErr the error they will get; released are those whose
+	// rollback is durable, waiting to be called outside the lock.
+	rollbackWaiters []durableWaiter
+	rollbackErr     error
+	released        []releasedCallback
+	// rollbackPoint is the location up to which the last rollback kept the records.
+	rollbackPoint uint64
 	// flushWaiters are the Durable callbacks of interval mode waiting for a write to
 	// the OS; flushing says a caller is writing for them; spareWaiters is a drained
 	// batch kept for reuse.
@@ -824,11 +826,12 @@ func (s *Store) Stop() error {
 	// The callbacks of rolled-back writes whose rollback is not durable are never
 	// called: their writes may still come back after a power loss, so neither an error
 	// nor success would be true.
-	waiters := append(append(s.waiters, s.flushWaiters...), s.failedWaiters...)
-	s.waiters, s.flushWaiters, s.failedWaiters, s.rollbackWaiters = nil, nil, nil, nil
-	for _, r := range s.takeReleasedLocked() {
-		waiters = append(waiters, r.done)
+	waiters := s.flushWaiters
+	for _, w := range s.waiters {
+		waiters = append(waiters, w.done)
 	}
+	s.waiters, s.flushWaiters, s.failedWaiters, s.rollbackWaiters = nil, nil, nil, nil
+	released := s.takeReleasedLocked()
 	if s.syncsInFlight == 0 && s.unlockedWrite.block == nil {
 		s.closeFiles()
 	}
@@ -839,6 +842,9 @@ func (s *Store) Stop() error {
 	s.mu.Unlock()
 	for _, w := range waiters {
 		w(err)
+	}
+	for _, r := range released {
+		r.done(r.err)
 	}
 	for _, c := range consumers {
 		_ = c.Stop()

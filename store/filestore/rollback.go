@@ -105,14 +105,36 @@ func (s *Store) releaseRollbackWaitersLocked() {
 	if len(s.rollbackWaiters) == 0 {
 		return
 	}
-	err := s.rollbackErr
-	for _, done := range s.rollbackWaiters {
-		s.released = append(s.released, releasedCallback{done: done, err: err})
+	for _, w := range s.rollbackWaiters {
+		// A callback registered after a write that a successful fsync covered (a
+		// group commit took its batch just before) was not rolled back.
+		err := s.rollbackErr
+		if w.position <= s.rollbackPoint {
+			err = nil
+		}
+		s.released = append(s.released, releasedCallback{done: w.done, err: err})
 	}
 	s.rollbackWaiters = nil
 	if s.config.Tasks != nil {
 		s.config.Tasks.Go(s.callReleased)
 	}
+}
+
+// durableWaiter is a Durable callback of sync always mode and the write position
+// (see writePosition) when it was registered: the writes it waits for end there.
+type durableWaiter struct {
+	done     func(error)
+	position uint64
+}
+
+// writePosition is where the next record goes, as a location: later writes have
+// larger positions, across blocks too.
+func (s *Store) writePosition() uint64 {
+	w := s.writeBlock()
+	if w == nil {
+		return 0
+	}
+	return location(w.id, w.size)
 }
 
 // releasedCallback is a Durable callback and the error it is to get.
@@ -159,7 +181,9 @@ func (s *Store) rollbackRecordsLocked() error {
 		// The header of a new block is not a write anyone waits for: it stays.
 		keep = max(keep, int64(n))
 	}
-	if keep >= w.size {
+	keep = min(keep, w.size)
+	s.rollbackPoint = location(w.id, keep)
+	if keep == w.size {
 		return nil
 	}
 	tail := append([]byte(nil), w.buf[keep:w.size]...)

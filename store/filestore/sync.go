@@ -51,7 +51,7 @@ func (s *Store) Durable(done func(err error)) {
 		s.flushLoop()
 		return
 	}
-	s.waiters = append(s.waiters, done)
+	s.waiters = append(s.waiters, durableWaiter{done: done, position: s.writePosition()})
 	if s.syncsInFlight >= syncsInFlightMax || s.syncsStarting > 0 ||
 		s.syncsInFlight > 0 && len(s.waiters) < syncOverlapWaitersMin {
 		// A group commit that has not taken its batch yet takes this callback, or a
@@ -219,14 +219,27 @@ func (s *Store) syncLoop() {
 		}
 		if len(s.waiters) == 0 || s.closed {
 			s.syncsInFlight--
-			waiters := append(s.waiters, s.failedWaiters...)
-			s.waiters, s.failedWaiters = nil, nil
+			waiters := s.waiters
+			s.waiters = nil
+			if len(s.failedWaiters) > 0 && s.syncsInFlight == 0 && s.unlockedWrite.block == nil {
+				// Another round failed while this one ran: the last one out rolls back.
+				// Closed, the callbacks stay uncalled (see Stop).
+				s.rollbackWaiters = append(s.rollbackWaiters, s.failedWaiters...)
+				s.failedWaiters = nil
+				if s.rollbackReady() {
+					s.rollbackLocked()
+				}
+			}
+			released := s.takeReleasedLocked()
 			if s.closed && s.syncsInFlight == 0 && s.unlockedWrite.block == nil {
 				s.closeFiles()
 			}
 			s.mu.Unlock()
 			for _, w := range waiters {
-				w(errClosed())
+				w.done(errClosed())
+			}
+			for _, r := range released {
+				r.done(r.err)
 			}
 			return
 		}
@@ -261,7 +274,7 @@ func (s *Store) syncLoop() {
 		released := s.takeReleasedLocked()
 		s.mu.Unlock()
 		for _, w := range batch {
-			w(err)
+			w.done(err)
 		}
 		for _, r := range released {
 			r.done(r.err)
@@ -274,7 +287,7 @@ func (s *Store) syncLoop() {
 // flight rolls the store back and returns the batch with every waiting callback (their
 // writes are after the committed length too), to be told the error once the rollback
 // made it true; an earlier one leaves its batch to that round and returns nothing.
-func (s *Store) rollbackAfterSyncLocked(batch []func(error)) []func(error) {
+func (s *Store) rollbackAfterSyncLocked(batch []durableWaiter) []durableWaiter {
 	if s.syncsInFlight > 1 || s.unlockedWrite.block != nil {
 		s.failedWaiters = append(s.failedWaiters, batch...)
 		return nil
