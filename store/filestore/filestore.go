@@ -35,6 +35,12 @@
 // another's sync. In interval mode the callers' writes to the OS are batched the same
 // way, and made with the lock released.
 //
+// A failed write or fsync is rolled back (see rollback.go): the records after the
+// length the last successful fsync covered leave the buffer, the index and the disk,
+// their callbacks get the error once that is durable, and the store takes writes
+// again. Open rewrites and fsyncs the newest block, so what a restart serves survives
+// a later power loss even when an earlier incarnation's fsync failed.
+//
 // Corruption found at open (a record whose checksum fails, anywhere but a torn tail of
 // the newest block) is reported with the affected sequences in State().Lost and
 // Corruption(), and loads that touch them fail with a *store.CorruptError; the data is
