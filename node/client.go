@@ -178,6 +178,10 @@ func (c *clientConn) begin(tooMany bool) {
 	}
 	secure := s.clientTLSLocked()
 	s.mu.Unlock()
+	if websocketClientInfo(c.conn, &info) {
+		// A websocket client's TLS, if any, came before the HTTP upgrade.
+		secure = nil
+	}
 	info.ClientID = c.id
 	info.ClientIP = c.host
 	c.mu.Lock()

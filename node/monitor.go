@@ -75,7 +75,7 @@ func (c *clientConn) connInfo(closed bool, subsMode int) *ConnInfo {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	info := &ConnInfo{
-		CID: c.id, Kind: "Client", Type: "nats", IP: c.host, Port: c.port,
+		CID: c.id, Kind: "Client", Type: connectionType(c.conn), IP: c.host, Port: c.port,
 		Start: c.start, LastActivity: c.lastIn,
 		InMsgs: c.inMsgs, OutMsgs: c.outMsgs, InBytes: c.inBytes, OutBytes: c.outBytes,
 		NumSubs: uint32(len(c.subs)),

@@ -17,6 +17,7 @@ import (
 	"github.com/natsim/natsim/node/jetstream"
 	"github.com/natsim/natsim/node/opts"
 	"github.com/natsim/natsim/proto/client"
+	"github.com/natsim/natsim/proto/jsapi"
 )
 
 // Version is the reference server version this server presents itself as.
@@ -49,6 +50,8 @@ type Server struct {
 	auth          *authConfig
 	listener      env.Listener
 	monitor       env.Listener
+	// websocket is the websocket listener's side (nil without one).
+	websocket     *websocketListener
 	startTime     time.Time
 	configTime    time.Time
 	running       bool
@@ -199,6 +202,10 @@ func (s *Server) Start() error {
 	s.running = true
 	s.rebuildInfoLocked()
 	s.mu.Unlock()
+	if err := s.startWebsocket(); err != nil {
+		s.Shutdown()
+		return err
+	}
 	s.startSystemServices()
 	s.logger.Noticef("Listening for client connections on %s", listener.Addr())
 	s.logTLSMode(o)
@@ -255,6 +262,7 @@ func (s *Server) Shutdown() {
 	if listener != nil {
 		_ = listener.Close()
 	}
+	s.stopWebsocket()
 	s.stopMonitoring()
 	// JetStream stops before the clients go, as in the reference, so that waiting
 	// pull requests still receive their "409 Server Shutdown".
@@ -288,6 +296,7 @@ func (s *Server) LameDuckMode() {
 	if listener != nil {
 		_ = listener.Close()
 	}
+	s.stopWebsocket()
 	for _, c := range clients {
 		c.sendLameDuckInfo()
 	}
@@ -383,6 +392,12 @@ func (s *Server) baseInfoLocked() client.Info {
 		AuthRequired: s.auth != nil && s.auth.required(),
 		MaxPayload:   o.MaxPayload,
 		LameDuckMode: s.lameDuck,
+		// As the reference: JetStream and its domain come from the options, the API
+		// level is always advertised.
+		JetStream: o.JetStream,
+		Domain:    o.JetStreamDomain,
+		APILevel:  jsapi.APILevel,
+		Cluster:   o.Cluster.Name,
 	}
 	if s.tlsConfig != nil {
 		// allow_non_tls advertises TLS as available instead of required.
@@ -451,8 +466,8 @@ func checkSupported(o *opts.Options) error {
 		return fmt.Errorf("gateway: %w", ErrNotSupported)
 	case o.LeafNode.Port != 0 || len(o.LeafNode.Remotes) > 0:
 		return fmt.Errorf("leafnodes: %w", ErrNotSupported)
-	case o.Websocket.Port != 0:
-		return fmt.Errorf("websocket: %w", ErrNotSupported)
+	case checkWebsocketOptions(o) != nil:
+		return checkWebsocketOptions(o)
 	case o.MQTT.Port != 0:
 		return fmt.Errorf("mqtt: %w", ErrNotSupported)
 	}
