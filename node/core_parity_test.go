@@ -1,6 +1,10 @@
 package node
 
 import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -143,5 +147,54 @@ func TestMaxPendingClosesSlowConsumer(t *testing.T) {
 	}
 	if !publisher.IsConnected() {
 		t.Fatal("publisher dropped")
+	}
+}
+
+// TestInfoFields proves the INFO a client gets carries the reference's fields: the
+// server's identity, limits and features, the client's id and address, the
+// JetStream flag, domain and API level, and after the first PONG (protocol 1) an
+// INFO with connect_info and the bound account.
+func TestInfoFields(t *testing.T) {
+	s := startTestServer(t, func(o *opts.Options) {
+		o.JetStream, o.JetStreamDomain, o.StoreDir = true, "ABC", t.TempDir()
+		o.ServerName = "info-test"
+	})
+	conn, err := net.Dial("tcp", s.ClientAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	reader := bufio.NewReader(conn)
+	conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	line, _ := reader.ReadString('\n')
+	var info map[string]any
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(strings.TrimSpace(line), "INFO ")), &info); err != nil {
+		t.Fatalf("%q: %v", line, err)
+	}
+	for key, want := range map[string]any{
+		"server_id": s.ID(), "server_name": "info-test", "version": Version, "proto": 1.0, "headers": true,
+		"max_payload": float64(opts.DefaultMaxPayloadBytes), "jetstream": true, "domain": "ABC", "api_lvl": 5.0,
+		"client_ip": "127.0.0.1", "host": "127.0.0.1",
+	} {
+		if info[key] != want {
+			t.Errorf("INFO %s = %v, want %v", key, info[key], want)
+		}
+	}
+	for _, key := range []string{"go", "port", "client_id"} {
+		if _, ok := info[key]; !ok {
+			t.Errorf("INFO without %s", key)
+		}
+	}
+	fmt.Fprintf(conn, "CONNECT {\"verbose\":false,\"protocol\":1}\r\nPING\r\n")
+	if line, _ := reader.ReadString('\n'); line != "PONG\r\n" {
+		t.Fatalf("got %q", line)
+	}
+	line, _ = reader.ReadString('\n')
+	var after map[string]any
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(strings.TrimSpace(line), "INFO ")), &after); err != nil {
+		t.Fatalf("%q: %v", line, err)
+	}
+	if after["connect_info"] != true || after["remote_account"] != "$G" {
+		t.Fatalf("INFO after the first PONG: %v", after)
 	}
 }
