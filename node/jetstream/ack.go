@@ -123,6 +123,7 @@ func (c *Consumer) sampleAckLocked(streamSeq, consumerSeq, deliveries uint64, de
 func (c *Consumer) storeAckLocked(consumerSeq, streamSeq uint64) {
 	if c.store != nil {
 		_ = c.store.UpdateAcks(consumerSeq, streamSeq)
+		c.stateChangedLocked()
 	}
 }
 

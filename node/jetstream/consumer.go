@@ -29,6 +29,10 @@ const (
 	// flowControlPendingBytesMax is the most bytes a flow controlled push consumer lets
 	// go unanswered (the reference's JsFlowControlMaxPending); it starts at a 16th.
 	flowControlPendingBytesMax = 32 * 1024 * 1024
+	// stateFlushInterval is how long changed consumer state may wait before it is
+	// written to its store (the reference also flushes consumer state in the
+	// background, apart from acks).
+	stateFlushInterval = 250 * time.Millisecond
 	// ackWaitSlack delays the pending check a little past the deadline so that a burst
 	// of deliveries is checked in one pass, as the reference does.
 	ackWaitSlack = time.Millisecond
@@ -132,6 +136,7 @@ type Consumer struct {
 	pauseTimer        env.Timer
 	pinTimer          env.Timer
 	delayTimer        env.Timer
+	flushTimer        env.Timer
 	kickScheduled     bool
 	delayScheduled    bool
 
@@ -527,7 +532,7 @@ func (c *Consumer) stop(remove bool) {
 		return
 	}
 	c.closed = true
-	for _, timer := range []*env.Timer{&c.ackTimer, &c.waitTimer, &c.heartbeatTimer, &c.deleteTimer, &c.pauseTimer, &c.pinTimer, &c.delayTimer} {
+	for _, timer := range []*env.Timer{&c.ackTimer, &c.waitTimer, &c.heartbeatTimer, &c.deleteTimer, &c.pauseTimer, &c.pinTimer, &c.delayTimer, &c.flushTimer} {
 		stopTimer(timer)
 	}
 	if c.waiting != nil {
@@ -596,6 +601,23 @@ func (c *Consumer) unlockAndFlush() {
 	}
 	c.flushing = false
 	c.mu.Unlock()
+}
+
+// stateChangedLocked schedules a write of the consumer's state to its store.
+func (c *Consumer) stateChangedLocked() {
+	if c.flushTimer != nil || c.store == nil || c.closed {
+		return
+	}
+	c.flushTimer = c.world.clock.AfterFunc(stateFlushInterval, func() {
+		c.mu.Lock()
+		c.flushTimer = nil
+		consumerStore, closed := c.store, c.closed
+		c.mu.Unlock()
+		if !closed {
+			// The write happens without the consumer's lock: it may sync a file.
+			consumerStore.Durable(func(error) {})
+		}
+	})
 }
 
 // queueLocked queues a message to send after the lock is released.

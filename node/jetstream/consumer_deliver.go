@@ -407,6 +407,7 @@ func (c *Consumer) recordDeliveryLocked(streamSeq, consumerSeq, deliveries uint6
 	stamp := now.UnixNano()
 	if c.store != nil {
 		_ = c.store.UpdateDelivered(consumerSeq, streamSeq, deliveries, stamp)
+		c.stateChangedLocked()
 	}
 	if c.config.AckPolicy == jsapi.AckNone {
 		c.ackFloorConsumer = consumerSeq

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/natsim/natsim/env"
 	"github.com/natsim/natsim/proto/jsapi"
 	"github.com/natsim/natsim/store"
 	"github.com/natsim/natsim/store/memstore"
@@ -100,14 +101,41 @@ func (e *consumerAPI) writeConsumerMeta(stream *Stream, name string, config *jsa
 		return nil
 	}
 	dir := consumerDir(stream, name)
-	if err := e.manager.makeDurableDir(dir); err != nil {
-		return err
-	}
 	data, err := json.Marshal(consumerMeta{Name: name, Config: *config, Created: created})
 	if err != nil {
 		return err
 	}
+	if config.Durable == "" {
+		// An ephemeral consumer's configuration is written without syncing: losing
+		// it to a power failure loses only an ephemeral, and creating one must stay
+		// cheap (clients create them by the thousand).
+		return writeFileUnsynced(e.manager.Env().FS, dir, path.Join(dir, consumerMetaFileName), data)
+	}
+	if err := e.manager.makeDurableDir(dir); err != nil {
+		return err
+	}
 	return e.manager.writeFileDurably(path.Join(dir, consumerMetaFileName), data)
+}
+
+// writeFileUnsynced writes name through a temporary file and a rename, without
+// syncing, creating dir first.
+func writeFileUnsynced(fsys env.FS, dir, name string, data []byte) error {
+	if err := fsys.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	temporary := name + ".tmp"
+	file, err := fsys.Create(temporary)
+	if err != nil {
+		return err
+	}
+	if _, err := file.WriteAt(data, 0); err != nil {
+		_ = file.Close()
+		return err
+	}
+	if err := file.Close(); err != nil {
+		return err
+	}
+	return fsys.Rename(temporary, name)
 }
 
 // removeConsumerMeta removes a consumer's configuration (its store removes its state).
