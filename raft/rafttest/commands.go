@@ -171,5 +171,6 @@ func (e *Env) liveNode(a args, i int) (*Node, bool, error) {
 // corrupt-tail ID KEEP [repair=false]: the node's log tail after KEEP is found corrupt on
 // recovery and truncated; it restarts asking to be repaired (unless repair=false).
 // checkpoint ID: remember the node's persisted log as it is now.
-// lose-since-checkpoint ID: every record the node wrote since its checkpoint is lost on
-// recovery (a replaced suffix comes back); it restarts asking to be repaired.
+// lose-since-checkpoint ID [keep-commit=true]: every record the node wrote since its
+// checkpoint is lost on recovery (a replaced suffix comes back); it restarts asking to be
+// repaired. keep-commit keeps the newer commit index, lowered to the surviving log.

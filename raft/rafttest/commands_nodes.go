@@ -205,7 +205,7 @@ func handleLoseSinceCheckpoint(e *Env, a args) error {
 	if err != nil {
 		return err
 	}
-	last, ok, err := e.LoseSinceCheckpoint(n.ID)
+	last, ok, err := e.LoseSinceCheckpoint(n.ID, a.bool("keep-commit", false))
 	if err != nil {
 		return err
 	}

@@ -264,10 +264,12 @@ func (e *Env) Checkpoint(id uint64) error {
 // the entries it held then come back, including a suffix that was since replaced by a
 // conflicting append (the replacement was among the lost records). The snapshot and the
 // hard state's term and vote survive (they are kept apart); the commit index is the one
-// recorded with the surviving entries. The node restarts asking to be repaired up to
-// everything it may have acknowledged. It returns the old last index, and false if the
-// node has no checkpoint.
-func (e *Env) LoseSinceCheckpoint(id uint64) (uint64, bool, error) {
+// recorded with the surviving entries, or with keepCommit the newer one lowered to the
+// surviving last index (a state file kept apart from the log, as store/wal recovered it
+// before it restarted such logs from the snapshot: it may then cover the superseded
+// entries). The node restarts asking to be repaired up to everything it may have
+// acknowledged. It returns the old last index, and false if the node has no checkpoint.
+func (e *Env) LoseSinceCheckpoint(id uint64, keepCommit bool) (uint64, bool, error) {
 	n := e.Nodes[id]
 	cp := n.checkpoint
 	if cp == nil {
@@ -308,6 +310,9 @@ func (e *Env) LoseSinceCheckpoint(id uint64) (uint64, bool, error) {
 	commit := s.Index
 	if chained {
 		commit = max(commit, min(cp.commit, freshLast))
+	}
+	if keepCommit {
+		commit = max(s.Index, min(hs.Commit, freshLast))
 	}
 	if err := fresh.SetHardState(pb.HardState{Term: hs.Term, Vote: hs.Vote, Commit: commit}); err != nil {
 		return 0, false, err

@@ -229,11 +229,12 @@ func (r *randomRun) step() error {
 	default:
 		// Records written since the node's checkpoint are lost on recovery: a suffix
 		// the node replaced (and acknowledged replacing) comes back, with the same
-		// limits as a corrupt tail.
+		// limits as a corrupt tail. Half the time the recovered commit index is the
+		// newer one, which may cover the superseded entries.
 		n := r.randomNode()
 		if r.count(func(n *Node) bool { return n.RepairIndex != 0 }) == 0 && r.repairable(n.ID) &&
 			r.membershipSettled() && !skipRepair {
-			if _, _, err := e.LoseSinceCheckpoint(n.ID); err != nil {
+			if _, _, err := e.LoseSinceCheckpoint(n.ID, r.rng.IntN(2) == 0); err != nil {
 				return err
 			}
 		}
