@@ -184,17 +184,24 @@ func (c *clientConn) begin(tooMany bool) {
 	}
 	info.ClientID = c.id
 	info.ClientIP = c.host
+	rejectText := ""
+	switch {
+	case tooMany:
+		rejectText = "maximum connections exceeded"
+	case secure != nil && !s.allowTLSConnection():
+		rejectText = "Connection throttling is active. Please try again later."
+	}
 	c.mu.Lock()
 	c.nonce = nonce
-	if tooMany || secure == nil || !secure.handshakeFirst {
+	if rejectText != "" || secure == nil || !secure.handshakeFirst {
 		infoJSON, _ := json.Marshal(info)
 		c.out = client.AppendInfo(c.out, infoJSON)
 	}
-	if tooMany {
+	if rejectText != "" {
 		// The close waits for the client's first bytes (its CONNECT): closing a socket
 		// with unread input resets it, and the client would see a broken pipe instead
 		// of the error.
-		c.out = client.AppendErr(c.out, "maximum connections exceeded")
+		c.out = client.AppendErr(c.out, rejectText)
 		c.rejected = true
 		c.authTimer = s.env.Clock.AfterFunc(rejectLinger, func() { c.closeConnection(reasonMaxConnections, "") })
 		c.mu.Unlock()
@@ -209,6 +216,30 @@ func (c *clientConn) begin(tooMany bool) {
 		return
 	}
 	c.proceed()
+}
+
+// allowTLSConnection counts a new TLS connection against tls connection_rate_limit
+// (connections per second) and reports whether it may go on, as the reference's
+// rate counter: the first connection opens a one-second window, and each later one
+// in the window is allowed while fewer than the limit came before it.
+func (s *Server) allowTLSConnection() bool {
+	now := s.env.Clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var limit int64
+	if s.options.TLSConfig != nil {
+		limit = s.options.TLSConfig.RateLimit
+	}
+	if limit <= 0 {
+		return true
+	}
+	if now.After(s.tlsRateWindowEnd) {
+		s.tlsRateCount = 0
+		s.tlsRateWindowEnd = now.Add(time.Second)
+	} else {
+		s.tlsRateCount++
+	}
+	return s.tlsRateCount < limit
 }
 
 // proceed arms the authentication and keepalive timers and starts reading, once the

@@ -72,6 +72,10 @@ type Server struct {
 	staleConnections, stalledClients atomic.Int64
 	// httpRequests counts monitoring requests per endpoint, guarded by mu.
 	httpRequests map[string]uint64
+	// tlsRateCount counts TLS connections in the one-second window ending at
+	// tlsRateWindowEnd, for tls connection_rate_limit; guarded by mu.
+	tlsRateCount     int64
+	tlsRateWindowEnd time.Time
 	// tracing mirrors options.Trace so that the read path checks it without a lock.
 	tracing          atomic.Bool
 	totalConnections atomic.Uint64

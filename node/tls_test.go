@@ -674,3 +674,30 @@ func TestTLSHandshakeFirstFallbackAllowNonTLS(t *testing.T) {
 		t.Fatalf("TLS-first client not secured: %v", err)
 	}
 }
+
+// TestTLSConnectionRateLimit proves tls connection_rate_limit lets that many TLS
+// connections in per second and refuses the next one after INFO with the reference's
+// "Connection throttling is active" error, closing it.
+func TestTLSConnectionRateLimit(t *testing.T) {
+	p := newTestPKI(t)
+	s := startTestServer(t, p.tlsOptions(func(tc *opts.TLSConfigOpts) { tc.RateLimit = 2 }))
+	var lines []string
+	for range 3 {
+		socket, err := net.Dial("tcp", s.ClientAddr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer socket.Close()
+		_ = socket.SetDeadline(time.Now().Add(5 * time.Second))
+		reader := bufio.NewReader(socket)
+		readInfo(t, reader)
+		// The admitted connections wait for a TLS handshake; the refused one gets
+		// the error at once.
+		_ = socket.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		line, _ := reader.ReadString('\n')
+		lines = append(lines, line)
+	}
+	if lines[0] != "" || lines[1] != "" || lines[2] != "-ERR 'Connection throttling is active. Please try again later.'\r\n" {
+		t.Fatalf("got %q", lines)
+	}
+}
