@@ -124,6 +124,7 @@ const signalConfig = `host: 127.0.0.1
 port: -1
 ports_file_dir: %DIR%
 max_payload: %PAYLOAD%
+trace: %TRACE%
 authorization {
   users: [
     {user: alice, password: alice}
@@ -134,7 +135,13 @@ authorization {
 
 func writeSignalConfig(t *testing.T, path, dir, bobPassword, payload string) {
 	t.Helper()
-	text := strings.NewReplacer("%DIR%", dir, "%BOB%", bobPassword, "%PAYLOAD%", payload).Replace(signalConfig)
+	// The reloaded configuration (the one with the smaller payload) also turns on
+	// tracing, to prove logging options reload.
+	trace := "false"
+	if payload != "1MB" {
+		trace = "true"
+	}
+	text := strings.NewReplacer("%DIR%", dir, "%BOB%", bobPassword, "%PAYLOAD%", payload, "%TRACE%", trace).Replace(signalConfig)
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +150,7 @@ func writeSignalConfig(t *testing.T, path, dir, bobPassword, payload string) {
 // TestSighupReloadsAuthAndLimits runs the server binary, changes a password and
 // max_payload in its config file and sends SIGHUP: the server logs "Reloaded server
 // configuration", a client whose credentials still hold keeps its connection and
-// sees the new limit, the client whose password changed is closed with
+// sees the new limit, tracing turns on, the client whose password changed is closed with
 // "Authorization Violation" (as the reference re-checks every client on reload),
 // and new connections need the new password. SIGTERM then exits with status 0 and
 // removes the ports file.
@@ -199,6 +206,10 @@ func TestSighupReloadsAuthAndLimits(t *testing.T) {
 	if got := fresh.MaxPayload(); got != 100 {
 		t.Fatalf("new connection max_payload %d, want 100", got)
 	}
+	if strings.Contains(p.output.String()[:strings.Index(p.output.String(), "Reloaded server configuration")], "[TRC]") {
+		t.Fatal("traced before the reload turned tracing on")
+	}
+	p.waitFor("[TRC]")
 
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	if status := p.exitStatus(); status != 0 {
