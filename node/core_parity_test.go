@@ -198,3 +198,42 @@ func TestInfoFields(t *testing.T) {
 		t.Fatalf("INFO after the first PONG: %v", after)
 	}
 }
+
+// TestReloadRemovesForbiddenSubscriptions proves a reload that takes a subscribe
+// permission away removes the subscriptions it no longer allows, telling the client
+// with the reference's text naming the sid, and keeps the connection and its other
+// subscriptions.
+func TestReloadRemovesForbiddenSubscriptions(t *testing.T) {
+	s := startTestServer(t, func(o *opts.Options) {
+		o.Users = []*opts.User{{Username: "u", Password: "p"}}
+	})
+	r := dialRaw(t, s)
+	r.send("CONNECT {\"verbose\":false,\"user\":\"u\",\"pass\":\"p\"}\r\nSUB secret.a 1\r\nSUB public.a 2\r\nSUB secret.b workers 3\r\nPING\r\n")
+	if got := r.line(); got != "PONG" {
+		t.Fatalf("got %q", got)
+	}
+	o := s.Options()
+	o.Users = []*opts.User{{Username: "u", Password: "p", Permissions: &opts.Permissions{
+		Subscribe: &opts.SubjectPermission{Deny: []string{"secret.>"}},
+	}}}
+	if err := s.Reload(&o); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`-ERR 'Permissions Violation for Subscription to "secret.a" (sid "1")'`,
+		`-ERR 'Permissions Violation for Subscription to "secret.b" using queue "workers" (sid "3")'`,
+	} {
+		if got := r.line(); got != want {
+			t.Fatalf("got %q want %q", got, want)
+		}
+	}
+	publisher := connect(t, s, nats.UserInfo("u", "p"))
+	publisher.Publish("secret.a", []byte("x"))
+	publisher.Publish("public.a", []byte("y"))
+	publisher.Flush()
+	for _, want := range []string{"MSG public.a 2 1", "y"} {
+		if got := r.line(); got != want {
+			t.Fatalf("got %q want %q", got, want)
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package node
 
 import (
+	"fmt"
+
 	"github.com/natsim/natsim/node/opts"
 	"github.com/natsim/natsim/proto/client"
 )
@@ -82,8 +84,30 @@ func (c *clientConn) applyReload(o *opts.Options, auth *authConfig) {
 	}
 	c.mu.Lock()
 	c.user = renewed
+	// Subscriptions the new permissions no longer allow are removed and reported,
+	// naming their sid, as the reference does on reload.
+	var removed []*subscription
+	for _, sub := range sortedSubs(c.subs) {
+		if !renewed.permissions.canSubscribe(sub.subject, sub.queue) {
+			removed = append(removed, sub)
+			delete(c.subs, string(sub.sid))
+			text := fmt.Sprintf("Permissions Violation for Subscription to %q (sid %q)", sub.subject, string(sub.sid))
+			if sub.queue != "" {
+				text = fmt.Sprintf("Permissions Violation for Subscription to %q using queue %q (sid %q)", sub.subject, sub.queue, string(sub.sid))
+			}
+			c.out = client.AppendErr(c.out, text)
+		}
+	}
+	account := c.account
 	c.mu.Unlock()
 	c.permissionCacheReset.Store(true)
+	for _, sub := range removed {
+		_ = account.sublist.Remove(sub.subject, sub.queue, sub)
+		c.server.logger.Noticef("Removed sub %q (sid %q) for %q - not authorized", sub.subject, string(sub.sid), renewed.name)
+	}
+	if len(removed) > 0 {
+		c.flushOut()
+	}
 }
 
 // enforceConnectionLimits closes the newest connections beyond a lowered
