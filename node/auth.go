@@ -36,11 +36,17 @@ type authUser struct {
 const connectionTypeStandard = "STANDARD"
 
 // allowsStandard reports whether the user may connect as a plain client.
-func (u *authUser) allowsStandard() bool {
+func (u *authUser) allowsStandard() bool { return u.allows(connectionTypeStandard) }
+
+// allows reports whether the user may connect as connectionType ("" is STANDARD).
+func (u *authUser) allows(connectionType string) bool {
 	if u.connectionTypes == nil {
 		return true
 	}
-	_, ok := u.connectionTypes[connectionTypeStandard]
+	if connectionType == "" {
+		connectionType = connectionTypeStandard
+	}
+	_, ok := u.connectionTypes[connectionType]
 	return ok
 }
 
@@ -51,6 +57,9 @@ type authConfig struct {
 	token      string
 	tokenUser  *authUser
 	noAuthUser *authUser
+	// connectionType is the allowed_connection_types name of the connections this
+	// configuration authenticates ("" for STANDARD clients).
+	connectionType string
 }
 
 func (a *authConfig) required() bool {
@@ -109,7 +118,7 @@ func buildAuth(o *opts.Options, accounts map[string]*Account, global *Account) (
 // A user whose allowed_connection_types exclude plain clients is refused.
 func (a *authConfig) authenticate(options *client.ConnectOptions, nonce string) *authUser {
 	user := a.authenticateCredentials(options, nonce)
-	if user != nil && !user.allowsStandard() {
+	if user != nil && !user.allows(a.connectionType) {
 		return nil
 	}
 	return user

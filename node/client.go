@@ -169,7 +169,7 @@ func newClientConn(s *Server, conn env.Conn, id uint64, o *opts.Options) *client
 func (c *clientConn) begin(tooMany bool) {
 	s := c.server
 	s.mu.Lock()
-	auth := s.auth
+	auth := s.authForLocked(c.conn)
 	info := s.baseInfoLocked()
 	var nonce string
 	if auth.required() && len(auth.nkeys) > 0 {
@@ -247,7 +247,7 @@ func (s *Server) allowTLSConnection() bool {
 func (c *clientConn) proceed() {
 	s := c.server
 	s.mu.Lock()
-	auth := s.auth
+	auth := s.authForLocked(c.conn)
 	o := s.options
 	s.mu.Unlock()
 	c.mu.Lock()
@@ -421,9 +421,10 @@ func redactConnect(arguments []byte) string {
 func (c *clientConn) bindNoAuthUser() bool {
 	s := c.server
 	s.mu.Lock()
-	user := s.auth.noAuthUser
+	auth := s.authForLocked(c.conn)
+	user := auth.noAuthUser
 	s.mu.Unlock()
-	if user == nil || !user.allowsStandard() {
+	if user == nil || !user.allows(auth.connectionType) {
 		return false
 	}
 	c.mu.Lock()
@@ -488,10 +489,11 @@ func (c *clientConn) processConnect(arguments []byte) error {
 		return errConnectionClosed
 	}
 	s.mu.Lock()
-	auth := s.auth
+	auth := s.authForLocked(c.conn)
 	noHeaders := s.options.NoHeaderSupport
 	tlsMap := s.options.TLSMap
 	s.mu.Unlock()
+	websocketCredentials(c.conn, &options)
 	if options.NoResponders && !options.Headers {
 		c.closeConnection(reasonNoRespondersHeaders, "no responders requires headers support")
 		return errConnectionClosed

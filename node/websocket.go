@@ -39,6 +39,9 @@ type websocketListener struct {
 	// headers are the block's extra response headers, sorted by name so that the
 	// response is the same on every run.
 	headers []websocket.HeaderField
+	// override is the block's own authorization, which replaces the server's for
+	// websocket clients when it names any user, nkey or token (nil otherwise).
+	override *authConfig
 	// stopping is set when the listener closes for a shutdown or lame duck mode, so
 	// that connections closing afterwards say "going away" (1001).
 	stopping atomic.Bool
@@ -82,6 +85,17 @@ func (s *Server) startWebsocket() error {
 	slices.Sort(names)
 	for _, name := range names {
 		side.headers = append(side.headers, websocket.HeaderField{Name: name, Value: w.Headers[name]})
+	}
+	if w.Username != "" || w.Token != "" || len(w.Users) > 0 || len(w.Nkeys) > 0 {
+		s.mu.Lock()
+		override, err := buildAuth(&opts.Options{Users: w.Users, Nkeys: w.Nkeys, Username: w.Username,
+			Password: w.Password, Authorization: w.Token, NoAuthUser: w.NoAuthUser}, s.accounts, s.globalAccount)
+		s.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("websocket: %w", err)
+		}
+		override.connectionType = connectionTypeWebsocket
+		side.override = override
 	}
 	port := w.Port
 	if port == opts.RandomPort {
@@ -241,6 +255,7 @@ func (u *websocketUpgrade) OnData(b []byte) {
 	rest := u.request[consumed:]
 	u.request = nil
 	conn := newWebsocketConn(u.server, u.side, u.raw, compress, u.tlsState != nil)
+	conn.credentials = u.side.cookieCredentials(request)
 	u.upgraded = conn
 	u.server.acceptClient(conn)
 	if len(rest) > 0 {
@@ -281,6 +296,9 @@ type websocketConn struct {
 	raw      env.Conn
 	compress bool
 	secure   bool
+	// credentials are those the upgrade request's cookies carried (jwt_cookie,
+	// user_cookie, pass_cookie, token_cookie), used where CONNECT has none.
+	credentials client.ConnectOptions
 
 	// reader
 	decoder  websocket.Decoder
@@ -508,6 +526,9 @@ func websocketClientInfo(conn env.Conn, info *client.Info) bool {
 	if !ok {
 		return false
 	}
+	if !info.AuthRequired && w.side.override != nil {
+		info.AuthRequired = w.side.override.required()
+	}
 	info.TLSRequired = false
 	info.TLSVerify = false
 	info.TLSAvailable = w.secure
@@ -520,4 +541,72 @@ func connectionType(conn env.Conn) string {
 		return "websocket"
 	}
 	return "nats"
+}
+
+// connectionTypeWebsocket is the allowed_connection_types name of websocket clients.
+const connectionTypeWebsocket = "WEBSOCKET"
+
+// authForLocked returns the authorization a connection logs in with: the server's,
+// or for a websocket client the websocket block's override, or the server's with the
+// block's no_auth_user; websocket clients are checked against WEBSOCKET in
+// allowed_connection_types. The caller holds s.mu.
+func (s *Server) authForLocked(conn env.Conn) *authConfig {
+	w, ok := conn.(*websocketConn)
+	if !ok {
+		return s.auth
+	}
+	if w.side.override != nil {
+		return w.side.override
+	}
+	auth := *s.auth
+	auth.connectionType = connectionTypeWebsocket
+	if name := w.side.options.NoAuthUser; name != "" {
+		auth.noAuthUser = auth.users[name]
+		if auth.noAuthUser == nil {
+			auth.noAuthUser = auth.nkeys[name]
+		}
+	}
+	return &auth
+}
+
+// cookieCredentials reads the credentials the block's cookie names point at.
+func (side *websocketListener) cookieCredentials(request *websocket.Request) client.ConnectOptions {
+	var credentials client.ConnectOptions
+	w := &side.options
+	for _, cookie := range []struct {
+		name   string
+		target *string
+	}{
+		{w.JWTCookie, &credentials.JWT},
+		{w.UsernameCookie, &credentials.Username},
+		{w.PasswordCookie, &credentials.Password},
+		{w.TokenCookie, &credentials.Token},
+	} {
+		if cookie.name == "" {
+			continue
+		}
+		if value, ok := request.Cookie(cookie.name); ok {
+			*cookie.target = value
+		}
+	}
+	return credentials
+}
+
+// websocketCredentials fills in a websocket client's CONNECT from its cookies where
+// the CONNECT left a credential empty, as the reference does.
+func websocketCredentials(conn env.Conn, options *client.ConnectOptions) {
+	w, ok := conn.(*websocketConn)
+	if !ok {
+		return
+	}
+	for _, pair := range []struct{ target, cookie *string }{
+		{&options.JWT, &w.credentials.JWT},
+		{&options.Username, &w.credentials.Username},
+		{&options.Password, &w.credentials.Password},
+		{&options.Token, &w.credentials.Token},
+	} {
+		if *pair.target == "" {
+			*pair.target = *pair.cookie
+		}
+	}
 }

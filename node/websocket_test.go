@@ -286,13 +286,19 @@ type rawWebsocket struct {
 
 func dialRawWebsocket(t *testing.T, s *Server) *rawWebsocket {
 	t.Helper()
+	return dialRawWebsocketWith(t, s, "")
+}
+
+// dialRawWebsocketWith upgrades with extra request header lines.
+func dialRawWebsocketWith(t *testing.T, s *Server, extra string) *rawWebsocket {
+	t.Helper()
 	conn, err := net.Dial("tcp", s.WebsocketAddr())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
 	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := conn.Write([]byte(upgradeRequest("", ""))); err != nil {
+	if _, err := conn.Write([]byte(upgradeRequest(extra, ""))); err != nil {
 		t.Fatal(err)
 	}
 	raw := &rawWebsocket{t: t, conn: conn, reader: bufio.NewReader(conn)}
@@ -416,5 +422,70 @@ func TestWebsocketAuthFailure(t *testing.T) {
 	nc := connectWebsocket(t, s, nats.UserInfo("user", "pwd"))
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWebsocketAuthOverride proves the websocket block's own user replaces the
+// server's for websocket clients only, and that its cookie names feed CONNECT.
+func TestWebsocketAuthOverride(t *testing.T) {
+	s := startTestServer(t, func(o *opts.Options) {
+		websocketOptions(false)(o)
+		o.Username, o.Password = "plain", "p1"
+		o.Websocket.Username, o.Websocket.Password = "web", "p2"
+		o.Websocket.TokenCookie = "session"
+	})
+	if _, err := nats.Connect(websocketURL(t, s, "ws"), nats.UserInfo("plain", "p1")); err == nil {
+		t.Fatal("server user accepted on the websocket listener with an override")
+	}
+	if _, err := nats.Connect(s.ClientURL(), nats.UserInfo("web", "p2")); err == nil {
+		t.Fatal("websocket user accepted on the client listener")
+	}
+	connectWebsocket(t, s, nats.UserInfo("web", "p2"))
+	connect(t, s, nats.UserInfo("plain", "p1"))
+}
+
+// TestWebsocketConnectionTypesAndNoAuthUser proves allowed_connection_types tell
+// websocket clients from standard ones, and the block's no_auth_user applies to
+// websocket clients that send no credentials.
+func TestWebsocketConnectionTypesAndNoAuthUser(t *testing.T) {
+	s := startTestServer(t, func(o *opts.Options) {
+		websocketOptions(false)(o)
+		o.Users = []*opts.User{
+			{Username: "webonly", Password: "w", AllowedConnectionTypes: map[string]struct{}{"WEBSOCKET": {}}},
+			{Username: "std", Password: "s", AllowedConnectionTypes: map[string]struct{}{"STANDARD": {}}},
+		}
+		o.Websocket.NoAuthUser = "webonly"
+	})
+	connectWebsocket(t, s, nats.UserInfo("webonly", "w"))
+	connectWebsocket(t, s)
+	if _, err := nats.Connect(websocketURL(t, s, "ws"), nats.UserInfo("std", "s")); err == nil {
+		t.Fatal("STANDARD-only user accepted over websocket")
+	}
+	if _, err := nats.Connect(s.ClientURL(), nats.UserInfo("webonly", "w")); err == nil {
+		t.Fatal("WEBSOCKET-only user accepted as a standard client")
+	}
+	if _, err := nats.Connect(s.ClientURL()); err == nil {
+		t.Fatal("websocket no_auth_user applied to a standard client")
+	}
+}
+
+// TestWebsocketTokenCookie proves token_cookie supplies the token a CONNECT lacks.
+func TestWebsocketTokenCookie(t *testing.T) {
+	s := startTestServer(t, func(o *opts.Options) {
+		websocketOptions(false)(o)
+		o.Websocket.Token = "secret"
+		o.Websocket.TokenCookie = "session"
+	})
+	raw := dialRawWebsocketWith(t, s, "Cookie: other=1; session=secret\r\n")
+	raw.receiveText("\r\n")
+	raw.send(true, websocket.OpBinary, []byte("CONNECT {\"verbose\":false}\r\nPING\r\n"), false)
+	if text := raw.receiveText("\r\n"); text != "PONG\r\n" {
+		t.Fatalf("got %q", text)
+	}
+	bad := dialRawWebsocketWith(t, s, "Cookie: session=wrong\r\n")
+	bad.receiveText("\r\n")
+	bad.send(true, websocket.OpBinary, []byte("CONNECT {\"verbose\":false}\r\nPING\r\n"), false)
+	if text := bad.receiveText("\r\n"); !strings.Contains(text, "Authorization Violation") {
+		t.Fatalf("got %q", text)
 	}
 }
