@@ -394,8 +394,15 @@ func (w *websocketConn) WaitPending(limit int, timeout time.Duration) {
 	}
 }
 
-// Close sends what is queued, a close frame, and closes the raw connection.
+// Close sends what is queued, a close frame with the status and text of the
+// client's close reason, and closes the raw connection.
 func (w *websocketConn) Close() error {
+	reason := ""
+	if c, ok := w.currentHandler().(*clientConn); ok {
+		c.mu.Lock()
+		reason = c.closeReason
+		c.mu.Unlock()
+	}
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
@@ -403,11 +410,11 @@ func (w *websocketConn) Close() error {
 	}
 	w.frameOutLocked()
 	w.closed = true
-	status := websocket.CloseNormal
-	if w.side.stopping.Load() {
+	status := websocketCloseStatus(reason)
+	if reason == "" && w.side.stopping.Load() {
 		status = websocket.CloseGoingAway
 	}
-	w.sendCloseLocked(status, "")
+	w.sendCloseLocked(status, reason)
 	w.mu.Unlock()
 	w.raw.Flush()
 	return w.raw.Close()
@@ -609,4 +616,25 @@ func websocketCredentials(conn env.Conn, options *client.ConnectOptions) {
 			*pair.target = *pair.cookie
 		}
 	}
+}
+
+// websocketCloseStatus is the close status the reference sends for a close reason.
+func websocketCloseStatus(reason string) int {
+	switch reason {
+	case "", reasonClientClosed:
+		return websocket.CloseNormal
+	case reasonAuthenticationTimeout, reasonAuthenticationFailure, reasonSlowConsumerPending,
+		reasonSlowConsumerDeadline, reasonMaxAccountConnections, reasonMaxConnections,
+		reasonMaxControlLine:
+		return websocket.ClosePolicyViolation
+	case reasonTLSHandshakeError:
+		return websocket.CloseTLSHandshake
+	case reasonParseError, reasonProtocolViolation, reasonBadProtocolVersion:
+		return websocket.CloseProtocolError
+	case reasonMaxPayload:
+		return websocket.CloseMessageTooBig
+	case reasonServerShutdown:
+		return websocket.CloseGoingAway
+	}
+	return websocket.CloseInternalError
 }

@@ -489,3 +489,43 @@ func TestWebsocketTokenCookie(t *testing.T) {
 		t.Fatalf("got %q", text)
 	}
 }
+
+// TestWebsocketCloseStatus proves a server-side close carries the reference's status
+// and the close reason: a parse error is a protocol error (1002), after the -ERR.
+func TestWebsocketCloseStatus(t *testing.T) {
+	s := startTestServer(t, websocketOptions(false))
+	raw := dialRawWebsocket(t, s)
+	raw.receiveText("\r\n")
+	raw.send(true, websocket.OpBinary, []byte("BOGUS\r\n"), false)
+	if text := raw.receiveText("\r\n"); !strings.HasPrefix(text, "-ERR 'Unknown Protocol Operation'") {
+		t.Fatalf("got %q", text)
+	}
+	header, payload := raw.receive()
+	status, reason, _ := websocket.ParseClose(payload)
+	if header.Opcode != websocket.OpClose || status != websocket.CloseProtocolError || reason != reasonParseError {
+		t.Fatalf("close %+v %d %q", header, status, reason)
+	}
+}
+
+// TestWebsocketHandshakeTimeout proves a connection that sends no upgrade request
+// within handshake_timeout is closed.
+func TestWebsocketHandshakeTimeout(t *testing.T) {
+	s := startTestServer(t, func(o *opts.Options) {
+		websocketOptions(false)(o)
+		o.Websocket.HandshakeTimeout = 100 * time.Millisecond
+	})
+	conn, err := net.Dial("tcp", s.WebsocketAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, _ = conn.Write([]byte("GET / HTTP/1.1\r\n"))
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	started := time.Now()
+	if _, err := conn.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("read %v", err)
+	}
+	if elapsed := time.Since(started); elapsed > 3*time.Second {
+		t.Fatalf("closed after %v", elapsed)
+	}
+}
