@@ -95,8 +95,12 @@ const (
 	blockBytesMin = 256
 	// writeBufferBytesMax bounds the bytes buffered before they are written to the OS.
 	writeBufferBytesMax = 1 << 20
-	// cacheBlocksMax bounds the blocks whose contents stay in memory for reads.
-	cacheBlocksMax = 4
+	// cacheBlocksMax bounds the blocks whose contents stay in memory for reads. One is
+	// enough for the common readers, which walk the blocks in order or read the write
+	// block (always in memory); each cached block costs up to BlockBytesMax of resident
+	// memory, and four of them made an idle server after a 200,000 message fill hold
+	// about 90 MiB instead of about 50.
+	cacheBlocksMax = 1
 	// syncBatchCallbacksMax bounds one group commit's callbacks; more wait for the next.
 	syncBatchCallbacksMax = 1 << 16
 )
