@@ -193,18 +193,40 @@ func (t *ConsumerTracker) UpdateAcks(dseq, sseq uint64) error {
 	} else if dseq == s.AckFloor.Consumer+1 {
 		s.AckFloor.Consumer, s.AckFloor.Stream = dseq, sseq
 		// The floor rises to just below the oldest message still pending.
-		lowest := uint64(0)
-		for seq := range s.Pending {
-			if lowest == 0 || seq < lowest {
-				lowest = seq
-			}
-		}
+		lowest := LowestPending(s.Pending, sseq)
 		if p := s.Pending[lowest]; p != nil && p.Sequence > 0 && lowest > sseq {
 			s.AckFloor.Consumer, s.AckFloor.Stream = p.Sequence-1, lowest-1
 		}
 	}
 	delete(s.Redelivered, sseq)
 	return nil
+}
+
+// lowestPendingProbesMax bounds the sequences LowestPending looks up one by one before
+// it scans the whole map.
+const lowestPendingProbesMax = 32
+
+// LowestPending returns the lowest sequence in pending (0 when it is empty), given that
+// every sequence in it is above floor, the stream sequence just acknowledged at the ack
+// floor. Acks mostly arrive in delivery order, so the next pending message is usually
+// within a few sequences of floor: looking those up first makes an ack cost a few map
+// lookups, where scanning every pending message made acknowledging a batch quadratic.
+func LowestPending[V any](pending map[uint64]V, floor uint64) uint64 {
+	if len(pending) == 0 {
+		return 0
+	}
+	for seq := floor + 1; seq <= floor+lowestPendingProbesMax; seq++ {
+		if _, ok := pending[seq]; ok {
+			return seq
+		}
+	}
+	lowest := uint64(0)
+	for seq := range pending {
+		if lowest == 0 || seq < lowest {
+			lowest = seq
+		}
+	}
+	return lowest
 }
 
 func sortedKeys[V any](m map[uint64]V) []uint64 {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/natsim/natsim/proto/jsapi"
+	"github.com/natsim/natsim/store"
 )
 
 // handleAck receives a message on the consumer's ack subject: the subject names the
@@ -140,12 +141,7 @@ func (c *Consumer) moveAckFloorLocked(consumerSeq, streamSeq uint64) {
 		return
 	}
 	c.ackFloorConsumer, c.ackFloorStream = consumerSeq, streamSeq
-	lowest := uint64(0)
-	for seq := range c.pending {
-		if lowest == 0 || seq < lowest {
-			lowest = seq
-		}
-	}
+	lowest := store.LowestPending(c.pending, streamSeq)
 	if p := c.pending[lowest]; p != nil && p.Sequence > 0 && lowest > streamSeq {
 		c.ackFloorConsumer, c.ackFloorStream = p.Sequence-1, lowest-1
 	}
