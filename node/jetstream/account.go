@@ -2,6 +2,7 @@ package jetstream
 
 import (
 	"encoding/json"
+	"fmt"
 	"path"
 	"sort"
 	"sync"
@@ -19,6 +20,9 @@ type Account struct {
 
 	apiTotal  atomic.Uint64
 	apiErrors atomic.Uint64
+
+	// recoverMu serializes stream recovery (see recoverStream).
+	recoverMu sync.Mutex
 
 	mu      sync.Mutex
 	limits  AccountLimits
@@ -172,7 +176,9 @@ func (a *Account) stop() {
 	}
 }
 
-// recover opens every stream found in the account's directory.
+// recover opens every stream found in the account's directory. A stream that fails
+// to recover (a transient disk error, a damaged configuration) keeps its directory;
+// a later create of the same name tries again (recoverLeftover).
 func (a *Account) recover() error {
 	m := a.manager
 	dir := m.accountDir(a.name)
@@ -185,31 +191,98 @@ func (a *Account) recover() error {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		data, err := m.readFile(path.Join(dir, name, streamMetaFileName))
-		if err != nil {
-			m.logger.Warnf("JetStream stream '%s > %s' has no readable configuration: %v", a.name, name, err)
-			continue
-		}
-		var meta streamMeta
-		if err := json.Unmarshal(data, &meta); err != nil {
-			m.logger.Errorf("JetStream stream '%s > %s' configuration is corrupt: %v", a.name, name, err)
-			continue
-		}
-		stream, err := openStream(a, meta.Config, meta.Created, false)
-		if err != nil {
+		if err := a.recoverStream(name); err != nil {
 			m.logger.Errorf("JetStream stream '%s > %s' recovery failed: %v", a.name, name, err)
-			continue
 		}
-		a.mu.Lock()
-		a.streams[meta.Config.Name] = stream
-		a.mu.Unlock()
-		if err := m.consumers.RecoverConsumers(stream); err != nil {
-			m.logger.Errorf("JetStream stream '%s > %s' consumer recovery: %v", a.name, name, err)
-		}
-		stream.start()
-		var state store.StreamState
-		stream.store.FastState(&state)
-		m.logger.Noticef("  Restored %d messages for stream '%s > %s'", state.Msgs, a.name, meta.Config.Name)
 	}
 	return nil
+}
+
+// recoverStream opens one stream from its directory, recovers its consumers and starts
+// it. recoverMu serializes it, so a create that retries a failed recovery never opens
+// a store a second time; a stream already open is left alone.
+func (a *Account) recoverStream(name string) error {
+	a.recoverMu.Lock()
+	defer a.recoverMu.Unlock()
+	if a.Stream(name) != nil {
+		return nil
+	}
+	m := a.manager
+	data, err := m.readFile(path.Join(m.accountDir(a.name), name, streamMetaFileName))
+	if err != nil {
+		return fmt.Errorf("no readable configuration: %w", err)
+	}
+	var meta streamMeta
+	if err := json.Unmarshal(data, &meta); err != nil {
+		return fmt.Errorf("configuration is corrupt: %w", err)
+	}
+	if meta.Config.Name != name {
+		return fmt.Errorf("configuration names stream %q", meta.Config.Name)
+	}
+	stream, err := openStream(a, meta.Config, meta.Created, false)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.streams[meta.Config.Name] = stream
+	a.mu.Unlock()
+	if err := m.consumers.RecoverConsumers(stream); err != nil {
+		m.logger.Errorf("JetStream stream '%s > %s' consumer recovery: %v", a.name, name, err)
+	}
+	stream.start()
+	var state store.StreamState
+	stream.store.FastState(&state)
+	m.logger.Noticef("  Restored %d messages for stream '%s > %s'", state.Msgs, a.name, meta.Config.Name)
+	return nil
+}
+
+// recoverLeftover retries the recovery of a stream whose directory holds data but
+// which is not open (its recovery failed at start). It reports an error when the data
+// is there and still cannot be recovered; the create must then fail rather than build
+// a new stream over acknowledged messages.
+func (a *Account) recoverLeftover(name string) error {
+	if a.Stream(name) != nil {
+		return nil
+	}
+	names, err := a.manager.config.Env.FS.ReadDir(a.streamDir(name))
+	if err != nil {
+		if isNotExist(err) {
+			return nil
+		}
+		return err
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	if removed, err := a.removeAbandonedCreate(name); removed || err != nil {
+		return err
+	}
+	if err := a.recoverStream(name); err != nil {
+		return fmt.Errorf("stream %q has data on disk that could not be recovered: %w", name, err)
+	}
+	return nil
+}
+
+// removeAbandonedCreate removes a stream directory that has no configuration file: a
+// create that never finished. The configuration is written durably before a create
+// is answered and nothing is stored before that, so such a directory holds no
+// acknowledged message. It runs under the account lock, which a create holds from its
+// checks to the stream's registration, so it never removes a create in progress.
+func (a *Account) removeAbandonedCreate(name string) (removed bool, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.streams[name] != nil {
+		return false, nil
+	}
+	m := a.manager
+	dir := a.streamDir(name)
+	if _, err := m.config.Env.FS.Stat(path.Join(dir, streamMetaFileName)); !isNotExist(err) {
+		return false, nil
+	}
+	m.logger.Warnf("JetStream stream '%s > %s' was never fully created (no configuration); removing its directory",
+		a.name, name)
+	if err := m.config.Env.FS.RemoveAll(dir); err != nil {
+		return false, err
+	}
+	return true, m.config.Env.FS.SyncDir(path.Dir(dir))
 }

@@ -182,6 +182,10 @@ func (a *Account) apiStreamCreate(request *Request, name string) {
 		request.RespondError(op, apiErr)
 		return
 	}
+	if err := a.recoverLeftover(body.StreamConfig.Name); err != nil {
+		request.RespondError(op, jsapi.NewStreamCreateError(err))
+		return
+	}
 	stream, created, apiErr := a.AddStream(body.StreamConfig, body.Pedantic)
 	if apiErr != nil {
 		request.RespondError(op, apiErr)
@@ -237,10 +241,9 @@ func (a *Account) AddStream(config jsapi.StreamConfig, pedantic bool) (*Stream, 
 }
 
 // checkNoLeftoverLocked refuses to create a stream over a directory that already holds
-// files: those belong to a stream that failed to recover at start (a transient disk
-// error, a damaged configuration), and creating over it would destroy acknowledged
-// messages. The name stays unavailable until a restart recovers it or an operator
-// removes the directory.
+// files: those belong to a stream that failed to recover (a transient disk error, a
+// damaged configuration; the API's create retried that recovery first, see
+// recoverLeftover), and creating over it would destroy acknowledged messages.
 func (a *Account) checkNoLeftoverLocked(name string) *jsapi.Error {
 	names, err := a.manager.config.Env.FS.ReadDir(a.streamDir(name))
 	if err != nil {

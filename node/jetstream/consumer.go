@@ -322,6 +322,23 @@ func (c *Consumer) reconcileWithStreamLocked() {
 	if state.FirstSeq > 0 && c.streamNext < state.FirstSeq {
 		c.streamNext = state.FirstSeq
 	}
+	// A stream can come back shorter than its consumers remember: with an interval
+	// sync policy a power loss drops acknowledged-to-the-consumer tail messages, and
+	// their sequences are then used again by new messages. A consumer left ahead would
+	// treat those new messages as delivered and acknowledged and never deliver them,
+	// so it moves back to the stream's end (its own consumer sequence stays monotonic).
+	if c.streamNext > state.LastSeq+1 {
+		c.streamNext = state.LastSeq + 1
+		for _, seq := range sortedSequences(c.pending) {
+			if seq > state.LastSeq {
+				delete(c.pending, seq)
+				delete(c.redelivered, seq)
+			}
+		}
+		if c.ackFloorStream > state.LastSeq {
+			c.ackFloorStream = state.LastSeq
+		}
+	}
 	for _, seq := range sortedSequences(c.pending) {
 		if seq < state.FirstSeq {
 			delete(c.pending, seq)

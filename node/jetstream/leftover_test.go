@@ -69,3 +69,33 @@ func TestCreateNeverOverwritesUnrecoveredStream(t *testing.T) {
 		t.Fatalf("files changed under the unrecovered stream: before %v, after %v", before, after)
 	}
 }
+
+// TestCreateRemovesAbandonedCreate proves that a stream directory without a
+// configuration file (a create cut short by a crash before its configuration was
+// durable, so before any message could be stored) does not block the name: the next
+// create removes it and succeeds.
+func TestCreateRemovesAbandonedCreate(t *testing.T) {
+	random := durableRand{rand.New(rand.NewPCG(7, 11))}
+	disk := simfs.New(random, simfs.Config{Name: "abandoned"})
+	tasks, host := &durableTasks{}, &durableHost{}
+	e := env.Env{Clock: &durableClock{now: time.Unix(1_700_000_000, 0)}, Tasks: tasks, Rand: random, FS: disk.FS()}
+	manager, err := New(Config{Env: e, StoreDir: "/data"}, host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	account, err := manager.EnableAccount("A", AccountLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	streamDir := path.Join(manager.accountDir("A"), "S")
+	if err := disk.FS().MkdirAll(path.Join(streamDir, "msgs"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := account.recoverLeftover("S"); err != nil {
+		t.Fatalf("an abandoned create blocks the name: %v", err)
+	}
+	stream, created, apiErr := account.AddStream(jsapi.StreamConfig{Name: "S", Subjects: []string{"s"}}, false)
+	if apiErr != nil || !created || stream == nil {
+		t.Fatalf("create after an abandoned create: created=%v err=%v", created, apiErr)
+	}
+}
