@@ -215,8 +215,8 @@ func parseMessageTTL(value string) (int64, error) {
 // durable. It reads no clock and no randomness: the entry carries its timestamp.
 func (s *Stream) applyLocked(entry *publishEntry) completion {
 	done := completion{reply: entry.reply}
-	var state store.StreamState
-	s.store.FastState(&state)
+	state := &s.fastState
+	s.store.FastState(state)
 	if s.config.Retention != jsapi.LimitsPolicy && !s.interestedLocked(state.LastSeq+1, entry.subject) {
 		// Nobody wants it: the sequence is used, the message is not kept.
 		seq, err := s.store.SkipMsg(state.LastSeq + 1)
@@ -311,13 +311,25 @@ func (s *Stream) drain() {
 			batch = batch[:completionsBatchMax]
 		}
 		s.done = s.done[len(batch):]
+		swapped := len(s.done) == 0
+		if swapped {
+			// New completions go to the spare queue while this batch runs; nothing
+			// else then refers to the batch's array.
+			s.done = s.spareDone[:0]
+			s.spareDone = nil
+		}
 		s.doneMu.Unlock()
 		for i := range batch {
 			s.complete(&batch[i])
 		}
 		s.doneMu.Lock()
+		if swapped && cap(batch) <= spareCompletionsMax {
+			// The run queue becomes the spare, cleared so that it keeps no message
+			// data alive.
+			clear(batch)
+			s.spareDone = batch[:0]
+		}
 	}
-	s.done = nil
 	s.draining = false
 	s.doneMu.Unlock()
 }

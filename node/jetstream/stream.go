@@ -31,6 +31,9 @@ const (
 	// completionsMax bounds the acknowledgements waiting for one drain pass; the
 	// queue itself holds at most one entry per write waiting for a sync.
 	completionsBatchMax = 4096
+	// spareCompletionsMax bounds the capacity of the completion queue a stream keeps
+	// for reuse (completions are about 200 bytes).
+	spareCompletionsMax = 1024
 )
 
 // streamMeta is the stream's configuration file.
@@ -105,6 +108,13 @@ type Stream struct {
 	doneMu   sync.Mutex
 	done     []completion
 	draining bool
+	// spareDone is the queue the last drain emptied, kept so that the next one
+	// appends into it instead of growing a new slice for every round of completions.
+	spareDone []completion
+
+	// fastState is applyLocked's scratch state (under mu), which would otherwise be
+	// allocated for every message because it passes through the store interface.
+	fastState store.StreamState
 }
 
 // storeConfig maps a stream configuration to the part the store enforces.
