@@ -349,59 +349,57 @@ func sortConnInfos(infos []*ConnInfo, key, state string) error {
 
 // Varz is the /varz response (the fields this server has).
 type Varz struct {
-	ID               string            `json:"server_id"`
-	Name             string            `json:"server_name"`
-	Version          string            `json:"version"`
-	Proto            int               `json:"proto"`
-	GoVersion        string            `json:"go"`
-	Host             string            `json:"host"`
-	Port             int               `json:"port"`
-	AuthRequired     bool              `json:"auth_required,omitempty"`
-	ConnectURLs      []string          `json:"connect_urls,omitempty"`
-	MaxConn          int               `json:"max_connections"`
-	MaxSubs          int               `json:"max_subscriptions,omitempty"`
-	PingInterval     int64             `json:"ping_interval"`
-	MaxPingsOut      int               `json:"ping_max"`
-	HTTPHost         string            `json:"http_host"`
-	HTTPPort         int               `json:"http_port"`
-	HTTPBasePath     string            `json:"http_base_path"`
-	HTTPSPort        int               `json:"https_port"`
-	AuthTimeout      float64           `json:"auth_timeout"`
-	TLSRequired      bool              `json:"tls_required,omitempty"`
-	TLSVerify        bool              `json:"tls_verify,omitempty"`
-	MaxControlLine   int32             `json:"max_control_line"`
-	MaxPayload       int               `json:"max_payload"`
-	MaxPending       int64             `json:"max_pending"`
-	TLSTimeout       float64           `json:"tls_timeout"`
-	WriteDeadline    int64             `json:"write_deadline"`
-	Start            time.Time         `json:"start"`
-	Now              time.Time         `json:"now"`
-	Uptime           string            `json:"uptime"`
-	Mem              int64             `json:"mem"`
-	Cores            int               `json:"cores"`
-	MaxProcs         int               `json:"gomaxprocs"`
-	CPU              float64           `json:"cpu"`
-	Connections      int               `json:"connections"`
-	TotalConnections uint64            `json:"total_connections"`
-	Routes           int               `json:"routes"`
-	Remotes          int               `json:"remotes"`
-	Leafs            int               `json:"leafnodes"`
-	InMsgs           int64             `json:"in_msgs"`
-	InBytes          int64             `json:"in_bytes"`
-	InClientMsgs     int64             `json:"in_client_msgs"`
-	InClientBytes    int64             `json:"in_client_bytes"`
-	OutMsgs          int64             `json:"out_msgs"`
-	OutBytes         int64             `json:"out_bytes"`
-	OutClientMsgs    int64             `json:"out_client_msgs"`
-	OutClientBytes   int64             `json:"out_client_bytes"`
-	SlowConsumers    int64             `json:"slow_consumers"`
-	StaleConnections int64             `json:"stale_connections"`
-	StalledClients   int64             `json:"stalled_clients"`
-	Subscriptions    uint32            `json:"subscriptions"`
-	HTTPReqStats     map[string]uint64 `json:"http_req_stats"`
-	ConfigLoadTime   time.Time         `json:"config_load_time"`
-	// ConfigDigest is left empty: the reference hashes its own JSON rendering of the
-	// parsed file, which this server does not reproduce.
+	ID                   string                `json:"server_id"`
+	Name                 string                `json:"server_name"`
+	Version              string                `json:"version"`
+	Proto                int                   `json:"proto"`
+	GoVersion            string                `json:"go"`
+	Host                 string                `json:"host"`
+	Port                 int                   `json:"port"`
+	AuthRequired         bool                  `json:"auth_required,omitempty"`
+	ConnectURLs          []string              `json:"connect_urls,omitempty"`
+	MaxConn              int                   `json:"max_connections"`
+	MaxSubs              int                   `json:"max_subscriptions,omitempty"`
+	PingInterval         int64                 `json:"ping_interval"`
+	MaxPingsOut          int                   `json:"ping_max"`
+	HTTPHost             string                `json:"http_host"`
+	HTTPPort             int                   `json:"http_port"`
+	HTTPBasePath         string                `json:"http_base_path"`
+	HTTPSPort            int                   `json:"https_port"`
+	AuthTimeout          float64               `json:"auth_timeout"`
+	TLSRequired          bool                  `json:"tls_required,omitempty"`
+	TLSVerify            bool                  `json:"tls_verify,omitempty"`
+	MaxControlLine       int32                 `json:"max_control_line"`
+	MaxPayload           int                   `json:"max_payload"`
+	MaxPending           int64                 `json:"max_pending"`
+	TLSTimeout           float64               `json:"tls_timeout"`
+	WriteDeadline        int64                 `json:"write_deadline"`
+	Start                time.Time             `json:"start"`
+	Now                  time.Time             `json:"now"`
+	Uptime               string                `json:"uptime"`
+	Mem                  int64                 `json:"mem"`
+	Cores                int                   `json:"cores"`
+	MaxProcs             int                   `json:"gomaxprocs"`
+	CPU                  float64               `json:"cpu"`
+	Connections          int                   `json:"connections"`
+	TotalConnections     uint64                `json:"total_connections"`
+	Routes               int                   `json:"routes"`
+	Remotes              int                   `json:"remotes"`
+	Leafs                int                   `json:"leafnodes"`
+	InMsgs               int64                 `json:"in_msgs"`
+	InBytes              int64                 `json:"in_bytes"`
+	InClientMsgs         int64                 `json:"in_client_msgs"`
+	InClientBytes        int64                 `json:"in_client_bytes"`
+	OutMsgs              int64                 `json:"out_msgs"`
+	OutBytes             int64                 `json:"out_bytes"`
+	OutClientMsgs        int64                 `json:"out_client_msgs"`
+	OutClientBytes       int64                 `json:"out_client_bytes"`
+	SlowConsumers        int64                 `json:"slow_consumers"`
+	StaleConnections     int64                 `json:"stale_connections"`
+	StalledClients       int64                 `json:"stalled_clients"`
+	Subscriptions        uint32                `json:"subscriptions"`
+	HTTPReqStats         map[string]uint64     `json:"http_req_stats"`
+	ConfigLoadTime       time.Time             `json:"config_load_time"`
 	ConfigDigest         string                `json:"config_digest"`
 	Tags                 []string              `json:"tags,omitempty"`
 	FeatureFlags         map[string]bool       `json:"feature_flags,omitempty"`
@@ -495,6 +493,7 @@ func (s *Server) Varz() *Varz {
 		Connections: len(s.clients), TotalConnections: s.totalConnections.Load(),
 		InMsgs: s.inMsgs.Load(), InBytes: s.inBytes.Load(), OutMsgs: s.outMsgs.Load(), OutBytes: s.outBytes.Load(),
 		SlowConsumers: s.slowConsumers.Load(), ConfigLoadTime: s.configTime,
+		ConfigDigest:     o.ConfigDigest,
 		StaleConnections: s.staleConnections.Load(), StalledClients: s.stalledClients.Load(),
 		HTTPReqStats: s.httpRequestCounts(),
 		Tags:         o.ServerTags, Metadata: o.ServerMetadata, FeatureFlags: defaultFeatureFlags(),

@@ -50,7 +50,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: --signal is not supported; send the signal with kill\n", executable)
 		return 1
 	case options.CheckConfig:
-		fmt.Fprintf(stderr, "%s: configuration file %s is valid\n", executable, options.ConfigFile)
+		fmt.Fprintf(stderr, "%s: configuration file %s is valid (%s)\n", executable, options.ConfigFile, options.ConfigDigest)
 		return 0
 	}
 	if options.JetStream && options.StoreDir == "" {

@@ -1,6 +1,9 @@
 package opts
 
 import (
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"time"
@@ -33,6 +36,7 @@ func (o *Options) ProcessConfig(data []byte, name string, source conf.Source) er
 	if err != nil {
 		return err
 	}
+	o.ConfigDigest = configDigest(tree)
 	r := &reader{}
 	// The system account is read first, as in the reference, because other blocks
 	// (accounts, exports with latency) check it.
@@ -409,4 +413,15 @@ func (o *Options) checkConsistency(r *reader, tree *conf.Map) {
 		}
 		r.fail(pos, "%s", err.Error())
 	}
+}
+
+// configDigest hashes the parsed file as the reference does: the SHA-256 of the JSON
+// encoding (one json.Encoder line, map keys sorted) of its tree of plain values, so
+// the same file gives the same digest as nats-server's.
+func configDigest(tree *conf.Map) string {
+	digest := sha256.New()
+	if err := json.NewEncoder(digest).Encode(tree.Interface()); err != nil {
+		return ""
+	}
+	return fmt.Sprintf("sha256:%x", digest.Sum(nil))
 }

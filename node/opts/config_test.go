@@ -2,10 +2,14 @@ package opts
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/natsim/natsim/proto/conf"
 )
 
 func mustProcess(t *testing.T, text string) *Options {
@@ -474,5 +478,38 @@ server_tags: [x]
 	}
 	if (*Options)(nil).Clone() != nil {
 		t.Error("nil clone")
+	}
+}
+
+// TestConfigDigestMatchesReference proves the digest of a parsed file is the one
+// nats-server v2.15.2 prints for it with -t (both values were taken from the
+// reference binary), whatever the separators, includes and variables.
+func TestConfigDigestMatchesReference(t *testing.T) {
+	files := map[string]string{
+		"mon.conf": "host: 127.0.0.1\nport: -1\nhttp: \"127.0.0.1:-1\"\n" +
+			"accounts { A { users: [{user: a, password: a}], exports: [{stream: \"x.>\"}] }, " +
+			"B { users: [{user: b, password: b}], imports: [{stream: {account: A, subject: \"x.>\"}}] }, " +
+			"SYS { users: [{user: sys, password: sys}] } }\nsystem_account: SYS\n",
+		"dig.conf": "port: 4222\nmax_payload: 1MB\nV = 3\nping_max: $V\nlogtime: true\nserver_tags: [a, \"b\"]\n" +
+			"authorization { users = [ {user: x, password: \"y\"} ] }\ninclude \"inc.conf\"\n# c\n",
+		"inc.conf": "server_name = bar\n",
+	}
+	readFile := func(name string) ([]byte, error) {
+		if data, ok := files[filepath.Base(name)]; ok {
+			return []byte(data), nil
+		}
+		return nil, os.ErrNotExist
+	}
+	for name, want := range map[string]string{
+		"mon.conf": "sha256:09eab7d0e445b257bafcc08f451099412bfbf1eed3284fb742fa22beed0aced0",
+		"dig.conf": "sha256:28e6b96a080470cfd03dc04ce225e9481b6ace6add2a46de4e3e9eb673919061",
+	} {
+		o := &Options{}
+		if err := o.ProcessConfig([]byte(files[name]), name, conf.Source{ReadFile: readFile}); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if o.ConfigDigest != want {
+			t.Errorf("%s: digest %s, want %s", name, o.ConfigDigest, want)
+		}
 	}
 }

@@ -90,6 +90,9 @@ const (
 type Options struct {
 	// ConfigFile is the path of the config file the options came from, if any.
 	ConfigFile string
+	// ConfigDigest is "sha256:<hex>" of the parsed config file, computed as the
+	// reference does (its JSON encoding), for /varz config_digest and -t.
+	ConfigDigest string
 	// ServerName is server_name; empty means the server ID.
 	ServerName string
 	// ServerTags is server_tags.

@@ -84,7 +84,7 @@ var reloadable = map[string]ChangeKind{
 }
 
 // ignoredOnReload are fields that describe the load itself, not the server.
-var ignoredOnReload = map[string]bool{"ConfigFile": true, "CheckConfig": true, "Warnings": true, "NoSigs": true}
+var ignoredOnReload = map[string]bool{"ConfigFile": true, "ConfigDigest": true, "CheckConfig": true, "Warnings": true, "NoSigs": true}
 
 // Diff compares the running configuration with a reloaded one (both with SetDefaults
 // applied; on SIGHUP, build the new one with ConfigureOptions and the original command
