@@ -101,6 +101,11 @@ func (c *Consumer) ackLocked(streamSeq, consumerSeq, deliveries uint64) {
 // sampleAckLocked sends the ack metric for a sampled ack (sample_freq "N%"): how long
 // the message waited for its ack since its last delivery.
 func (c *Consumer) sampleAckLocked(streamSeq, consumerSeq, deliveries uint64, deliveredAt int64) {
+	if c.config.SampleFrequency == "" {
+		// Most consumers sample nothing; parsing the empty setting would allocate a
+		// syntax error for every ack.
+		return
+	}
 	frequency, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(c.config.SampleFrequency), "%"))
 	if err != nil || frequency <= 0 {
 		return

@@ -161,6 +161,14 @@ type Consumer struct {
 	// flush loop is running (a re-entrant call only appends).
 	outbox   []outMessage
 	flushing bool
+	// spareOutbox is the outbox the last flush sent, kept so that the next messages
+	// are queued into it instead of a newly grown slice.
+	spareOutbox []outMessage
+
+	// fastState is nextMessageLocked's scratch state (under mu), which would
+	// otherwise be allocated per message because it passes through the store
+	// interface.
+	fastState store.StreamState
 }
 
 // skipList is the list of last-per-subject sequences delivered first, then delivery
@@ -598,7 +606,8 @@ func (c *Consumer) unlockAndFlush() {
 	c.flushing = true
 	for len(c.outbox) > 0 {
 		batch := c.outbox
-		c.outbox = nil
+		c.outbox = c.spareOutbox[:0]
+		c.spareOutbox = nil
 		c.mu.Unlock()
 		for i := range batch {
 			message := &batch[i]
@@ -615,6 +624,11 @@ func (c *Consumer) unlockAndFlush() {
 			c.world.publish(message.subject, message.reply, message.header, message.body)
 		}
 		c.mu.Lock()
+		if cap(batch) <= outboxMax {
+			// Cleared, so that the spare keeps no message data alive.
+			clear(batch)
+			c.spareOutbox = batch[:0]
+		}
 	}
 	c.flushing = false
 	c.mu.Unlock()

@@ -243,8 +243,8 @@ func (c *Consumer) nextMessageLocked() (*nextMessage, error) {
 		}
 		return next, nil
 	}
-	var state store.StreamState
-	c.world.store.FastState(&state)
+	state := &c.fastState
+	c.world.store.FastState(state)
 	next := &nextMessage{deliveries: 1, source: sourceStream, previousStreamNext: c.streamNext}
 	var (
 		loaded *store.StoreMsg
