@@ -193,9 +193,25 @@ func (s *Store) rollover() error {
 		}
 		old.index = nil
 		s.writeTTLFile()
-		s.cacheBlock(old)
+		// The new block takes the full block's buffer over instead of the read cache
+		// keeping it: a full buffer less in memory for every stream, and a reader of
+		// the old block reads it back from the file once.
+		handOver := s.unlockedWrite.block == nil && int64(cap(old.buf)) >= s.config.BlockBytesMax
+		if !handOver {
+			s.cacheBlock(old)
+		}
 		if err := s.writeBlockIndex(); err != nil {
 			return err
+		}
+		if handOver {
+			s.spareBlockBuffer = old.buf[:0]
+			if _, err := s.newBlockSized(capacity); err != nil {
+				// The old block stays the write block, with its buffer.
+				s.spareBlockBuffer = nil
+				return err
+			}
+			old.buf = nil
+			return nil
 		}
 	}
 	_, err := s.newBlockSized(capacity)
