@@ -69,6 +69,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: %s\n", executable, err)
 		return 1
 	}
+	// Signals are caught before the server starts, as the reference does, so that a
+	// SIGHUP or SIGTERM sent as soon as the server is ready reaches the handler instead
+	// of killing the process.
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGQUIT)
+	defer signal.Stop(signals)
 	if err := server.Start(); err != nil {
 		log.Fatalf("%v", err)
 		return 1
@@ -79,7 +85,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	portsFile := writePortsFile(server, options.PortsFileDir, log)
-	waitForSignals(server, args, log)
+	waitForSignals(server, signals, args, log)
 	if portsFile != "" {
 		_ = os.Remove(portsFile)
 	}
@@ -90,10 +96,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // waitForSignals serves signals until the server shuts down.
-func waitForSignals(server *node.Server, args []string, log *logger) {
-	signals := make(chan os.Signal, 4)
-	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGQUIT)
-	defer signal.Stop(signals)
+func waitForSignals(server *node.Server, signals <-chan os.Signal, args []string, log *logger) {
 	for {
 		select {
 		case <-server.ShutdownDone():

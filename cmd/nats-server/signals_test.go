@@ -86,19 +86,26 @@ func (p *serverProcess) waitForCount(text string, count int) {
 
 func (p *serverProcess) waitFor(text string) { p.t.Helper(); p.waitForCount(text, 1) }
 
-// portsURL reads the client URL from the ports file the process wrote into dir.
+// portsURL reads the client URL from the ports file the process wrote into dir,
+// waiting for it: the file is written just after "Server is ready" is logged, and not
+// atomically.
 func portsURL(t *testing.T, dir string) string {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(dir, "*.ports"))
-	if len(files) != 1 {
-		t.Fatalf("ports files %v", files)
+	var files []string
+	var data []byte
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		files, _ = filepath.Glob(filepath.Join(dir, "*.ports"))
+		if len(files) != 1 {
+			continue
+		}
+		data, _ = os.ReadFile(files[0])
+		var got ports
+		if json.Unmarshal(data, &got) == nil && len(got.Nats) > 0 {
+			return got.Nats[0]
+		}
 	}
-	data, _ := os.ReadFile(files[0])
-	var got ports
-	if err := json.Unmarshal(data, &got); err != nil || len(got.Nats) == 0 {
-		t.Fatalf("ports %s: %v", data, err)
-	}
-	return got.Nats[0]
+	t.Fatalf("ports files %v: %s", files, data)
+	return ""
 }
 
 // exitStatus waits for the process to exit and returns its status.
