@@ -118,7 +118,11 @@ func (h *jetStreamHost) Subscribe(account, subject string, handler jetstream.Han
 		return nil, errors.New("node: no account " + account)
 	}
 	sub := &subscription{subject: subject, internal: func(_ *clientConn, pub publication, _ *flushSet) {
-		msg := jetstream.Msg{Subject: string(pub.subject), Reply: string(pub.reply), Data: pub.message}
+		// Subject and reply share one string: one allocation per message instead of
+		// two (handlers keep both, for the PubAck and the consumers).
+		var scratch [128]byte
+		joined := string(append(append(scratch[:0], pub.subject...), pub.reply...))
+		msg := jetstream.Msg{Subject: joined[:len(pub.subject)], Reply: joined[len(pub.subject):], Data: pub.message}
 		if pub.headerBytes >= 0 && pub.headerBytes <= len(pub.message) {
 			msg.Header, msg.Data = pub.message[:pub.headerBytes], pub.message[pub.headerBytes:]
 		}
