@@ -108,6 +108,9 @@ type Stream struct {
 	doneMu   sync.Mutex
 	done     []completion
 	draining bool
+	// consumersSorted caches the consumers sorted by name (nil: sort again); it is
+	// shared with readers, so it is replaced, never changed in place.
+	consumersSorted []StreamConsumer
 	// spareDone is the queue the last drain emptied, kept so that the next one
 	// appends into it instead of growing a new slice for every round of completions.
 	spareDone []completion
@@ -263,6 +266,7 @@ func (s *Stream) AddConsumer(consumer StreamConsumer) *jsapi.Error {
 		return jsapi.NewMaximumConsumersLimitError()
 	}
 	s.consumers[consumer.Name()] = consumer
+	s.consumersSorted = nil
 	return nil
 }
 
@@ -270,6 +274,7 @@ func (s *Stream) AddConsumer(consumer StreamConsumer) *jsapi.Error {
 func (s *Stream) RemoveConsumer(name string) {
 	s.mu.Lock()
 	delete(s.consumers, name)
+	s.consumersSorted = nil
 	s.mu.Unlock()
 }
 
@@ -280,14 +285,24 @@ func (s *Stream) Consumer(name string) StreamConsumer {
 	return s.consumers[name]
 }
 
-// Consumers returns the stream's consumers sorted by name.
+// Consumers returns the stream's consumers sorted by name. The slice is shared:
+// callers only read it.
 func (s *Stream) Consumers() []StreamConsumer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.sortedConsumersLocked()
 }
 
+// sortedConsumersLocked returns the consumers sorted by name, sorting them again only
+// after a consumer came or went: every stored message's completion asks for them.
 func (s *Stream) sortedConsumersLocked() []StreamConsumer {
+	if s.consumersSorted == nil {
+		s.consumersSorted = s.sortConsumersLocked()
+	}
+	return s.consumersSorted
+}
+
+func (s *Stream) sortConsumersLocked() []StreamConsumer {
 	names := make([]string, 0, len(s.consumers))
 	for name := range s.consumers {
 		names = append(names, name)
@@ -386,6 +401,7 @@ func (s *Stream) delete() error {
 	s.stopSchedulesLocked()
 	consumers := s.sortedConsumersLocked()
 	s.consumers = make(map[string]StreamConsumer)
+	s.consumersSorted = nil
 	s.mu.Unlock()
 	for _, sub := range subs {
 		sub.Unsubscribe()

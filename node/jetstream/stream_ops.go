@@ -159,7 +159,8 @@ func (s *Stream) DeleteMsg(seq uint64, erase bool) *jsapi.Error {
 
 // republish sends a stored message to the stream's republish destination.
 func (s *Stream) republish(done *completion) {
-	config := s.Config()
+	// The published configuration is read, not copied: this runs for every message.
+	config := s.published.Load()
 	rp := config.RePublish
 	if rp == nil {
 		return
