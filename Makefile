@@ -6,7 +6,7 @@ SEEDS     ?= 1-200
 DET_SEEDS ?= 1-20
 SOAK_SEEDS ?= 1-5000
 
-.PHONY: all build run test unit sim sim-determinism soak bench lint clean
+.PHONY: all build run test unit race sim sim-determinism soak bench lint clean
 
 all: build
 
@@ -20,10 +20,14 @@ run: build
 	./$(BIN)/nats-server -a 127.0.0.1 -p 4222 -m 8222 -js -sd $(STORE_DIR)
 
 ## test: vet, unit/property/integration tests, a simulation sweep and a determinism check.
-test: lint unit sim sim-determinism
+test: lint unit race sim sim-determinism
 
 unit:
 	$(GO) test -count=1 -timeout 15m ./...
+
+## race: the concurrent packages (the server, the real world, the shared sublist, the stores) under the race detector.
+race:
+	$(GO) test -race -count=1 -timeout 15m ./node/... ./env/osenv ./ds/sublist ./store/...
 
 ## sim: a sweep of $(SEEDS) seeds over every scenario.
 sim:
