@@ -185,7 +185,12 @@ func (s *Store) rollover() error {
 		if err := old.file.Sync(); err != nil {
 			return err
 		}
-		old.markSynced(old.written)
+		if s.roundsRunning == 0 {
+			// While a group commit runs, its fsync may have failed and forgotten pages
+			// of this file before this one: the rounds commit the block, or the
+			// recovery rewrites it (see finishRoundLocked).
+			old.markSynced(old.written)
+		}
 		s.writeBlockIndexFile(old, old.buf[:old.size], old.preallocated)
 		if old.index != nil {
 			// The next block's index will likely be as large.
@@ -318,7 +323,6 @@ func (j *journal) Append(e *core.Entry, ttl int64, hdr, msg []byte) error {
 		return err
 	}
 	e.Location = loc
-	s.messagesUndeclared++
 	id, offset := splitLocation(loc)
 	written := s.blockByID(id)
 	written.live++

@@ -138,15 +138,11 @@ type Store struct {
 	journal *journal
 	closed  bool
 	// failed is the first write or sync error; after it the store refuses writes, since
-	// the state of unsynced data is unknown, until a rollback makes the disk match the
-	// index again or the store is reopened (see rollback.go). rollbackPending says a
-	// rollback should run once nothing is in flight; rolledBack that its in-memory
-	// part ran and only making it durable is left. messagesUndeclared counts the
-	// message writes since the last Durable call.
-	failed             error
-	rollbackPending    bool
-	rolledBack         bool
-	messagesUndeclared int
+	// the state of unsynced data is unknown, until a recovery rewrites it and makes the
+	// disk match the index again or the store is reopened (see rollback.go).
+	// rollbackPending says the recovery should run once nothing is in flight.
+	failed          error
+	rollbackPending bool
 
 	blocks      []*block // ordered by id
 	nextBlockID uint32
@@ -161,17 +157,19 @@ type Store struct {
 	syncsInFlight    int
 	syncsStarting    int
 	dirSyncsInFlight int
+	// roundsRunning counts the group commits between taking their plan and handling
+	// its result; deferredRounds are rounds whose fsync succeeded while another one
+	// ran, waiting for it (see finishRoundLocked).
+	roundsRunning  int
+	deferredRounds []deferredRound
 	// failedWaiters are callbacks of a failed round, left for the last round in flight
 	// to call once it has rolled the store back.
 	failedWaiters []durableWaiter
-	// rollbackWaiters are callbacks of rolled-back writes waiting for the rollback to
-	// be durable, and rollbackErr the error they will get; released are those whose
-	// rollback is durable, waiting to be called outside the lock.
+	// rollbackWaiters are callbacks waiting for the recovery after a failed write or
+	// sync to be durable; released are those whose recovery is durable, waiting to be
+	// called outside the lock.
 	rollbackWaiters []durableWaiter
-	rollbackErr     error
 	released        []releasedCallback
-	// rollbackPoint is the location up to which the last rollback kept the records.
-	rollbackPoint uint64
 	// flushWaiters are the Durable callbacks of interval mode waiting for a write to
 	// the OS; flushing says a caller is writing for them; spareWaiters is a drained
 	// batch kept for reuse.
@@ -462,7 +460,6 @@ func (s *Store) healWriteBlock() error {
 func (s *Store) fail(err error) {
 	if s.failed == nil {
 		s.failed = err
-		s.rollbackErr = err
 		s.rollbackPending = true
 	}
 }

@@ -15,16 +15,18 @@ func (s *Store) Durable(done func(err error)) {
 		done(errClosed())
 		return
 	}
-	// This call covers every write made before it, so none of them can miss a
-	// rollback's error any more (see rollback.go).
-	s.messagesUndeclared = 0
 	if err := s.writable(); err != nil {
+		if s.awaitRecoveryLocked(done) {
+			done = nil
+		}
 		released := s.takeReleasedLocked()
 		s.mu.Unlock()
 		for _, r := range released {
 			r.done(r.err)
 		}
-		done(err)
+		if done != nil {
+			done(err)
+		}
 		return
 	}
 	if len(s.released) > 0 {
@@ -35,8 +37,11 @@ func (s *Store) Durable(done func(err error)) {
 		}
 		s.mu.Lock()
 		if err := s.writable(); err != nil {
+			queued := s.awaitRecoveryLocked(done)
 			s.mu.Unlock()
-			done(err)
+			if !queued {
+				done(err)
+			}
 			return
 		}
 	}
@@ -51,7 +56,7 @@ func (s *Store) Durable(done func(err error)) {
 		s.flushLoop()
 		return
 	}
-	s.waiters = append(s.waiters, durableWaiter{done: done, position: s.writePosition()})
+	s.waiters = append(s.waiters, durableWaiter{done: done})
 	if s.syncsInFlight >= syncsInFlightMax || s.syncsStarting > 0 ||
 		s.syncsInFlight > 0 && len(s.waiters) < syncOverlapWaitersMin {
 		// A group commit that has not taken its batch yet takes this callback, or a
@@ -67,6 +72,18 @@ func (s *Store) Durable(done func(err error)) {
 	} else {
 		s.syncLoop()
 	}
+}
+
+// awaitRecoveryLocked queues done to wait for the recovery of a failed sync always
+// store, and reports whether it did. The writes made before the Durable call are kept
+// and rewritten by the recovery (see rollback.go), so nil is the answer once it is
+// durable; an error now would be false for a write a successful fsync covered.
+func (s *Store) awaitRecoveryLocked(done func(error)) bool {
+	if s.failed == nil || s.closed || s.config.SyncInterval > 0 {
+		return false
+	}
+	s.rollbackWaiters = append(s.rollbackWaiters, durableWaiter{done: done})
+	return true
 }
 
 // syncsInFlightMax bounds the group commits running at once. A file system completes
@@ -252,25 +269,17 @@ func (s *Store) syncLoop() {
 		if plan.dir {
 			s.dirSyncsInFlight++
 		}
+		s.roundsRunning++
 		s.mu.Unlock()
 		if err == nil {
 			err = plan.run(s)
 		}
 		s.mu.Lock()
+		s.roundsRunning--
 		if plan.dir {
 			s.dirSyncsInFlight--
 		}
-		if err == nil && s.failed != nil {
-			// Another round failed meanwhile: its failure may have dropped pages this
-			// fsync was to cover, so this one proves nothing.
-			err = s.failed
-		}
-		if err != nil {
-			s.fail(err)
-			batch = s.rollbackAfterSyncLocked(batch)
-		} else {
-			plan.commit()
-		}
+		batch, err = s.finishRoundLocked(plan, batch, err)
 		released := s.takeReleasedLocked()
 		s.mu.Unlock()
 		for _, w := range batch {
@@ -281,6 +290,48 @@ func (s *Store) syncLoop() {
 		}
 		s.awaitReturningWriters(len(batch))
 	}
+}
+
+// deferredRound is a group commit whose fsync succeeded while another round ran: its
+// plan is committed and its callbacks acknowledged only once that round succeeds too.
+type deferredRound struct {
+	plan  syncPlan
+	batch []durableWaiter
+}
+
+// finishRoundLocked handles a group commit's result and returns the callbacks to call
+// now with the error to give them. A successful fsync proves nothing while another
+// round's fsync runs or ran beside it: a failed fsync forgets the unsynced pages it
+// covered (the page cache marks them clean), so an fsync of the same file after it
+// succeeds without writing them, and its round may handle its result first. Such a
+// round waits (deferredRounds) until no round runs; the last one commits them all
+// when no fsync failed, and otherwise hands their callbacks to the recovery, which
+// rewrites the pages (see rollback.go).
+func (s *Store) finishRoundLocked(plan syncPlan, batch []durableWaiter, err error) ([]durableWaiter, error) {
+	if err == nil && s.failed != nil {
+		// Another round failed meanwhile: its failure may have dropped pages this
+		// fsync was to cover, so this one proves nothing.
+		err = s.failed
+	}
+	if err != nil {
+		s.fail(err)
+		for _, d := range s.deferredRounds {
+			batch = append(batch, d.batch...)
+		}
+		s.deferredRounds = nil
+		return s.rollbackAfterSyncLocked(batch), err
+	}
+	if s.roundsRunning > 0 {
+		s.deferredRounds = append(s.deferredRounds, deferredRound{plan: plan, batch: batch})
+		return nil, nil
+	}
+	for _, d := range s.deferredRounds {
+		d.plan.commit()
+		batch = append(batch, d.batch...)
+	}
+	s.deferredRounds = nil
+	plan.commit()
+	return batch, nil
 }
 
 // rollbackAfterSyncLocked handles a failed group commit's batch. The last round in
@@ -389,7 +440,11 @@ func (s *Store) syncAllLocked() error {
 		s.fail(err)
 		return err
 	}
-	plan.commit()
+	if s.roundsRunning == 0 {
+		// A running group commit may have failed before this fsync (see
+		// finishRoundLocked): it commits the blocks, or the recovery rewrites them.
+		plan.commit()
+	}
 	return nil
 }
 
