@@ -21,8 +21,8 @@ type block struct {
 	written int64
 	synced  int64
 	// committed is the length a successful fsync covered: synced may drop below it
-	// when an erase rewrites bytes in place, committed never does (but by a rollback,
-	// which drops the records after it; see rollback.go).
+	// when an erase rewrites bytes in place, committed never does. A failed fsync's
+	// recovery rewrites the bytes after it (see rollback.go).
 	committed int64
 	// buf holds the whole block: always for the write block, for others while cached.
 	buf []byte
@@ -162,8 +162,8 @@ func (s *Store) appendRecord(body []byte) (uint64, error) {
 	b.size = int64(len(b.buf))
 	if b.size-b.written >= writeBufferBytesMax {
 		if err := s.flushBlock(b); err != nil {
-			// The caller fails and keeps its state, so the record must go too: a
-			// rollback would otherwise journal its effect again.
+			// The caller fails and keeps its state, so the record must go too: the
+			// recovery would otherwise write its effect again.
 			b.buf = b.buf[:offset]
 			b.size = offset
 			b.records--

@@ -406,7 +406,8 @@ type RecoveryStats struct {
 	// from the messages (TTLsRejected says a saved file existed but was not usable).
 	TTLsLoaded   bool
 	TTLsRejected bool
-	// Rollbacks counts the failed writes rolled back since Open (see rollback.go).
+	// Rollbacks counts the recoveries from failed writes or fsyncs since Open, each
+	// rewriting the unsynced bytes from memory (see rollback.go).
 	Rollbacks int
 }
 

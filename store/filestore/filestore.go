@@ -35,10 +35,10 @@
 // another's sync. In interval mode the callers' writes to the OS are batched the same
 // way, and made with the lock released.
 //
-// A failed write or fsync is rolled back (see rollback.go): the records after the
-// length the last successful fsync covered leave the buffer, the index and the disk,
-// their callbacks get the error once that is durable, and the store takes writes
-// again. Open rewrites and fsyncs the newest block, so what a restart serves survives
+// A failed write or fsync is recovered from memory (see rollback.go): the store
+// refuses writes, rewrites every byte after the length the last successful fsync
+// covered from its buffer, fsyncs it, and then the waiting callbacks get nil and the
+// store takes writes again; no write it accepted is dropped. Open rewrites and fsyncs the newest block, so what a restart serves survives
 // a later power loss even when an earlier incarnation's fsync failed.
 //
 // Corruption found at open (a record whose checksum fails, anywhere but a torn tail of
@@ -163,7 +163,7 @@ type Store struct {
 	roundsRunning  int
 	deferredRounds []deferredRound
 	// failedWaiters are callbacks of a failed round, left for the last round in flight
-	// to call once it has rolled the store back.
+	// to hand to the recovery.
 	failedWaiters []durableWaiter
 	// rollbackWaiters are callbacks waiting for the recovery after a failed write or
 	// sync to be durable; released are those whose recovery is durable, waiting to be
@@ -375,7 +375,7 @@ func (s *Store) lostError(first, last uint64) error {
 }
 
 // writable reports why the store cannot take writes, if it cannot. A failed store
-// whose rollback waited for syncs in flight runs it first, and may take writes again.
+// whose recovery waited for syncs in flight runs it first, and may take writes again.
 func (s *Store) writable() error {
 	if s.closed {
 		return store.ErrStoreClosed
@@ -456,7 +456,7 @@ func (s *Store) healWriteBlock() error {
 	return nil
 }
 
-// fail records the first write or sync failure, and asks for a rollback.
+// fail records the first write or sync failure, and asks for a recovery.
 func (s *Store) fail(err error) {
 	if s.failed == nil {
 		s.failed = err
@@ -830,9 +830,9 @@ func (s *Store) Stop() error {
 	if s.timer != nil {
 		s.timer.Stop()
 	}
-	// The callbacks of rolled-back writes whose rollback is not durable are never
-	// called: their writes may still come back after a power loss, so neither an error
-	// nor success would be true.
+	// The callbacks waiting for a recovery that is not durable are never called:
+	// their writes may or may not survive a power loss, so neither an error nor
+	// success would be true.
 	waiters := s.flushWaiters
 	for _, w := range s.waiters {
 		waiters = append(waiters, w.done)

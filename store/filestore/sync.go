@@ -239,7 +239,7 @@ func (s *Store) syncLoop() {
 			waiters := s.waiters
 			s.waiters = nil
 			if len(s.failedWaiters) > 0 && s.syncsInFlight == 0 && s.unlockedWrite.block == nil {
-				// Another round failed while this one ran: the last one out rolls back.
+				// Another round failed while this one ran: the last one out recovers.
 				// Closed, the callbacks stay uncalled (see Stop).
 				s.rollbackWaiters = append(s.rollbackWaiters, s.failedWaiters...)
 				s.failedWaiters = nil
@@ -335,9 +335,9 @@ func (s *Store) finishRoundLocked(plan syncPlan, batch []durableWaiter, err erro
 }
 
 // rollbackAfterSyncLocked handles a failed group commit's batch. The last round in
-// flight rolls the store back and returns the batch with every waiting callback (their
-// writes are after the committed length too), to be told the error once the rollback
-// made it true; an earlier one leaves its batch to that round and returns nothing.
+// flight starts the recovery, which hands every waiting callback nil once the rewrite
+// is durable (see rollback.go), and returns nothing; an earlier one leaves its batch
+// to that round. In interval mode it returns the batch, to be told the error.
 func (s *Store) rollbackAfterSyncLocked(batch []durableWaiter) []durableWaiter {
 	if s.syncsInFlight > 1 || s.unlockedWrite.block != nil {
 		s.failedWaiters = append(s.failedWaiters, batch...)
@@ -348,7 +348,7 @@ func (s *Store) rollbackAfterSyncLocked(batch []durableWaiter) []durableWaiter {
 	if s.config.SyncInterval > 0 {
 		return batch
 	}
-	// The callbacks wait for the rollback to be durable (see rollback.go).
+	// The callbacks wait for the recovery to be durable (see rollback.go).
 	s.rollbackWaiters = append(s.rollbackWaiters, batch...)
 	s.syncsInFlight--
 	if s.rollbackReady() {
