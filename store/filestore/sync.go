@@ -86,12 +86,13 @@ func (s *Store) awaitRecoveryLocked(done func(error)) bool {
 	return true
 }
 
-// syncsInFlightMax bounds the group commits running at once. A file system completes
-// overlapping fsyncs of one file faster than the same fsyncs one after another, and
-// writes that arrive while one runs can start the next at once instead of waiting for
-// it to finish. More than two split the writers into batches too small to pay for
-// their fsyncs (measured with 64 writers in flight: 1, 2, 3 and 4 tried).
-const syncsInFlightMax = 2
+// syncsInFlightMax bounds the group commits running at once. Overlapping rounds (2
+// were allowed) must hold a successful round's acknowledgements until the other one
+// succeeds too (see finishRoundLocked), which made batches smaller, cost about a third
+// of the throughput, and a rare stall of BenchmarkStoreSyncAlways64Writers was seen
+// with them that is not understood yet; one round at a time measured 145,000-167,000
+// msgs/s with 64 writers against 116,000-142,000 for two without the holding.
+const syncsInFlightMax = 1
 
 // syncOverlapWaitersMin is the number of waiting callbacks that starts a group commit
 // beside a running one. An fsync costs CPU as well as time: fewer callbacks wait for
