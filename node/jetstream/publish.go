@@ -25,6 +25,8 @@ type publishEntry struct {
 	rollup    string
 	// schedule is set for a message that starts a message schedule.
 	schedule *messageSchedule
+	// counterValue is the subject's new total on a counter stream (counter.go).
+	counterValue string
 }
 
 // processPublish is the stream's subscription handler: a message published on one
@@ -72,6 +74,7 @@ func (s *Stream) processPublish(msg *Msg) {
 		}
 	}
 	done := s.applyLocked(&entry)
+	done.ack.Value = entry.counterValue
 	s.waitDurableLocked(done)
 	s.armExpiryLocked()
 	s.mu.Unlock()
@@ -126,6 +129,9 @@ func (s *Stream) checkPublishLocked(entry *publishEntry) *jsapi.Error {
 	}
 	if config.MaxMsgSize > 0 && len(entry.header)+len(entry.data) > int(config.MaxMsgSize) {
 		return jsapi.NewStreamMessageExceedsMaximumError()
+	}
+	if apiErr := s.checkCounterPublishLocked(entry); apiErr != nil {
+		return apiErr
 	}
 	if len(entry.header) == 0 {
 		return nil
@@ -215,6 +221,9 @@ func parseMessageTTL(value string) (int64, error) {
 // durable. It reads no clock and no randomness: the entry carries its timestamp.
 func (s *Stream) applyLocked(entry *publishEntry) completion {
 	done := completion{reply: entry.reply}
+	if done.failure = s.applyCounterLocked(entry); done.failure != nil {
+		return done
+	}
 	state := &s.fastState
 	s.store.FastState(state)
 	if s.config.Retention != jsapi.LimitsPolicy && !s.interestedLocked(state.LastSeq+1, entry.subject) {
