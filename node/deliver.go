@@ -145,7 +145,7 @@ func (c *clientConn) canPublish(subj []byte) bool {
 // it as a stream, to an exporter of a service it imports, and back to the importer
 // of a service response. It reports whether anyone received it.
 func (c *clientConn) route(account *Account, pub *publication, set *flushSet) bool {
-	delivered := c.deliverResult(account.sublist.MatchBytes(pub.subject), pub, set)
+	delivered := c.deliverResult(matchPublished(account, pub.subject), pub, set)
 	if len(account.streamImporters) > 0 {
 		for _, si := range account.streamImporters {
 			published := string(pub.subject)
@@ -168,13 +168,33 @@ func (c *clientConn) route(account *Account, pub *publication, set *flushSet) bo
 		if response := account.takeResponse(string(pub.subject), c.server.env.Clock.Now()); response != nil {
 			mapped := publication{subject: []byte(response.reply), reply: pub.reply,
 				headerBytes: pub.headerBytes, message: pub.message}
-			if c.deliverResult(response.importer.sublist.MatchBytes(mapped.subject), &mapped, set) {
+			if c.deliverResult(matchPublished(response.importer, mapped.subject), &mapped, set) {
 				delivered = true
 			}
 		}
 	}
 	return delivered
 }
+
+// matchPublished finds the subscriptions of account that a publication on subj
+// reaches. Subjects that by convention are published once (a request's unique reply
+// inbox, a JetStream acknowledgement, a service import's invented reply) skip the
+// sublist's cache: they would only evict the entries of the subjects that repeat, and
+// each miss would copy the subject and take the sublist's write lock. Every PubAck
+// and every consumer ack is such a publication.
+func matchPublished(account *Account, subj []byte) *sublist.Result[*subscription] {
+	if bytes.HasPrefix(subj, []byte(inboxPrefix)) || bytes.HasPrefix(subj, []byte(jsAckPrefix)) ||
+		bytes.HasPrefix(subj, []byte(replyPrefix)) {
+		return account.sublist.MatchBytesUncached(subj)
+	}
+	return account.sublist.MatchBytes(subj)
+}
+
+// Prefixes of subjects that are, by convention, published once (see matchPublished).
+const (
+	inboxPrefix = "_INBOX."
+	jsAckPrefix = "$JS.ACK."
+)
 
 // routeServiceImport forwards a request on an imported service's subject to the
 // exporting account, with an invented reply that maps back to the requester.

@@ -84,6 +84,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			log.Errorf("Could not write pidfile: %v", err)
 		}
 	}
+	if options.ProfPort != 0 {
+		startProfiling(options.Host, options.ProfPort, log)
+	}
 	portsFile := writePortsFile(server, options.PortsFileDir, log)
 	waitForSignals(server, signals, args, log)
 	if portsFile != "" {

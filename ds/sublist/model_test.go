@@ -182,7 +182,10 @@ func TestSublistStateMachine(t *testing.T) {
 				}
 				wantPlain, wantQueues := model.match(subj)
 				for _, s := range sublists {
-					for _, result := range []*Result[int]{s.Match(subj), s.MatchBytes([]byte(subj))} {
+					// The uncached match runs first so that a cached entry it wrongly left
+					// behind would be served by the cached ones and caught by the model.
+					uncached := s.MatchBytesUncached([]byte(subj))
+					for _, result := range []*Result[int]{uncached, s.Match(subj), s.MatchBytes([]byte(subj))} {
 						if got := plainOf(result); !slices.Equal(got, wantPlain) {
 							t.Fatalf("Match(%q) plain = %v, want %v", subj, got, wantPlain)
 						}

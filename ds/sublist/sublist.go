@@ -327,6 +327,28 @@ func (s *Sublist[T]) MatchBytes(subj []byte) *Result[T] {
 	return s.match(unsafe.String(&subj[0], len(subj)))
 }
 
+// MatchBytesUncached is MatchBytes for a subject that is almost surely published once
+// (a request's unique reply inbox, a JetStream ack subject): it neither looks in the
+// cache nor fills it. Caching such a subject only evicts useful entries and costs a
+// copy of the key and the write lock on every miss. The result is as Match's.
+func (s *Sublist[T]) MatchBytesUncached(subj []byte) *Result[T] {
+	if len(subj) == 0 || s.cache == nil {
+		return s.MatchBytes(subj)
+	}
+	view := unsafe.String(&subj[0], len(subj))
+	s.mutex.RLock()
+	defer s.mutex.RUnlock()
+	if hasEmptyToken(view) {
+		return s.empty
+	}
+	state := matchState[T]{mode: matchCollect}
+	matchLevel(s.root, view, &state)
+	if state.result == nil {
+		return s.empty
+	}
+	return state.result
+}
+
 // match serves Match and MatchBytes. subj may alias caller memory, so it is copied before
 // it is kept.
 func (s *Sublist[T]) match(subj string) *Result[T] {

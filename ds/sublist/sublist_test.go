@@ -596,3 +596,25 @@ func TestSubjectForwards(t *testing.T) {
 		t.Error("CacheEnabled is wrong")
 	}
 }
+
+// TestMatchBytesUncachedLeavesCacheAlone checks that a one-off subject matched without
+// the cache finds the same subscriptions and adds no cache entry.
+func TestMatchBytesUncachedLeavesCacheAlone(t *testing.T) {
+	s := New[int]()
+	if err := s.Insert("_INBOX.abc.*", "", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Insert("_INBOX.>", "q", 2); err != nil {
+		t.Fatal(err)
+	}
+	result := s.MatchBytesUncached([]byte("_INBOX.abc.1"))
+	if len(result.Plain) != 1 || result.Plain[0] != 1 || len(result.Queues) != 1 || result.Queues[0].Members[0] != 2 {
+		t.Fatalf("MatchBytesUncached = %+v", result)
+	}
+	if got := s.MatchBytesUncached([]byte("other")); len(got.Plain)+len(got.Queues) != 0 {
+		t.Fatalf("MatchBytesUncached(other) = %+v, want empty", got)
+	}
+	if entries := s.Stats().CacheEntries; entries != 0 {
+		t.Fatalf("cache entries = %d after uncached matches, want 0", entries)
+	}
+}
