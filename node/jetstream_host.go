@@ -171,6 +171,11 @@ func jetStreamConfig(s *Server, o *opts.Options) jetstream.Config {
 		MaxMemory: o.JetStreamMaxMemory, MaxStore: o.JetStreamMaxStore, Domain: o.JetStreamDomain,
 		ServerMaxAckPending:   o.JetStreamLimits.MaxAckPending,
 		ServerMaxRequestBatch: o.JetStreamLimits.MaxRequestBatch,
+
+		BatchInflightPerStreamMax: o.JetStreamLimits.MaxBatchInflightPerStream,
+		BatchInflightTotalMax:     o.JetStreamLimits.MaxBatchInflightTotal,
+		BatchMessagesMax:          o.JetStreamLimits.MaxBatchSize,
+		BatchTimeout:              o.JetStreamLimits.MaxBatchTimeout,
 	}
 	if config.StoreDir == "" {
 		config.StoreDir = jetStreamStoreDirDefault

@@ -8,6 +8,7 @@ import (
 	"path"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/natsim/natsim/env"
@@ -39,6 +40,14 @@ type Config struct {
 	// and may not ask for more.
 	ServerMaxAckPending   int
 	ServerMaxRequestBatch int
+	// BatchInflightPerStreamMax, BatchInflightTotalMax, BatchMessagesMax and
+	// BatchTimeout are jetstream.limits max_batch_inflight_per_stream,
+	// max_batch_inflight_total, max_batch_size and max_batch_timeout for atomic batch
+	// publishing; zero keeps the reference's defaults (batch.go).
+	BatchInflightPerStreamMax int
+	BatchInflightTotalMax     int
+	BatchMessagesMax          int
+	BatchTimeout              time.Duration
 }
 
 // AccountLimits are one account's JetStream limits; -1 (or 0) means unlimited.
@@ -60,6 +69,9 @@ type Manager struct {
 	mu       sync.Mutex
 	accounts map[string]*Account
 	stopped  bool
+
+	// atomicBatches counts the open atomic publish batches of every stream.
+	atomicBatches atomic.Int64
 }
 
 // ErrStopped is returned by calls on a stopped Manager.

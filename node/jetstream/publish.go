@@ -53,6 +53,9 @@ func (s *Stream) processPublish(msg *Msg) {
 		s.respondPublish(entry.reply, nil, apiErr)
 		return
 	}
+	if s.processBatchPublish(&entry) {
+		return
+	}
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()

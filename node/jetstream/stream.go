@@ -99,6 +99,8 @@ type Stream struct {
 	removals removalLog
 	// replication follows the mirror's or the sources' origins (source.go).
 	replication replication
+	// batches are the open atomic publish batches (batch.go).
+	batches streamBatches
 
 	// applying is set while mu is held around a store call whose durability callback
 	// may run inline; the callback then leaves the drain to the caller, which runs it
@@ -176,6 +178,7 @@ func openStream(a *Account, config jsapi.StreamConfig, created time.Time, create
 			return nil, err
 		}
 	}
+	s.recoverBatchLocked()
 	s.recoverDedupLocked()
 	s.recoverMarkersLocked()
 	s.recoverSchedulesLocked()
