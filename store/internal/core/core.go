@@ -68,8 +68,8 @@ type subjectState struct {
 type Stream struct {
 	config   store.StreamConfig
 	backend  Backend
-	entries  []Entry
-	head     int // entries[:head] are all deleted
+	entries  entryList
+	head     int // entries before head are all deleted
 	holes    int // deleted entries at or after head
 	msgs     uint64
 	bytes    uint64
@@ -141,24 +141,22 @@ func (s *Stream) Msgs() uint64 { return s.msgs }
 
 // find returns the index of the entry with seq in entries, or -1.
 func (s *Stream) find(seq uint64) int {
-	live := s.entries[s.head:]
-	i := sort.Search(len(live), func(i int) bool { return live[i].Seq >= seq })
-	if i < len(live) && live[i].Seq == seq {
-		return s.head + i
+	i := s.lowerBound(seq)
+	if i < s.entries.len() && s.entries.at(i).Seq == seq {
+		return i
 	}
 	return -1
 }
 
 // lowerBound returns the index of the first entry with Seq >= seq.
 func (s *Stream) lowerBound(seq uint64) int {
-	live := s.entries[s.head:]
-	return s.head + sort.Search(len(live), func(i int) bool { return live[i].Seq >= seq })
+	return s.entries.search(s.head, func(e *Entry) bool { return e.Seq >= seq })
 }
 
 // Entry returns the live entry with seq, or nil.
 func (s *Stream) Entry(seq uint64) *Entry {
-	if i := s.find(seq); i >= 0 && !s.entries[i].Deleted {
-		return &s.entries[i]
+	if i := s.find(seq); i >= 0 && !s.entries.at(i).Deleted {
+		return s.entries.at(i)
 	}
 	return nil
 }
@@ -207,21 +205,13 @@ func (s *Stream) storeSized(subj string, hdr, msg []byte, seq uint64, ts, ttl in
 	}
 	// The entry goes into its slot before the backend sees it, so that handing the
 	// backend a pointer does not move every entry to the heap; a failure takes it back.
-	if s.msgs == 0 && len(s.entries) == s.head {
-		s.entries = s.entries[:0]
+	if s.msgs == 0 && s.entries.len() == s.head {
+		s.entries.reset()
 		s.head, s.holes = 0, 0
 	}
-	if len(s.entries) == cap(s.entries) {
-		// Grow by half: append's quarter steps copy the whole index four times over
-		// while it grows, which showed as a tenth of the write path's time.
-		grown := make([]Entry, len(s.entries), max(cap(s.entries)*3/2, 64))
-		copy(grown, s.entries)
-		s.entries = grown
-	}
-	s.entries = append(s.entries, Entry{Seq: seq, TS: ts, Subject: subj, Size: uint32(size), HasTTL: ttl != 0})
-	slot := &s.entries[len(s.entries)-1]
+	slot := s.entries.push(Entry{Seq: seq, TS: ts, Subject: subj, Size: uint32(size), HasTTL: ttl != 0})
 	if err := s.backend.Append(slot, ttl, hdr, msg); err != nil {
-		s.entries = s.entries[:len(s.entries)-1]
+		s.entries.pop()
 		return err
 	}
 	s.insert(slot, ttl)
@@ -317,11 +307,11 @@ func (s *Stream) Skip(seq, num uint64, replay bool) error {
 // Remove removes the message at seq; it reports whether there was one.
 func (s *Stream) Remove(seq uint64, erase, replay bool) (bool, error) {
 	i := s.find(seq)
-	if i < 0 || s.entries[i].Deleted {
+	if i < 0 || s.entries.at(i).Deleted {
 		return false, nil
 	}
 	if !replay {
-		if err := s.backend.Remove(&s.entries[i], erase); err != nil {
+		if err := s.backend.Remove(s.entries.at(i), erase); err != nil {
 			return false, err
 		}
 	}
@@ -331,7 +321,7 @@ func (s *Stream) Remove(seq uint64, erase, replay bool) (bool, error) {
 
 // drop removes entries[i] from the index (already journaled).
 func (s *Stream) drop(i int) {
-	e := &s.entries[i]
+	e := s.entries.at(i)
 	e.Deleted = true
 	s.msgs--
 	s.bytes -= uint64(e.Size)
@@ -361,32 +351,42 @@ func (s *Stream) drop(i int) {
 // advanceHead moves past deleted entries at the front, fixes first, and compacts the
 // slice when most of it is holes.
 func (s *Stream) advanceHead() {
-	for s.head < len(s.entries) && s.entries[s.head].Deleted {
-		s.entries[s.head] = Entry{Deleted: true}
+	for s.head < s.entries.len() && s.entries.at(s.head).Deleted {
+		*s.entries.at(s.head) = Entry{Deleted: true}
 		s.head++
 		s.holes--
 	}
-	if s.head < len(s.entries) {
-		s.first = s.entries[s.head].Seq
+	// The deleted entries in front go at once (whole chunks are freed, see
+	// entryList), so head is zero between operations.
+	s.entries.dropFront(s.head)
+	s.head = 0
+	if s.entries.len() > 0 {
+		s.first = s.entries.at(0).Seq
 	} else {
 		s.first = s.last + 1
 	}
-	if s.holes > 64 && s.holes > (len(s.entries)-s.head)/2 || s.head > 1024 && s.head > len(s.entries)/2 {
-		compacted := make([]Entry, 0, len(s.entries)-s.head-s.holes+16)
-		for _, e := range s.entries[s.head:] {
-			if !e.Deleted {
-				compacted = append(compacted, e)
-			}
-		}
-		s.entries, s.head, s.holes = compacted, 0, 0
+	if s.holes > 64 && s.holes > s.entries.len()/2 {
+		s.compactHoles()
 	}
+}
+
+// compactHoles rebuilds the index without its deleted entries.
+func (s *Stream) compactHoles() {
+	var compacted entryList
+	compacted.reserve(s.entries.len() - s.head - s.holes)
+	for i := s.head; i < s.entries.len(); i++ {
+		if e := s.entries.at(i); !e.Deleted {
+			compacted.push(*e)
+		}
+	}
+	s.entries, s.head, s.holes = compacted, 0, 0
 }
 
 // subjectFirst returns the subject's first live sequence, recomputing it when stale.
 func (s *Stream) subjectFirst(ss *subjectState) uint64 {
 	if ss.firstStale {
-		for i := s.lowerBound(ss.First); i < len(s.entries); i++ {
-			e := &s.entries[i]
+		for i := s.lowerBound(ss.First); i < s.entries.len(); i++ {
+			e := s.entries.at(i)
 			if !e.Deleted && s.sameSubjectAs(e, ss) {
 				ss.First = e.Seq
 				break
@@ -401,7 +401,7 @@ func (s *Stream) subjectFirst(ss *subjectState) uint64 {
 func (s *Stream) subjectLast(ss *subjectState) uint64 {
 	if ss.lastStale {
 		for i := s.lowerBound(ss.Last+1) - 1; i >= s.head; i-- {
-			e := &s.entries[i]
+			e := s.entries.at(i)
 			if !e.Deleted && s.sameSubjectAs(e, ss) {
 				ss.Last = e.Seq
 				break
@@ -489,7 +489,7 @@ func (s *Stream) compact(seq uint64, replay bool) (uint64, error) {
 	bytesBefore := s.bytes
 	end := s.lowerBound(seq)
 	for i := s.head; i < end; i++ {
-		if !s.entries[i].Deleted {
+		if !s.entries.at(i).Deleted {
 			s.dropQuiet(i)
 			purged++
 		}
@@ -505,7 +505,7 @@ func (s *Stream) compact(seq uint64, replay bool) (uint64, error) {
 // dropQuiet removes an entry in a bulk operation: subject state and TTLs are fixed
 // here, the head and the storage update callback by afterBulk.
 func (s *Stream) dropQuiet(i int) {
-	e := &s.entries[i]
+	e := s.entries.at(i)
 	e.Deleted = true
 	s.msgs--
 	s.bytes -= uint64(e.Size)
@@ -548,10 +548,8 @@ func (s *Stream) TTL(e *Entry) int64 {
 // Reserve makes room for n more entries at once (a journal replay that can estimate
 // its size), so the index is not copied while it grows.
 func (s *Stream) Reserve(n int) {
-	if n > 0 && cap(s.entries)-len(s.entries) < n {
-		grown := make([]Entry, len(s.entries), len(s.entries)+n)
-		copy(grown, s.entries)
-		s.entries = grown
+	if n > 0 {
+		s.entries.reserve(n)
 	}
 }
 
@@ -577,19 +575,11 @@ func (s *Stream) InternChecked(subj []byte) (string, bool) {
 
 // Trim releases the spare capacity of the index (after a journal replay).
 func (s *Stream) Trim() {
-	live := s.entries[s.head:]
-	// A quarter of spare room (12 bytes a message) is kept rather than copying the
-	// whole index once more at the end of a replay.
-	if cap(s.entries)-(len(live)-s.holes) < len(live)/4+16 && s.head == 0 && s.holes == 0 {
-		return
+	// The chunks hold at most one chunk of spare room; the deleted entries a replay
+	// left behind are what there is to release.
+	if s.head > 0 || s.holes > 0 {
+		s.compactHoles()
 	}
-	trimmed := make([]Entry, 0, len(live)-s.holes)
-	for _, e := range live {
-		if !e.Deleted {
-			trimmed = append(trimmed, e)
-		}
-	}
-	s.entries, s.head, s.holes = trimmed, 0, 0
 }
 
 func (s *Stream) afterBulk(removed, bytesBefore uint64) {
@@ -613,8 +603,8 @@ func (s *Stream) Truncate(seq uint64, replay bool) error {
 			}
 		}
 		var removed uint64
-		for i := s.head; i < len(s.entries); i++ {
-			if !s.entries[i].Deleted {
+		for i := s.head; i < s.entries.len(); i++ {
+			if !s.entries.at(i).Deleted {
 				s.dropQuiet(i)
 				removed++
 			}
@@ -631,18 +621,18 @@ func (s *Stream) Truncate(seq uint64, replay bool) error {
 	}
 	var removed uint64
 	start := s.lowerBound(seq + 1)
-	for i := start; i < len(s.entries); i++ {
-		if !s.entries[i].Deleted {
+	for i := start; i < s.entries.len(); i++ {
+		if !s.entries.at(i).Deleted {
 			s.dropQuiet(i)
 			removed++
 		}
 	}
-	s.entries = s.entries[:start]
+	s.entries.truncate(start)
 	s.last = seq
 	s.lastTS = 0
-	for i := len(s.entries) - 1; i >= s.head; i-- {
-		if !s.entries[i].Deleted {
-			s.lastTS = s.entries[i].TS
+	for i := s.entries.len() - 1; i >= s.head; i-- {
+		if !s.entries.at(i).Deleted {
+			s.lastTS = s.entries.at(i).TS
 			break
 		}
 	}
@@ -653,8 +643,8 @@ func (s *Stream) Truncate(seq uint64, replay bool) error {
 
 func (s *Stream) recountHoles() {
 	s.holes = 0
-	for i := s.head; i < len(s.entries); i++ {
-		if s.entries[i].Deleted {
+	for i := s.head; i < s.entries.len(); i++ {
+		if s.entries.at(i).Deleted {
 			s.holes++
 		}
 	}
@@ -733,8 +723,8 @@ func (s *Stream) NextMatch(filters []string, start uint64) *Entry {
 	if from == 0 {
 		return nil
 	}
-	for i := s.lowerBound(from); i < len(s.entries); i++ {
-		e := &s.entries[i]
+	for i := s.lowerBound(from); i < s.entries.len(); i++ {
+		e := s.entries.at(i)
 		if !e.Deleted && m.match(e.Subject) {
 			return e
 		}
@@ -746,9 +736,9 @@ func (s *Stream) NextMatch(filters []string, start uint64) *Entry {
 func (s *Stream) LastMatch(filter string) *Entry {
 	m := newMatcher([]string{filter})
 	if m.all {
-		for i := len(s.entries) - 1; i >= s.head; i-- {
-			if !s.entries[i].Deleted {
-				return &s.entries[i]
+		for i := s.entries.len() - 1; i >= s.head; i-- {
+			if !s.entries.at(i).Deleted {
+				return s.entries.at(i)
 			}
 		}
 		return nil
@@ -768,8 +758,8 @@ func (s *Stream) LastMatch(filter string) *Entry {
 // PrevEntry returns the last live entry at or before start.
 func (s *Stream) PrevEntry(start uint64) *Entry {
 	for i := s.lowerBound(start+1) - 1; i >= s.head; i-- {
-		if !s.entries[i].Deleted {
-			return &s.entries[i]
+		if !s.entries.at(i).Deleted {
+			return s.entries.at(i)
 		}
 	}
 	return nil
@@ -786,7 +776,7 @@ func (s *Stream) FastState(state *store.StreamState) {
 	state.LastSeq = s.last
 	state.FirstTime = time.Time{}
 	if s.msgs > 0 {
-		state.FirstTime = time.Unix(0, s.entries[s.head].TS).UTC()
+		state.FirstTime = time.Unix(0, s.entries.at(s.head).TS).UTC()
 	}
 	state.LastTime = time.Time{}
 	if s.lastTS != 0 {
@@ -811,8 +801,8 @@ func (s *Stream) State() store.StreamState {
 	if state.NumDeleted > 0 {
 		deleted := make([]uint64, 0, min(state.NumDeleted, DeletedListMax))
 		next := s.first
-		for i := s.head; i < len(s.entries) && len(deleted) < DeletedListMax; i++ {
-			e := &s.entries[i]
+		for i := s.head; i < s.entries.len() && len(deleted) < DeletedListMax; i++ {
+			e := s.entries.at(i)
 			if e.Deleted {
 				continue
 			}
@@ -856,8 +846,8 @@ func (s *Stream) FilteredState(seq uint64, filter string) store.SimpleState {
 	if from == 0 {
 		return out
 	}
-	for i := s.lowerBound(from); i < len(s.entries); i++ {
-		e := &s.entries[i]
+	for i := s.lowerBound(from); i < s.entries.len(); i++ {
+		e := s.entries.at(i)
 		if e.Deleted || !m.match(e.Subject) {
 			continue
 		}
@@ -948,7 +938,7 @@ func (s *Stream) MultiLastSeqs(filters []string, maxSeq uint64, maxAllowed int) 
 		m := newMatcher(filters)
 		subjectsSeen := make(map[string]struct{})
 		for i := s.lowerBound(maxSeq+1) - 1; i >= s.head; i-- {
-			e := &s.entries[i]
+			e := s.entries.at(i)
 			if e.Deleted || !m.match(e.Subject) {
 				continue
 			}
@@ -971,8 +961,8 @@ func (s *Stream) ExpireMsgs(now int64) (int, error) {
 	if s.config.MaxAge > 0 {
 		cutoff := now - int64(s.config.MaxAge)
 		var aged []uint64
-		for i := s.head; i < len(s.entries) && s.entries[i].TS <= cutoff && len(aged) < expireBatchMax; i++ {
-			if e := &s.entries[i]; !e.Deleted && !(e.HasTTL && s.ttlBySeq[e.Seq] < 0) {
+		for i := s.head; i < s.entries.len() && s.entries.at(i).TS <= cutoff && len(aged) < expireBatchMax; i++ {
+			if e := s.entries.at(i); !e.Deleted && !(e.HasTTL && s.ttlBySeq[e.Seq] < 0) {
 				aged = append(aged, e.Seq)
 			}
 		}
@@ -1009,8 +999,8 @@ func (s *Stream) NextExpiration() int64 {
 	next := s.ttls.GetNextExpiration(math.MaxInt64)
 	if s.config.MaxAge > 0 {
 		// The oldest message that MaxAge applies to (a "never" TTL exempts one).
-		for i := s.head; i < len(s.entries); i++ {
-			if e := &s.entries[i]; !e.Deleted && !(e.HasTTL && s.ttlBySeq[e.Seq] < 0) {
+		for i := s.head; i < s.entries.len(); i++ {
+			if e := s.entries.at(i); !e.Deleted && !(e.HasTTL && s.ttlBySeq[e.Seq] < 0) {
 				if t := e.TS + int64(s.config.MaxAge); t < next {
 					next = t
 				}
@@ -1023,8 +1013,8 @@ func (s *Stream) NextExpiration() int64 {
 
 // Range calls f for every live entry in sequence order until f returns false.
 func (s *Stream) Range(f func(e *Entry) bool) {
-	for i := s.head; i < len(s.entries); i++ {
-		if !s.entries[i].Deleted && !f(&s.entries[i]) {
+	for i := s.head; i < s.entries.len(); i++ {
+		if !s.entries.at(i).Deleted && !f(s.entries.at(i)) {
 			return
 		}
 	}

@@ -34,8 +34,8 @@ func PurgeEx(s *Stream, filter string, seq, keep uint64) (uint64, error) {
 	}
 	m := newMatcher([]string{filter})
 	var seqs []uint64
-	for i := s.lowerBound(state.First); i < len(s.entries) && uint64(len(seqs)) < state.Msgs; i++ {
-		e := &s.entries[i]
+	for i := s.lowerBound(state.First); i < s.entries.len() && uint64(len(seqs)) < state.Msgs; i++ {
+		e := s.entries.at(i)
 		if e.Seq > last {
 			break
 		}

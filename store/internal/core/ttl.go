@@ -38,8 +38,8 @@ func (s *Stream) FinishTTLs(saved []byte, count, digest uint64) error {
 	}
 	s.ttls = thw.NewHashWheel()
 	if len(s.ttlBySeq) > 0 {
-		for i := s.head; i < len(s.entries); i++ {
-			e := &s.entries[i]
+		for i := s.head; i < s.entries.len(); i++ {
+			e := s.entries.at(i)
 			if e.Deleted || !e.HasTTL {
 				continue
 			}
@@ -58,8 +58,8 @@ func (s *Stream) TTLDigest() (count, digest uint64) {
 		return 0, 0
 	}
 	digest = 14695981039346656037
-	for i := s.head; i < len(s.entries); i++ {
-		e := &s.entries[i]
+	for i := s.head; i < s.entries.len(); i++ {
+		e := s.entries.at(i)
 		if e.Deleted || !e.HasTTL {
 			continue
 		}
