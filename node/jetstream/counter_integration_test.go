@@ -18,12 +18,12 @@ import (
 // rawAck is a publish answer as the reference writes it: a PubAck with the counter
 // and batch fields, or an error.
 type rawAck struct {
-	Stream    string      `json:"stream"`
-	Sequence  uint64      `json:"seq"`
-	Duplicate bool        `json:"duplicate"`
-	Value     string      `json:"val"`
-	BatchID   string      `json:"batch"`
-	BatchSize uint64      `json:"count"`
+	Stream    string       `json:"stream"`
+	Sequence  uint64       `json:"seq"`
+	Duplicate bool         `json:"duplicate"`
+	Value     string       `json:"val"`
+	BatchID   string       `json:"batch"`
+	BatchSize uint64       `json:"count"`
 	Error     *jsapi.Error `json:"error"`
 	// empty is set for an empty answer (a staged batch message).
 	empty bool
