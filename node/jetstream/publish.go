@@ -284,20 +284,54 @@ func storeError(err error) *jsapi.Error {
 // waitDurableLocked hands done to the store's durability callback. It is called
 // with mu held so that callbacks, which the store runs in the order it was asked,
 // come in sequence order.
+//
+// The stream keeps one durability request outstanding at a time: completions that
+// come while one is outstanding wait in durableWaiting, and its callback asks again
+// for all of them at once. The store's group commit would batch them anyway; asking
+// once per round instead of once per message saves a callback, its allocation and a
+// store lock round trip on every publish.
 func (s *Stream) waitDurableLocked(done completion) {
 	if done.failure != nil {
 		s.enqueue(done)
 		return
 	}
+	s.doneMu.Lock()
+	s.durableWaiting = append(s.durableWaiting, done)
+	if s.durableAsked {
+		s.doneMu.Unlock()
+		return
+	}
+	s.durableAsked = true
+	batch := s.durableWaiting
+	s.durableWaiting = nil
+	s.doneMu.Unlock()
 	s.applying.Store(true)
+	s.askDurable(batch)
+	s.applying.Store(false)
+}
+
+// askDurable asks the store for one callback covering the writes of batch, all made
+// before the call. The callback queues batch for the drain and asks again for the
+// completions that came meanwhile (their writes too are made by then).
+func (s *Stream) askDurable(batch []completion) {
 	s.store.Durable(func(err error) {
-		done.err = err
-		s.enqueue(done)
+		s.doneMu.Lock()
+		for i := range batch {
+			batch[i].err = err
+		}
+		s.done = append(s.done, batch...)
+		next := s.durableWaiting
+		s.durableWaiting = nil
+		s.durableAsked = len(next) > 0
+		s.doneMu.Unlock()
+		clear(batch)
+		if len(next) > 0 {
+			s.askDurable(next)
+		}
 		if !s.applying.Load() {
 			s.drain()
 		}
 	})
-	s.applying.Store(false)
 }
 
 // enqueue adds a completion to the queue the drain works through.

@@ -110,6 +110,10 @@ type Stream struct {
 	doneMu   sync.Mutex
 	done     []completion
 	draining bool
+	// durableWaiting are stored messages' completions waiting for the outstanding
+	// durability request (durableAsked) to finish; see waitDurableLocked. Under doneMu.
+	durableWaiting []completion
+	durableAsked   bool
 	// consumersSorted caches the consumers sorted by name (nil: sort again); it is
 	// shared with readers, so it is replaced, never changed in place.
 	consumersSorted []StreamConsumer
