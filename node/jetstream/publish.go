@@ -321,10 +321,15 @@ func (s *Stream) askDurable(batch []completion) {
 		}
 		s.done = append(s.done, batch...)
 		next := s.durableWaiting
-		s.durableWaiting = nil
 		s.durableAsked = len(next) > 0
-		s.doneMu.Unlock()
+		// The batch's array, cleared so that it keeps no message data alive, takes
+		// the next round's completions rather than a slice grown from nothing.
 		clear(batch)
+		s.durableWaiting = nil
+		if cap(batch) <= spareCompletionsMax {
+			s.durableWaiting = batch[:0]
+		}
+		s.doneMu.Unlock()
 		if len(next) > 0 {
 			s.askDurable(next)
 		}
