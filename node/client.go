@@ -596,6 +596,7 @@ func (c *clientConn) processSub(op *client.Op) error {
 		c.queueErr("Invalid Subject")
 		return nil
 	}
+	s.subscriptionChanged(account, subj, queue)
 	if verbose {
 		c.queueOwn(client.OKOp)
 	}
@@ -620,6 +621,7 @@ func (c *clientConn) processUnsub(op *client.Op) error {
 	c.mu.Unlock()
 	if remove {
 		_ = account.sublist.Remove(sub.subject, sub.queue, sub)
+		c.server.subscriptionChanged(account, sub.subject, sub.queue)
 	}
 	if verbose {
 		c.queueOwn(client.OKOp)
@@ -831,6 +833,7 @@ func (c *clientConn) closeConnection(reason, errText string) bool {
 	if account != nil {
 		for _, sub := range sortedSubs(subs) {
 			_ = account.sublist.Remove(sub.subject, sub.queue, sub)
+			c.server.subscriptionChanged(account, sub.subject, sub.queue)
 		}
 		account.mu.Lock()
 		account.connections--

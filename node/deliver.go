@@ -382,6 +382,7 @@ func (c *clientConn) removeSubscription(sub *subscription) {
 	account := c.account
 	c.mu.Unlock()
 	_ = account.sublist.Remove(sub.subject, sub.queue, sub)
+	c.server.subscriptionChanged(account, sub.subject, sub.queue)
 }
 
 // sendNoResponders answers a request nobody received with a 503 status on the

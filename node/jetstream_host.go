@@ -98,6 +98,7 @@ func importersOf(account *Account, subj string) []importedSubject {
 
 // jetStreamSubscription is an internal subscription made for JetStream.
 type jetStreamSubscription struct {
+	server  *Server
 	account *Account
 	sub     *subscription
 }
@@ -108,6 +109,7 @@ func (j *jetStreamSubscription) Unsubscribe() {
 		return
 	}
 	_ = j.account.sublist.Remove(j.sub.subject, "", j.sub)
+	j.server.subscriptionChanged(j.account, j.sub.subject, "")
 	j.sub = nil
 }
 
@@ -131,7 +133,8 @@ func (h *jetStreamHost) Subscribe(account, subject string, handler jetstream.Han
 	if err := target.sublist.Insert(subject, "", sub); err != nil {
 		return nil, err
 	}
-	return &jetStreamSubscription{account: target, sub: sub}, nil
+	h.server.subscriptionChanged(target, subject, "")
+	return &jetStreamSubscription{server: h.server, account: target, sub: sub}, nil
 }
 
 // HasInterest reports whether account has a subscriber on subject.
@@ -151,6 +154,24 @@ func (h *jetStreamHost) HasInterest(account, subject string) bool {
 		}
 	}
 	return false
+}
+
+var _ jetstream.InterestWatcher = (*jetStreamHost)(nil)
+
+// WatchInterest implements jetstream.InterestWatcher: changed runs from a task
+// whenever a subscription on exactly subject in queue group queue comes or goes in
+// account or in an account importing subject from it.
+func (h *jetStreamHost) WatchInterest(account, subject, queue string, changed func()) (cancel func()) {
+	return h.server.interestWatch.watch(account, subject, queue, changed)
+}
+
+// HasDeliveryInterest implements jetstream.InterestWatcher.
+func (h *jetStreamHost) HasDeliveryInterest(account, subject, queue string) bool {
+	target := h.server.lookupAccount(account)
+	if target == nil {
+		return false
+	}
+	return deliveryInterest(target, subject, queue)
 }
 
 // jetStreamLogger prefixes nothing: the server's logger already says who speaks.

@@ -103,6 +103,7 @@ func (c *clientConn) applyReload(o *opts.Options, auth *authConfig) {
 	c.permissionCacheReset.Store(true)
 	for _, sub := range removed {
 		_ = account.sublist.Remove(sub.subject, sub.queue, sub)
+		c.server.subscriptionChanged(account, sub.subject, sub.queue)
 		c.server.logger.Noticef("Removed sub %q (sid %q) for %q - not authorized", sub.subject, string(sub.sid), renewed.name)
 	}
 	if len(removed) > 0 {

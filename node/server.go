@@ -81,6 +81,8 @@ type Server struct {
 	totalConnections atomic.Uint64
 	// jetStream is the server's JetStream (nil when disabled), guarded by mu.
 	jetStream *jetstream.Manager
+	// interestWatch reports subscription changes on the subjects JetStream watches.
+	interestWatch interestWatch
 	// tlsConfig secures client connections (nil without TLS), guarded by mu; a
 	// reload replaces it for new connections.
 	tlsConfig *tls.Config

@@ -36,10 +36,11 @@ const (
 	// ackWaitSlack delays the pending check a little past the deadline so that a burst
 	// of deliveries is checked in one pass, as the reference does.
 	ackWaitSlack = time.Millisecond
-	// A push consumer without interest checks for it again, since the host cannot
-	// tell it when a subscriber arrives: first after interestPollMin, then at doubling
-	// intervals up to interestPollMax. Clients usually subscribe right after creating
-	// the consumer (or right before), so the first checks come soon.
+	// A push consumer without interest on a host that cannot report subscription
+	// changes (no InterestWatcher) checks for it again: first after interestPollMin,
+	// then at doubling intervals up to interestPollMax. Clients usually subscribe
+	// right after creating the consumer (or right before), so the first checks come
+	// soon. The server's host reports changes, so there nothing polls.
 	interestPollMin = 2 * time.Millisecond
 	interestPollMax = 250 * time.Millisecond
 )
@@ -117,8 +118,11 @@ type Consumer struct {
 	lastActivity time.Time
 
 	// Push state.
-	active             bool
-	interestPollDelay  time.Duration
+	active            bool
+	interestPollDelay time.Duration
+	// interestCancel cancels the host's watch on the deliver subject; nil when the
+	// host cannot report interest changes (then the consumer polls).
+	interestCancel     func()
 	pendingBytes       int
 	pendingBytesMax    int
 	pendingBytesLimit  int
@@ -494,7 +498,10 @@ func (c *Consumer) startLocked() {
 	}
 	c.armPauseLocked()
 	if c.config.IsPush() {
-		c.active = c.world.hasInterest(c.config.DeliverSubject)
+		// The watch comes first: a subscriber arriving between it and the check
+		// below is reported, so none is missed.
+		c.watchInterestLocked()
+		c.active = c.deliveryInterestLocked()
 		c.armHeartbeatLocked()
 	}
 	c.armInactiveLocked()
@@ -557,6 +564,7 @@ func (c *Consumer) stop(remove bool) {
 		return
 	}
 	c.closed = true
+	c.unwatchInterestLocked()
 	for _, timer := range []*env.Timer{&c.ackTimer, &c.waitTimer, &c.heartbeatTimer, &c.deleteTimer, &c.pauseTimer, &c.pinTimer, &c.delayTimer, &c.flushTimer} {
 		stopTimer(timer)
 	}

@@ -171,9 +171,9 @@ func (c *Consumer) deliverLocked() {
 		return
 	}
 	now := c.world.clock.Now()
-	if c.config.IsPush() {
-		// Interest is checked on every pass: the host does not report a subscriber
-		// leaving, and a message sent to nobody would wait out its ack wait.
+	if c.config.IsPush() && !c.interestWatchedLocked() {
+		// Without a host that reports interest changes, interest is checked on
+		// every pass: a message sent to nobody would wait out its ack wait.
 		c.refreshInterestLocked()
 	}
 	var stallErr error

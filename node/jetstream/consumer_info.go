@@ -165,7 +165,8 @@ func (c *Consumer) UpdateConfig(config jsapi.ConsumerConfig) {
 	if c.store != nil {
 		_ = c.store.UpdateConfig(storeConsumerConfig(&c.config))
 	}
-	if previous.DeliverSubject != config.DeliverSubject {
+	if previous.DeliverSubject != config.DeliverSubject || previous.DeliverGroup != config.DeliverGroup {
+		c.watchInterestLocked()
 		c.active = false
 		c.refreshInterestLocked()
 	}

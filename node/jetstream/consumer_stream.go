@@ -92,6 +92,14 @@ func (e *consumerAPI) consumerWorld(stream *Stream, name string, config *jsapi.C
 		domain:      e.manager.Config().Domain,
 		accountName: accountName,
 	}
+	if watcher, ok := host.(InterestWatcher); ok {
+		world.deliveryInterest = func(subject, group string) bool {
+			return watcher.HasDeliveryInterest(accountName, subject, group)
+		}
+		world.watchInterest = func(subject, group string, changed func()) func() {
+			return watcher.WatchInterest(accountName, subject, group, changed)
+		}
+	}
 	return world, consumerStore, nil
 }
 

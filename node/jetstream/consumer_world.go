@@ -22,6 +22,13 @@ type consumerWorld struct {
 	deliver func(deliverSubject, subject, reply string, header, body []byte)
 	// hasInterest reports whether anyone in the account listens on subject.
 	hasInterest func(subject string) bool
+	// deliveryInterest, when set, reports whether a push consumer with deliver
+	// subject and group has the subscribers that make it active (InterestWatcher).
+	deliveryInterest func(subject, group string) bool
+	// watchInterest, when set, calls changed (from a task) whenever subscriptions
+	// on subject in group come or go; cancel stops it (InterestWatcher). Without it
+	// push consumers poll for interest.
+	watchInterest func(subject, group string, changed func()) (cancel func())
 	// subscribe installs an internal handler on subject; cancel removes it.
 	subscribe func(subject string, handler func(subject, reply string, header, body []byte)) (cancel func(), err error)
 

@@ -22,7 +22,7 @@ func (c *Consumer) refreshInterestLocked() {
 	if !c.config.IsPush() {
 		return
 	}
-	active := c.world.hasInterest(c.config.DeliverSubject)
+	active := c.deliveryInterestLocked()
 	if active == c.active {
 		// A pending check keeps its time: re-arming on every message would push it
 		// forward forever and the inactive threshold would never pass.
@@ -42,8 +42,44 @@ func (c *Consumer) refreshInterestLocked() {
 	}
 }
 
+// deliveryInterestLocked reports whether the deliver subject has the subscribers
+// that make a push consumer active: with a host that reports them, subscriptions on
+// exactly the deliver subject in the deliver group (plain ones without a group), as
+// in the reference; otherwise any matching subscription.
+func (c *Consumer) deliveryInterestLocked() bool {
+	if c.world.deliveryInterest != nil {
+		return c.world.deliveryInterest(c.config.DeliverSubject, c.config.DeliverGroup)
+	}
+	return c.world.hasInterest(c.config.DeliverSubject)
+}
+
+// watchInterestLocked (re)registers the watch on the deliver subject and group of a
+// push consumer, when the host can report changes. The callback runs from a task.
+func (c *Consumer) watchInterestLocked() {
+	c.unwatchInterestLocked()
+	if !c.config.IsPush() || c.world.watchInterest == nil || c.closed {
+		return
+	}
+	c.interestCancel = c.world.watchInterest(c.config.DeliverSubject, c.config.DeliverGroup, c.InterestChanged)
+}
+
+// unwatchInterestLocked cancels the watch, if any.
+func (c *Consumer) unwatchInterestLocked() {
+	if c.interestCancel != nil {
+		c.interestCancel()
+		c.interestCancel = nil
+	}
+}
+
+// interestWatchedLocked reports whether the host reports interest changes, which
+// makes every interest poll unnecessary.
+func (c *Consumer) interestWatchedLocked() bool {
+	return c.interestCancel != nil
+}
+
 // InterestChanged tells a push consumer that subscriptions on its deliver subject
-// came or went; the host calls it when it can, and the consumer also polls.
+// came or went. A host that implements InterestWatcher calls it on every change;
+// with another host the consumer also polls.
 func (c *Consumer) InterestChanged() {
 	c.mu.Lock()
 	if c.closed {
@@ -164,20 +200,26 @@ func (c *Consumer) onHeartbeat() {
 
 // armInactiveLocked (re)arms the inactive threshold: a push consumer without interest
 // or a pull consumer without requests is deleted once it passes. A push consumer
-// without interest also polls for interest, in case the host cannot report it.
+// whose host does not report interest changes also polls for interest.
 func (c *Consumer) armInactiveLocked() {
 	if c.closed {
 		return
 	}
-	threshold := c.config.InactiveThreshold
-	if threshold == 0 && !c.config.IsDurable() {
-		threshold = jsapi.DefaultInactiveThreshold
-	}
+	threshold := c.inactiveThresholdLocked()
 	stopTimer(&c.deleteTimer)
+	if c.config.IsPush() && c.interestWatchedLocked() {
+		// The host reports every change: an active consumer needs no timer, an
+		// inactive one counts its threshold from the moment interest went.
+		if !c.active && threshold > 0 {
+			remaining := threshold - c.world.clock.Now().Sub(c.lastActivity)
+			c.deleteTimer = c.world.clock.AfterFunc(max(remaining, time.Millisecond), c.onInactiveCheck)
+		}
+		return
+	}
 	if c.config.IsPush() {
 		if c.active {
-			// The host does not report lost interest either: a consumer that would
-			// be deleted once inactive checks at half its threshold.
+			// Without reports lost interest is not seen either: a consumer that
+			// would be deleted once inactive checks at half its threshold.
 			if threshold > 0 {
 				delay := min(max(threshold/2, interestPollMin), interestPollMax)
 				c.deleteTimer = c.world.clock.AfterFunc(delay, c.onInactiveCheck)

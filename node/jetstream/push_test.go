@@ -1,11 +1,13 @@
 package jetstream
 
 import (
+	"cmp"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/natsim/natsim/proto/jsapi"
+	"github.com/natsim/natsim/store/memstore"
 )
 
 // TestPushDeliversWhileInterested proves a push consumer delivers only while its
@@ -352,5 +354,197 @@ func TestNoDeliveryIntoTheVoid(t *testing.T) {
 	h.clock.Advance(time.Second)
 	if got := streamSequences(t, h.take()); !slices.Equal(got, []uint64{1}) {
 		t.Fatalf("delivered %v", got)
+	}
+}
+
+// interestBus is a fake InterestWatcher for the harness: it counts subscriptions by
+// subject and queue group, and queues the watch callbacks a change concerns until
+// run, as a host runs them from tasks.
+type interestBus struct {
+	subscriptions map[[2]string]int
+	watches       map[[2]string][]func()
+	due           []func()
+}
+
+func newInterestBus() *interestBus {
+	return &interestBus{subscriptions: make(map[[2]string]int), watches: make(map[[2]string][]func())}
+}
+
+func (b *interestBus) subscribe(subject, group string) {
+	key := [2]string{subject, group}
+	b.subscriptions[key]++
+	b.due = append(b.due, b.watches[key]...)
+}
+
+func (b *interestBus) unsubscribe(subject, group string) {
+	key := [2]string{subject, group}
+	b.subscriptions[key]--
+	b.due = append(b.due, b.watches[key]...)
+}
+
+// run runs the queued callbacks.
+func (b *interestBus) run() {
+	due := b.due
+	b.due = nil
+	for _, changed := range due {
+		changed()
+	}
+}
+
+// watchedCreate is harness.create with a world whose host reports interest through bus.
+func watchedCreate(h *harness, bus *interestBus, config jsapi.ConsumerConfig) *Consumer {
+	h.t.Helper()
+	prepared, apiErr := jsapi.PrepareConsumerConfig(&config, &h.streamConfig, jsapi.ConsumerCheckOptions{})
+	if apiErr != nil {
+		h.t.Fatalf("config: %v", apiErr)
+	}
+	name := cmp.Or(prepared.Durable, prepared.Name, "C")
+	world := h.world()
+	world.hasInterest = func(subject string) bool {
+		if subject == prepared.DeliverSubject {
+			h.t.Fatal("a watched consumer asked for plain interest in its deliver subject")
+		}
+		return false
+	}
+	world.deliveryInterest = func(subject, group string) bool { return bus.subscriptions[[2]string{subject, group}] > 0 }
+	world.watchInterest = func(subject, group string, changed func()) func() {
+		key := [2]string{subject, group}
+		bus.watches[key] = append(bus.watches[key], changed)
+		index := len(bus.watches[key]) - 1
+		return func() { bus.watches[key][index] = func() {} }
+	}
+	consumer, err := newConsumer(world, name, prepared, memstore.NewConsumerStore(storeConsumerConfig(&prepared)), h.clock.Now())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	consumer.signal()
+	h.consumer = consumer
+	return consumer
+}
+
+// pendingTimers counts the armed timers of the harness clock.
+func pendingTimers(h *harness) int {
+	count := 0
+	for _, timer := range h.clock.timers {
+		if timer.pending {
+			count++
+		}
+	}
+	return count
+}
+
+// TestPushWatchedLateSubscriber proves that, on a host that reports interest, a push
+// consumer without subscribers arms no timer at all (nothing polls), and delivers as
+// soon as the report of a subscriber runs, without any time passing.
+func TestPushWatchedLateSubscriber(t *testing.T) {
+	h := newHarness(t, jsapi.StreamConfig{})
+	bus := newInterestBus()
+	h.publish("s.a", "1")
+	watchedCreate(h, bus, jsapi.ConsumerConfig{Durable: "D", DeliverSubject: "d", AckPolicy: jsapi.AckExplicit})
+	h.publish("s.b", "2")
+	h.clock.Advance(10 * time.Second)
+	if sent := h.take(); len(sent) != 0 {
+		t.Fatalf("sent %d messages without interest", len(sent))
+	}
+	if got := pendingTimers(h); got != 0 {
+		t.Fatalf("%d timers armed while waiting for interest", got)
+	}
+	bus.subscribe("d", "")
+	bus.run()
+	if got := streamSequences(t, h.take()); !slices.Equal(got, []uint64{1, 2}) {
+		t.Fatalf("delivered %v", got)
+	}
+	if !h.consumer.Info().PushBound {
+		t.Fatal("not push bound")
+	}
+	bus.unsubscribe("d", "")
+	bus.run()
+	h.publish("s.c", "3")
+	if sent := h.take(); len(sent) != 0 {
+		t.Fatalf("sent %d messages after interest went", len(sent))
+	}
+}
+
+// TestPushWatchedDeliverGroup proves that only subscriptions in the deliver group
+// make a grouped push consumer active, and only plain ones an ungrouped one.
+func TestPushWatchedDeliverGroup(t *testing.T) {
+	h := newHarness(t, jsapi.StreamConfig{})
+	bus := newInterestBus()
+	h.publish("s.a", "1")
+	watchedCreate(h, bus, jsapi.ConsumerConfig{Durable: "D", DeliverSubject: "d", DeliverGroup: "g", AckPolicy: jsapi.AckExplicit})
+	bus.subscribe("d", "")
+	bus.subscribe("d", "other")
+	bus.run()
+	if sent := h.take(); len(sent) != 0 || h.consumer.Info().PushBound {
+		t.Fatalf("active without a member of the group: %d sent", len(sent))
+	}
+	bus.subscribe("d", "g")
+	bus.run()
+	if got := streamSequences(t, h.take()); !slices.Equal(got, []uint64{1}) {
+		t.Fatalf("delivered %v", got)
+	}
+}
+
+// TestPushWatchedInactiveThreshold proves that an ephemeral push consumer with a
+// subscriber lives on past its inactive threshold, and is deleted exactly one
+// threshold after its last subscriber left; a subscriber returning in time keeps it.
+func TestPushWatchedInactiveThreshold(t *testing.T) {
+	h := newHarness(t, jsapi.StreamConfig{})
+	bus := newInterestBus()
+	bus.subscribe("d", "")
+	watchedCreate(h, bus, jsapi.ConsumerConfig{Name: "E", DeliverSubject: "d", AckPolicy: jsapi.AckNone, InactiveThreshold: 2 * time.Second})
+	h.clock.Advance(10 * time.Second)
+	if len(h.removed) != 0 {
+		t.Fatal("deleted while interested")
+	}
+	bus.unsubscribe("d", "")
+	bus.run()
+	h.clock.Advance(1500 * time.Millisecond)
+	bus.subscribe("d", "")
+	bus.run()
+	h.clock.Advance(5 * time.Second)
+	if len(h.removed) != 0 {
+		t.Fatal("deleted although the subscriber came back")
+	}
+	bus.unsubscribe("d", "")
+	bus.run()
+	h.clock.Advance(1999 * time.Millisecond)
+	if len(h.removed) != 0 {
+		t.Fatal("deleted early")
+	}
+	h.clock.Advance(2 * time.Millisecond)
+	if !slices.Equal(h.removed, []string{"E"}) || !h.consumer.isClosed() {
+		t.Fatalf("removed %v", h.removed)
+	}
+}
+
+// TestPushWatchedHeartbeatAndFlowControl proves idle heartbeats and flow control
+// work the same on a host that reports interest.
+func TestPushWatchedHeartbeatAndFlowControl(t *testing.T) {
+	h := newHarness(t, jsapi.StreamConfig{})
+	bus := newInterestBus()
+	bus.subscribe("d", "")
+	watchedCreate(h, bus, jsapi.ConsumerConfig{DeliverSubject: "d", AckPolicy: jsapi.AckNone, Heartbeat: time.Second, FlowControl: true})
+	h.take()
+	h.clock.Advance(1500 * time.Millisecond)
+	if got := statuses(h.take()); !slices.Equal(got, []string{"100 Idle Heartbeat"}) {
+		t.Fatalf("statuses %v", got)
+	}
+	body := string(make([]byte, h.consumer.pendingBytesMax/4))
+	for range 8 {
+		h.publish("s.a", body)
+	}
+	var flowControl sentMessage
+	for _, message := range h.take() {
+		if code, description := message.status(); code == 100 && description == jsapi.DescriptionFlowControlRequest {
+			flowControl = message
+		}
+	}
+	if flowControl.reply == "" {
+		t.Fatal("no flow control request")
+	}
+	h.handlers[h.consumer.flowControlPrefix()+"*"](flowControl.reply, "", nil, nil)
+	if got := len(deliveries(h.take())); got == 0 {
+		t.Fatal("did not resume after the flow control reply")
 	}
 }
