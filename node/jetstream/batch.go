@@ -1,9 +1,11 @@
 package jetstream
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/natsim/natsim/env"
@@ -593,3 +595,26 @@ func partialBatchMessage(hdr []byte) (id string, sequence uint64, partial bool) 
 	}
 	return id, sequence, true
 }
+
+// withoutBatchHeaders drops the Nats-Batch-* headers from a mirrored message, as the
+// reference does: a mirror does not batch, and its copy of a batch is no batch of its
+// own (a sourced message's header is rebuilt by sourcedHeader, which drops them too).
+func withoutBatchHeaders(hdr []byte) []byte {
+	if len(hdr) == 0 || !bytes.Contains(hdr, []byte(batchHeaderPrefix)) {
+		return hdr
+	}
+	parsed, err := header.Parse(hdr)
+	if err != nil {
+		return hdr
+	}
+	out := header.AppendStatus(make([]byte, 0, len(hdr)), parsed.Status, string(parsed.Description))
+	for _, field := range parsed.Fields {
+		if !strings.HasPrefix(string(field.Key), batchHeaderPrefix) {
+			out = header.AppendField(out, string(field.Key), string(field.Value))
+		}
+	}
+	return header.AppendEnd(out)
+}
+
+// batchHeaderPrefix starts every batch publishing header.
+const batchHeaderPrefix = "Nats-Batch-"

@@ -386,3 +386,37 @@ func TestIntegrationBatchRestartMidBatch(t *testing.T) {
 		t.Fatalf("new batch with the same ID %+v", ack)
 	}
 }
+
+// TestIntegrationBatchHeadersNotCopied proves mirrors and sources of a stream that
+// received batches keep the messages without their Nats-Batch-* headers, as the
+// reference: a copy is no batch of its own.
+func TestIntegrationBatchHeadersNotCopied(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	nc, js := connectJetStream(t, s)
+	createAtomicStream(t, js, jetstream.StreamConfig{Name: "B", Subjects: []string{"b.>"}})
+	stage(t, nc, "b.a", "x", 1)
+	if ack := batchMessage(t, nc, "b.a", "x", 2, "x2", "Nats-Batch-Commit", "1", "Other", "kept"); ack.BatchSize != 2 {
+		t.Fatalf("commit %+v", ack)
+	}
+	ctx := testContext(t)
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "M", Mirror: &jetstream.StreamSource{Name: "B"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "S", Subjects: []string{"own"},
+		Sources: []*jetstream.StreamSource{{Name: "B"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"M", "S"} {
+		waitForMessages(t, js, name, 2)
+		for _, message := range sourcedMessages(t, js, name) {
+			for key := range message.Header {
+				if strings.HasPrefix(key, "Nats-Batch-") {
+					t.Fatalf("%s kept %s: %v", name, key, message.Header)
+				}
+			}
+			if string(message.Data) == "x2" && message.Header.Get("Other") != "kept" {
+				t.Fatalf("%s lost the other headers: %v", name, message.Header)
+			}
+		}
+	}
+}

@@ -30,7 +30,7 @@ func (s *Stream) storeMirrored(link *sourceLink, delivered *Msg, reply jsapi.Ack
 	entry := publishEntry{subject: link.transformSubject(delivered.Subject), timestamp: reply.Timestamp,
 		data: bytes.Clone(delivered.Data)}
 	if len(delivered.Header) > 0 {
-		entry.header = bytes.Clone(delivered.Header)
+		entry.header = withoutBatchHeaders(bytes.Clone(delivered.Header))
 	}
 	if apiErr := s.checkAccountLimits(len(entry.header) + len(entry.data) + len(entry.subject)); apiErr != nil {
 		return apiErr

@@ -224,7 +224,7 @@ func sourcedHeader(origin []byte, indexName string, originSeq uint64) ([]byte, e
 		}
 		block := header.AppendStatus(nil, 0, "")
 		for _, field := range parsed.Fields {
-			if strings.HasPrefix(string(field.Key), "Nats-Expected-") {
+			if strings.HasPrefix(string(field.Key), "Nats-Expected-") || strings.HasPrefix(string(field.Key), batchHeaderPrefix) {
 				continue
 			}
 			block = header.AppendField(block, string(field.Key), string(field.Value))
