@@ -36,6 +36,13 @@ type block struct {
 	cipher *blockCipher
 	// preallocated is the length the block was created with (its header says).
 	preallocated int64
+	// zeroFill says the block was created by this process, so nothing on its disk
+	// after size is anything but the zeros of the preallocation, and zeroed is the
+	// length up to which the file's bytes were written (data or zeros, see
+	// zeroAheadLocked). A recovered block is never zero-filled: what follows its data
+	// may be damage kept as evidence.
+	zeroFill bool
+	zeroed   int64
 	// index accumulates the block's index file while the block is written (nil when
 	// it cannot be built: an erased record rewrote bytes, or the block is sealed);
 	// indexWritten is the block length the index file on disk describes.
@@ -123,6 +130,7 @@ func (s *Store) newBlockSized(capacity int64) (*block, error) {
 	b.buf = appendRecord(buf[:0], body)
 	b.size = int64(len(b.buf))
 	b.preallocated = s.config.BlockBytesMax
+	b.zeroFill = true
 	b.index = newIndexBuilder()
 	b.index.records = make([]byte, 0, s.indexBytesHint)
 	b.index.addRaw(0, body)
@@ -233,6 +241,43 @@ func (s *Store) flushBlock(b *block) error {
 		return err
 	}
 	b.written = b.size
+	return nil
+}
+
+// zeroFillBytes is the length of zeros written ahead of the write block's data at a
+// time, and zeroFillAheadBytesMin the distance below which the next ones are written.
+// The block is preallocated by extending the file, which leaves it sparse: every
+// group commit's fsync then allocates the blocks its bytes went to, and on ext4 that
+// commits the file system's journal, about 250us an fsync on this machine against
+// 150us for an fsync of bytes written over allocated ones. Writing zeros ahead moves
+// the allocation to one fsync per zeroFillBytes.
+const (
+	zeroFillBytes         = 1 << 20
+	zeroFillAheadBytesMin = 256 << 10
+)
+
+// zeroFillChunk is the zeros zeroAheadLocked writes from; it is never written to.
+var zeroFillChunk = make([]byte, zeroFillBytes)
+
+// zeroAheadLocked writes zeros after the write block's buffered bytes, within its
+// preallocated length, when fewer than zeroFillAheadBytesMin are written ahead of its
+// data. The zeros are what the file holds there already (the preallocation reads as
+// zeros), so they need no fsync of their own and change nothing a recovery sees; a
+// failed write fails the store like any other.
+func (s *Store) zeroAheadLocked(b *block) error {
+	if b == nil || !b.zeroFill || b.zeroed-b.size >= zeroFillAheadBytesMin {
+		return nil
+	}
+	start := max(b.zeroed, b.size)
+	end := min(start+zeroFillBytes, b.preallocated)
+	if end <= start {
+		return nil
+	}
+	if _, err := b.file.WriteAt(zeroFillChunk[:end-start], start); err != nil {
+		s.fail(err)
+		return err
+	}
+	b.zeroed = end
 	return nil
 }
 

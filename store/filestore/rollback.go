@@ -153,6 +153,8 @@ func (s *Store) resyncWriteBlock(from int64) error {
 		if err := w.file.Truncate(w.size); err != nil {
 			return err
 		}
+		// The truncation freed what was zero-filled after the data.
+		w.zeroed = min(w.zeroed, w.size)
 		if fileBytes > w.size {
 			if err := w.file.Truncate(fileBytes); err != nil {
 				return err

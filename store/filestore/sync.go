@@ -389,6 +389,9 @@ func (s *Store) planSyncLocked() (syncPlan, error) {
 	if err := s.flushAllLocked(); err != nil {
 		return plan, err
 	}
+	if err := s.zeroAheadLocked(s.writeBlock()); err != nil {
+		return plan, err
+	}
 	for _, b := range s.blocks {
 		if b.synced < b.written || b.synced < b.size {
 			plan.blocks = append(plan.blocks, b)
