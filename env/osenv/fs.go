@@ -125,8 +125,9 @@ func (f *File) Size() (int64, error) {
 // Truncate changes the file's length.
 func (f *File) Truncate(size int64) error { return wrapError(f.file.Truncate(size)) }
 
-// Sync makes the file's contents durable (fsync).
-func (f *File) Sync() error { return wrapError(f.file.Sync()) }
+// Sync makes the file's contents durable: its bytes and length, not its times
+// (fdatasync on Linux, see dataSync). A new or renamed file's name needs SyncDir.
+func (f *File) Sync() error { return wrapError(dataSync(f.file)) }
 
 // Close releases the file without syncing it.
 func (f *File) Close() error { return wrapError(f.file.Close()) }
