@@ -80,6 +80,8 @@ type Consumer struct {
 	world  consumerWorld
 	name   string
 	config jsapi.ConsumerConfig
+	// direct is config.Direct, which no update changes, readable without the lock.
+	direct bool
 	// created is the creation time reported in the info.
 	created time.Time
 	store   store.ConsumerStore
@@ -243,6 +245,7 @@ func newConsumer(world consumerWorld, name string, config jsapi.ConsumerConfig, 
 		world:   world,
 		name:    name,
 		config:  cloneConsumerConfig(config),
+		direct:  config.Direct,
 		created: created,
 		store:   consumerStore,
 	}

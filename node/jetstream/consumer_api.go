@@ -283,7 +283,9 @@ func pagedConsumers(account *Account, op jsapi.Op, args jsapi.Args, request *Req
 	}
 	var all []*Consumer
 	for _, streamConsumer := range stream.Consumers() {
-		if consumer, ok := streamConsumer.(*Consumer); ok {
+		// Direct consumers (mirrors' and sources') are not listed, as in the
+		// reference; CONSUMER.INFO and DELETE still find them by name.
+		if consumer, ok := streamConsumer.(*Consumer); ok && !consumer.direct {
 			all = append(all, consumer)
 		}
 	}

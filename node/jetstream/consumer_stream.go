@@ -37,11 +37,13 @@ func consumerDir(stream *Stream, name string) string {
 }
 
 // persistent reports whether a consumer's state and configuration go to disk: every
-// consumer of a file stream that does not ask for memory storage. Ephemeral consumers
-// too, as in the reference: a client pulling across a server restart finds its
-// consumer again, and the inactive threshold removes it once nobody does.
+// consumer of a file stream that does not ask for memory storage and is not direct.
+// Ephemeral consumers too, as in the reference: a client pulling across a server
+// restart finds its consumer again, and the inactive threshold removes it once
+// nobody does. Direct consumers (mirrors' and sources') get no store in the
+// reference: their follower recreates them.
 func persistent(stream *Stream, config *jsapi.ConsumerConfig) bool {
-	return !config.MemoryStorage && stream.Config().Storage != jsapi.MemoryStorage
+	return !config.MemoryStorage && !config.Direct && stream.Config().Storage != jsapi.MemoryStorage
 }
 
 // consumerWorld builds the world of a consumer on stream, and its state store.

@@ -266,11 +266,14 @@ func (s *Stream) AddConsumer(consumer StreamConsumer) *jsapi.Error {
 	if _, ok := s.consumers[consumer.Name()]; ok {
 		return jsapi.NewConsumerNameExistError()
 	}
-	if s.config.MaxConsumers > 0 && len(s.consumers) >= s.config.MaxConsumers {
-		return jsapi.NewMaximumConsumersLimitError()
-	}
-	if limits.MaxConsumers > 0 && total >= limits.MaxConsumers {
-		return jsapi.NewMaximumConsumersLimitError()
+	// Direct consumers (mirrors' and sources') do not count against the limits.
+	if !isDirectConsumer(consumer) {
+		if s.config.MaxConsumers > 0 && s.publicConsumerCountLocked() >= s.config.MaxConsumers {
+			return jsapi.NewMaximumConsumersLimitError()
+		}
+		if limits.MaxConsumers > 0 && total >= limits.MaxConsumers {
+			return jsapi.NewMaximumConsumersLimitError()
+		}
 	}
 	s.consumers[consumer.Name()] = consumer
 	s.consumersSorted = nil
@@ -322,10 +325,12 @@ func (s *Stream) sortConsumersLocked() []StreamConsumer {
 	return consumers
 }
 
+// consumerCount counts the consumers that are not direct: the stream's and the
+// account's consumer counts and limits leave direct ones out, as the reference does.
 func (s *Stream) consumerCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.consumers)
+	return s.publicConsumerCountLocked()
 }
 
 // Acknowledged tells an interest or work queue stream that a consumer acknowledged
