@@ -74,6 +74,13 @@ func (h *jetStreamHost) Deliver(account, deliverSubject, subject, reply string, 
 	for _, importer := range importersOf(target, deliverSubject) {
 		h.client.deliverResult(importer.account.sublist.Match(importer.subject), &pub, &set)
 	}
+	if strings.HasPrefix(deliverSubject, replyPrefix) {
+		// A pull request that came through a service import (MSG.NEXT imported by an
+		// account without JetStream): its messages go back to the importer's inbox.
+		if response := target.takeResponse(deliverSubject, h.server.env.Clock.Now()); response != nil {
+			h.client.deliverResult(response.importer.sublist.Match(response.reply), &pub, &set)
+		}
+	}
 	set.flush(h.server, nil)
 }
 
@@ -151,6 +158,17 @@ func (h *jetStreamHost) HasInterest(account, subject string) bool {
 		imported := importer.account.sublist.Match(importer.subject)
 		if len(imported.Plain) > 0 || len(imported.Queues) > 0 {
 			return true
+		}
+	}
+	if strings.HasPrefix(subject, replyPrefix) {
+		// The reply of a request that came through a service import: the interest is
+		// the importer's, in its own reply subject (Deliver routes there).
+		target.mu.Lock()
+		response := target.responses[subject]
+		target.mu.Unlock()
+		if response != nil && !h.server.env.Clock.Now().After(response.expires) {
+			imported := response.importer.sublist.Match(response.reply)
+			return len(imported.Plain) > 0 || len(imported.Queues) > 0
 		}
 	}
 	return false
@@ -234,7 +252,9 @@ func (s *Server) jetStreamAccounts(o *opts.Options) ([]string, []jetstream.Accou
 		l := configured.JetStream
 		names = append(names, configured.Name)
 		limits = append(limits, jetstream.AccountLimits{MaxMemory: l.MaxMemory, MaxStore: l.MaxStore,
-			MaxStreams: l.MaxStreams, MaxConsumers: l.MaxConsumers})
+			MaxStreams: l.MaxStreams, MaxConsumers: l.MaxConsumers, MaxAckPending: l.MaxAckPending,
+			MemoryMaxStreamBytes: l.MemoryMaxStreamBytes, StoreMaxStreamBytes: l.StoreMaxStreamBytes,
+			MaxBytesRequired: l.MaxBytesRequired})
 	}
 	if len(names) == 0 && system != opts.DefaultGlobalAccount {
 		names = append(names, opts.DefaultGlobalAccount)

@@ -1,24 +1,35 @@
 package node
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/natsim/natsim/proto/jsapi"
+)
 
 // jetStreamAPIPrefix starts every JetStream API subject.
 const jetStreamAPIPrefix = "$JS.API.>"
 
-// jetStreamNotEnabled is the reference's JSNotEnabledForAccountErr as an API response.
-const jetStreamNotEnabled = `{"type":"io.nats.jetstream.api.v1.account_info_response",` +
-	`"error":{"code":503,"err_code":10039,"description":"jetstream not enabled for account"}}`
-
 // answerJetStreamNotEnabled answers an account's JetStream API requests with the
-// reference's "jetstream not enabled for account" error, so that its clients fail at
-// once with a clear error instead of timing out: JetStream runs on the server but
-// this account (the system account, or one the options leave out) has none.
+// reference's "JetStream not enabled for account" error in the operation's response
+// type, so that its clients fail at once with a clear error instead of timing out:
+// JetStream runs on the server but this account (the system account, or one the
+// options leave out) has none. As in the reference, an account that imports
+// $JS.API.INFO from another account gets no such answers at all (it uses another
+// account's JetStream through imports, and what it does not import gets "no
+// responders"), and direct gets are never answered.
 func (s *Server) answerJetStreamNotEnabled(account *Account) {
-	response := []byte(jetStreamNotEnabled)
+	if mostSpecificServiceImport(account.serviceImports, jsapi.AccountInfoSubject) != nil {
+		return
+	}
 	handler := func(publisher *clientConn, pub publication, set *flushSet) {
 		if len(pub.reply) == 0 {
 			return
 		}
+		op, _, ok := jsapi.ParseSubject(string(pub.subject))
+		if !ok || op == jsapi.OpDirectGet || op == jsapi.OpDirectGetLastBySubject {
+			return
+		}
+		response := jsapi.MarshalResponse(&jsapi.Response{Type: op.ResponseType(), Error: jsapi.NewNotEnabledForAccountError()})
 		reply := publication{subject: slices.Clone(pub.reply), headerBytes: -1, message: response}
 		publisher.route(account, &reply, set)
 	}

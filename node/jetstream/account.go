@@ -29,6 +29,15 @@ type Account struct {
 	streams map[string]*Stream
 	apiSubs []Subscription
 	stopped bool
+
+	// directMu guards directSubs. It is never taken with mu held (syncDirect reads
+	// the streams under mu while holding it, so the order is directMu, then mu).
+	directMu sync.Mutex
+	// directSubs are the direct get subscriptions by stream name: a name has them
+	// while a stream of that name allows direct gets or a mirror of a stream of that
+	// name has mirror_direct, and only then, so that a direct get nobody serves
+	// gets "no responders" as from the reference.
+	directSubs map[string][]Subscription
 }
 
 func newAccount(m *Manager, name string, limits AccountLimits) *Account {
@@ -141,23 +150,147 @@ func (a *Account) overlapsLocked(except string, subjects []string) bool {
 	return false
 }
 
-// subscribeAPI answers $JS.API.> (and the domain's $JS.<domain>.API.>) in the account.
+// apiFilters are the subjects under the API prefix that the account's API
+// subscription covers: every operation but DIRECT.GET, whose subjects only the
+// streams that serve direct gets subscribe (syncDirect). A catch-all "$JS.API.>"
+// would take direct gets for streams without allow_direct and leave the requester
+// waiting for a timeout instead of the reference's "no responders". The price is
+// that an unknown subject under one of the other first tokens ("$JS.API.FOO.BAR")
+// also gets "no responders" where the reference swallows it (a timeout).
+var apiFilters = []string{"*", "STREAM.>", "CONSUMER.>", "META.>", "SERVER.>", "ACCOUNT.>"}
+
+// apiPrefixes returns the API prefixes the account answers: "$JS.API" and, with a
+// domain, "$JS.<domain>.API".
+func (a *Account) apiPrefixes() []string {
+	prefixes := []string{jsapi.APIPrefix}
+	if domain := a.manager.config.Domain; domain != "" {
+		prefixes = append(prefixes, jsapi.DomainAPIPrefix(domain))
+	}
+	return prefixes
+}
+
+// subscribeAPI answers the JetStream API (apiFilters under every API prefix) in the
+// account.
 func (a *Account) subscribeAPI() error {
 	host := a.manager.host
-	subjects := []string{jsapi.APIPrefix + ".>"}
-	if domain := a.manager.config.Domain; domain != "" {
-		subjects = append(subjects, jsapi.DomainAPIPrefix(domain)+".>")
-	}
-	for _, subj := range subjects {
-		sub, err := host.Subscribe(a.name, subj, a.handleAPI)
-		if err != nil {
-			return err
+	for _, prefix := range a.apiPrefixes() {
+		for _, filter := range apiFilters {
+			sub, err := host.Subscribe(a.name, prefix+"."+filter, a.handleAPI)
+			if err != nil {
+				return err
+			}
+			a.mu.Lock()
+			a.apiSubs = append(a.apiSubs, sub)
+			a.mu.Unlock()
 		}
-		a.mu.Lock()
-		a.apiSubs = append(a.apiSubs, sub)
-		a.mu.Unlock()
 	}
+	a.syncDirect()
 	return nil
+}
+
+// directNames returns, sorted, the stream names whose direct get subjects the
+// account must answer: streams with allow_direct, and the origins of mirrors with
+// mirror_direct (a mirror answers direct gets addressed to its origin, as the
+// reference's mirrors do in a queue group with the origin).
+func (a *Account) directNames() []string {
+	wanted := make(map[string]bool)
+	for _, stream := range a.Streams() {
+		config := stream.Config()
+		if config.AllowDirect {
+			wanted[config.Name] = true
+		}
+		if config.MirrorDirect && config.Mirror != nil && config.Mirror.Name != "" {
+			wanted[config.Mirror.Name] = true
+		}
+	}
+	names := make([]string, 0, len(wanted))
+	for name := range wanted {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// syncDirect makes the direct get subscriptions match directNames: it runs after
+// every change of the account's streams (create, update, delete, recovery).
+func (a *Account) syncDirect() {
+	wanted := a.directNames()
+	a.directMu.Lock()
+	defer a.directMu.Unlock()
+	a.mu.Lock()
+	stopped := a.stopped
+	a.mu.Unlock()
+	if stopped {
+		return
+	}
+	keep := make(map[string]bool, len(wanted))
+	for _, name := range wanted {
+		keep[name] = true
+	}
+	current := make([]string, 0, len(a.directSubs))
+	for name := range a.directSubs {
+		current = append(current, name)
+	}
+	sort.Strings(current)
+	for _, name := range current {
+		if !keep[name] {
+			for _, sub := range a.directSubs[name] {
+				sub.Unsubscribe()
+			}
+			delete(a.directSubs, name)
+		}
+	}
+	for _, name := range wanted {
+		if _, ok := a.directSubs[name]; ok {
+			continue
+		}
+		subs, err := a.subscribeDirect(name)
+		if err != nil {
+			a.manager.logger.Errorf("JetStream direct get subscription for '%s > %s': %v", a.name, name, err)
+			continue
+		}
+		if a.directSubs == nil {
+			a.directSubs = make(map[string][]Subscription)
+		}
+		a.directSubs[name] = subs
+	}
+}
+
+// subscribeDirect subscribes DIRECT.GET.<name> and DIRECT.GET.<name>.> under every
+// API prefix.
+func (a *Account) subscribeDirect(name string) ([]Subscription, error) {
+	var subs []Subscription
+	for _, prefix := range a.apiPrefixes() {
+		base := prefix + ".DIRECT.GET." + name
+		for _, subj := range []string{base, base + ".>"} {
+			sub, err := a.manager.host.Subscribe(a.name, subj, a.handleDirect)
+			if err != nil {
+				for _, done := range subs {
+					done.Unsubscribe()
+				}
+				return nil, err
+			}
+			subs = append(subs, sub)
+		}
+	}
+	return subs, nil
+}
+
+// stopDirect removes every direct get subscription.
+func (a *Account) stopDirect() {
+	a.directMu.Lock()
+	defer a.directMu.Unlock()
+	names := make([]string, 0, len(a.directSubs))
+	for name := range a.directSubs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		for _, sub := range a.directSubs[name] {
+			sub.Unsubscribe()
+		}
+	}
+	a.directSubs = nil
 }
 
 // stop stops every stream and removes the subscriptions.
@@ -171,6 +304,7 @@ func (a *Account) stop() {
 	for _, sub := range subs {
 		sub.Unsubscribe()
 	}
+	a.stopDirect()
 	for _, stream := range streams {
 		stream.stop()
 	}
@@ -230,6 +364,7 @@ func (a *Account) recoverStream(name string) error {
 		m.logger.Errorf("JetStream stream '%s > %s' consumer recovery: %v", a.name, name, err)
 	}
 	stream.start()
+	a.syncDirect()
 	var state store.StreamState
 	stream.store.FastState(&state)
 	m.logger.Noticef("  Restored %d messages for stream '%s > %s'", state.Msgs, a.name, meta.Config.Name)

@@ -15,7 +15,6 @@ import (
 
 // handleAPI answers one $JS.API request of the account.
 func (a *Account) handleAPI(msg *Msg) {
-	a.apiTotal.Add(1)
 	subj := msg.Subject
 	if domain := a.manager.config.Domain; domain != "" {
 		if plain, ok := jsapi.StripDomain(subj, domain); ok {
@@ -23,9 +22,14 @@ func (a *Account) handleAPI(msg *Msg) {
 		}
 	}
 	op, args, ok := jsapi.ParseSubject(subj)
-	if !ok {
+	if !ok || op == jsapi.OpDirectGet || op == jsapi.OpDirectGetLastBySubject {
+		// Unknown subjects go unanswered and uncounted, as in the reference; direct
+		// gets have their own subscriptions (handleDirect).
 		return
 	}
+	// The request is counted once handled: the reference's api.total in an INFO
+	// response counts the requests before it, not the INFO itself.
+	defer a.apiTotal.Add(1)
 	request := &Request{Subject: subj, Reply: msg.Reply, Header: bytes.Clone(msg.Header),
 		Data: bytes.Clone(msg.Data), account: a}
 	switch op {
@@ -53,8 +57,6 @@ func (a *Account) handleAPI(msg *Msg) {
 		a.apiStreamSnapshot(request, args.Stream)
 	case jsapi.OpStreamRestore:
 		a.apiStreamRestore(request, args.Stream)
-	case jsapi.OpDirectGet, jsapi.OpDirectGetLastBySubject:
-		a.apiDirectGet(request, op, args)
 	case jsapi.OpConsumerCreate, jsapi.OpConsumerDurableCreate, jsapi.OpConsumerNames,
 		jsapi.OpConsumerList, jsapi.OpConsumerInfo, jsapi.OpConsumerDelete, jsapi.OpConsumerPause,
 		jsapi.OpConsumerUnpin, jsapi.OpConsumerNext, jsapi.OpConsumerReset,
@@ -90,7 +92,8 @@ func (a *Account) Info() jsapi.AccountInfo {
 		Streams: streams, Consumers: a.ConsumerCount(),
 		Limits: jsapi.AccountLimits{MaxMemory: unlimited(limits.MaxMemory), MaxStore: unlimited(limits.MaxStore),
 			MaxStreams: int(unlimited(int64(limits.MaxStreams))), MaxConsumers: int(unlimited(int64(limits.MaxConsumers))),
-			MaxAckPending: -1, MemoryMaxStreamBytes: -1, StoreMaxStreamBytes: -1},
+			MaxAckPending: int(unlimited(int64(limits.MaxAckPending))), MemoryMaxStreamBytes: unlimited(limits.MemoryMaxStreamBytes),
+			StoreMaxStreamBytes: unlimited(limits.StoreMaxStreamBytes), MaxBytesRequired: limits.MaxBytesRequired},
 	}
 	return jsapi.AccountInfo{Tier: tier, Domain: a.manager.config.Domain,
 		API: jsapi.APIStats{Level: jsapi.APILevel, Total: a.apiTotal.Load(), Errors: a.apiErrors.Load()}}
@@ -145,6 +148,24 @@ func decodeConfigRequest(request *Request, name string) (jsapi.StreamConfigReque
 		return body, jsapi.NewStreamMismatchError()
 	}
 	return body, nil
+}
+
+// checkStreamBytesLimitsLocked applies the account's max_bytes_required and
+// memory/store max_stream_bytes limits to a new or changed configuration, before the
+// name and subject checks as the reference does. A stream without max_bytes passes
+// the max_stream_bytes cap (the reference leaves it unlimited).
+func (a *Account) checkStreamBytesLimitsLocked(config *jsapi.StreamConfig) *jsapi.Error {
+	if a.limits.MaxBytesRequired && config.MaxBytes <= 0 {
+		return jsapi.NewStreamMaxBytesRequiredError()
+	}
+	streamBytesMax := a.limits.StoreMaxStreamBytes
+	if config.Storage == jsapi.MemoryStorage {
+		streamBytesMax = a.limits.MemoryMaxStreamBytes
+	}
+	if streamBytesMax > 0 && config.MaxBytes > streamBytesMax {
+		return jsapi.NewStreamMaxStreamBytesExceededError()
+	}
+	return nil
 }
 
 // checkResourcesLocked applies the account's stream count and reservation limits to
@@ -202,6 +223,14 @@ func (a *Account) apiStreamCreate(request *Request, name string) {
 // AddStream creates a stream, or returns the existing one when its configuration is
 // the same; created says which.
 func (a *Account) AddStream(config jsapi.StreamConfig, pedantic bool) (*Stream, bool, *jsapi.Error) {
+	stream, created, apiErr := a.addStream(config, pedantic)
+	if created {
+		a.syncDirect()
+	}
+	return stream, created, apiErr
+}
+
+func (a *Account) addStream(config jsapi.StreamConfig, pedantic bool) (*Stream, bool, *jsapi.Error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.stopped {
@@ -209,6 +238,9 @@ func (a *Account) AddStream(config jsapi.StreamConfig, pedantic bool) (*Stream, 
 	}
 	checked, apiErr := jsapi.CheckStreamConfig(&config, a.checkOptionsLocked(pedantic, config.Name))
 	if apiErr != nil {
+		return nil, false, apiErr
+	}
+	if apiErr := a.checkStreamBytesLimitsLocked(&checked); apiErr != nil {
 		return nil, false, apiErr
 	}
 	if checked.Replicas > 1 {
@@ -284,6 +316,14 @@ func (a *Account) apiStreamUpdate(request *Request, name string) {
 
 // UpdateStream applies a new configuration to an existing stream.
 func (a *Account) UpdateStream(config jsapi.StreamConfig, pedantic bool) (*Stream, *jsapi.Error) {
+	stream, apiErr := a.updateStream(config, pedantic)
+	if apiErr == nil {
+		a.syncDirect()
+	}
+	return stream, apiErr
+}
+
+func (a *Account) updateStream(config jsapi.StreamConfig, pedantic bool) (*Stream, *jsapi.Error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	stream := a.streams[config.Name]
@@ -294,6 +334,9 @@ func (a *Account) UpdateStream(config jsapi.StreamConfig, pedantic bool) (*Strea
 	options := jsapi.StreamUpdateOptions{StreamCheckOptions: a.checkOptionsLocked(pedantic, config.Name), SingleServer: true}
 	checked, apiErr := jsapi.CheckStreamUpdate(&old, &config, options)
 	if apiErr != nil {
+		return nil, apiErr
+	}
+	if apiErr := a.checkStreamBytesLimitsLocked(&checked); apiErr != nil {
 		return nil, apiErr
 	}
 	if a.overlapsLocked(config.Name, checked.Subjects) {
@@ -334,6 +377,7 @@ func (a *Account) DeleteStream(name string) *jsapi.Error {
 	}
 	delete(a.streams, name)
 	a.mu.Unlock()
+	a.syncDirect()
 	if err := stream.delete(); err != nil {
 		return jsapi.NewStreamDeleteError(err)
 	}

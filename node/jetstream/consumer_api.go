@@ -143,7 +143,9 @@ func (e *consumerAPI) addConsumer(stream *Stream, requested *jsapi.ConsumerConfi
 	e.createMu.Lock()
 	defer e.createMu.Unlock()
 	streamConfig := stream.Config()
-	config, apiErr := jsapi.PrepareConsumerConfig(requested, &streamConfig, e.checkOptions(pedantic))
+	options := e.checkOptions(pedantic)
+	options.AccountMaxAckPending = stream.Account().Limits().MaxAckPending
+	config, apiErr := jsapi.PrepareConsumerConfig(requested, &streamConfig, options)
 	if apiErr != nil {
 		return nil, apiErr
 	}

@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"bytes"
 	"errors"
 	"strconv"
 	"time"
@@ -19,19 +20,53 @@ const (
 	directMultiLastMax = 1024
 )
 
-// apiDirectGet answers DIRECT.GET.<stream> (body: MsgGetRequest) and
-// DIRECT.GET.<stream>.<subject> (last message of subject). Replies are the message
-// itself with Nats-Stream, Nats-Subject, Nats-Sequence and Nats-Time-Stamp headers,
-// or a status message; streams without allow_direct do not answer.
-func (a *Account) apiDirectGet(request *Request, op jsapi.Op, args jsapi.Args) {
-	stream := a.Stream(args.Stream)
-	if stream == nil || request.Reply == "" {
+// handleDirect is the handler of the direct get subscriptions (see syncDirect). Direct
+// gets are not API requests for the account's statistics: the reference counts
+// neither them nor their errors.
+func (a *Account) handleDirect(msg *Msg) {
+	subj := msg.Subject
+	if domain := a.manager.config.Domain; domain != "" {
+		if plain, ok := jsapi.StripDomain(subj, domain); ok {
+			subj = plain
+		}
+	}
+	op, args, ok := jsapi.ParseSubject(subj)
+	if !ok || (op != jsapi.OpDirectGet && op != jsapi.OpDirectGetLastBySubject) || msg.Reply == "" {
 		return
 	}
-	config := stream.Config()
-	if !config.AllowDirect {
+	stream := a.directResponder(args.Stream)
+	if stream == nil {
 		return
 	}
+	request := &Request{Subject: subj, Reply: msg.Reply, Header: bytes.Clone(msg.Header),
+		Data: bytes.Clone(msg.Data), account: a}
+	stream.directGet(request, op, args)
+}
+
+// directResponder picks the stream that answers a direct get addressed to name: the
+// stream of that name when it allows direct gets, else the first (by name) mirror of
+// it with mirror_direct. The reference lets the origin and its mirrors answer in a
+// queue group, so any of them may answer; preferring the origin answers from the
+// freshest copy and keeps the choice deterministic.
+func (a *Account) directResponder(name string) *Stream {
+	if stream := a.Stream(name); stream != nil && stream.Config().AllowDirect {
+		return stream
+	}
+	for _, stream := range a.Streams() {
+		config := stream.Config()
+		if config.MirrorDirect && config.Mirror != nil && config.Mirror.Name == name {
+			return stream
+		}
+	}
+	return nil
+}
+
+// directGet answers DIRECT.GET.<stream> (body: MsgGetRequest) and
+// DIRECT.GET.<stream>.<subject> (last message of subject) from this stream. Replies
+// are the message itself with Nats-Stream (this stream's name, also when a mirror
+// answers for its origin), Nats-Subject, Nats-Sequence and Nats-Time-Stamp headers,
+// or a status message.
+func (stream *Stream) directGet(request *Request, op jsapi.Op, args jsapi.Args) {
 	var body jsapi.MsgGetRequest
 	if op == jsapi.OpDirectGetLastBySubject {
 		if len(request.Data) > 0 {
@@ -45,7 +80,11 @@ func (a *Account) apiDirectGet(request *Request, op jsapi.Op, args jsapi.Args) {
 			return
 		}
 		if err := jsapi.DecodeRequest(request.Data, &body, false); err != nil {
-			stream.directStatus(request.Reply, jsapi.StatusRequestTimeout, jsapi.DescriptionBadRequest)
+			stream.directStatus(request.Reply, jsapi.StatusRequestTimeout, jsapi.DescriptionMalformedRequest)
+			return
+		}
+		if directRequestEmpty(&body) {
+			stream.directStatus(request.Reply, jsapi.StatusRequestTimeout, jsapi.DescriptionEmptyRequest)
 			return
 		}
 	}
@@ -68,6 +107,14 @@ func (a *Account) apiDirectGet(request *Request, op jsapi.Op, args jsapi.Args) {
 	}
 }
 
+// directRequestEmpty reports a body that names no message: no sequence, subject,
+// start time or multi-last filter (a batch or an up-to bound alone does not count).
+// The reference answers it "Empty Request", before checking which fields go together.
+func directRequestEmpty(body *jsapi.MsgGetRequest) bool {
+	return body.Seq == 0 && body.LastFor == "" && body.NextFor == "" && len(body.MultiLastFor) == 0 &&
+		body.StartTime == nil
+}
+
 // directRequestValid applies the reference's rules on which fields go together.
 func directRequestValid(body *jsapi.MsgGetRequest) bool {
 	if body.LastFor != "" && body.NextFor != "" {
@@ -88,8 +135,7 @@ func directRequestValid(body *jsapi.MsgGetRequest) bool {
 	if body.Batch > 0 && body.LastFor != "" {
 		return false
 	}
-	if len(body.MultiLastFor) == 0 && body.Batch == 0 && body.Seq == 0 && body.LastFor == "" &&
-		body.NextFor == "" && body.StartTime == nil {
+	if directRequestEmpty(body) {
 		return false
 	}
 	for _, filter := range body.MultiLastFor {

@@ -56,6 +56,13 @@ type AccountLimits struct {
 	MaxStore     int64
 	MaxStreams   int
 	MaxConsumers int
+	// MaxAckPending caps (and defaults) its consumers' max_ack_pending.
+	MaxAckPending int
+	// MemoryMaxStreamBytes and StoreMaxStreamBytes cap a memory or file stream's
+	// max_bytes; MaxBytesRequired refuses streams without max_bytes.
+	MemoryMaxStreamBytes int64
+	StoreMaxStreamBytes  int64
+	MaxBytesRequired     bool
 }
 
 // Manager is JetStream for one server: its accounts and their streams.

@@ -239,6 +239,12 @@ func (s *Stream) applyLocked(entry *publishEntry) completion {
 		done.ack = jsapi.PubAck{Stream: s.config.Name, Sequence: seq, Domain: s.manager.config.Domain}
 		return done
 	}
+	var subjectPrevious uint64
+	if s.config.RePublish != nil {
+		// A republished message carries its subject's previous sequence (the
+		// reference's Nats-Last-Sequence), read before storing; only republish needs it.
+		subjectPrevious = s.store.FilteredState(0, entry.subject).Last
+	}
 	seq, _, err := s.store.StoreMsg(entry.subject, entry.header, entry.data, entry.timestamp, entry.ttl)
 	if err != nil {
 		done.failure = storeError(err)
@@ -265,7 +271,7 @@ func (s *Stream) applyLocked(entry *publishEntry) completion {
 	done.header = entry.header
 	done.data = entry.data
 	done.timestamp = entry.timestamp
-	done.previous = state.LastSeq
+	done.previous = subjectPrevious
 	return done
 }
 

@@ -62,7 +62,8 @@ type completion struct {
 	header    []byte
 	data      []byte
 	timestamp int64
-	// previous is the stream's last sequence before this message.
+	// previous is the last sequence of the message's subject before it (0 for
+	// none), set only on streams that republish: the republished Nats-Last-Sequence.
 	previous uint64
 	// purged says a rollup removed every earlier message.
 	purged bool
