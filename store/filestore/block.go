@@ -263,9 +263,10 @@ var zeroFillChunk = make([]byte, zeroFillBytes)
 // preallocated length, when fewer than zeroFillAheadBytesMin are written ahead of its
 // data. The zeros are what the file holds there already (the preallocation reads as
 // zeros), so they need no fsync of their own and change nothing a recovery sees; a
-// failed write fails the store like any other.
+// failed write fails the store like any other. Interval mode skips them: no caller
+// waits for its fsyncs, and the zeros doubled the page cache work of its writes.
 func (s *Store) zeroAheadLocked(b *block) error {
-	if b == nil || !b.zeroFill || b.zeroed-b.size >= zeroFillAheadBytesMin {
+	if b == nil || !b.zeroFill || b.zeroed-b.size >= zeroFillAheadBytesMin || s.config.SyncInterval > 0 {
 		return nil
 	}
 	start := max(b.zeroed, b.size)

@@ -146,6 +146,7 @@ func (s *Store) flushLoop() {
 		if cap(batch) <= syncBatchCallbacksMax {
 			s.spareWaiters = batch[:0]
 		}
+		s.startSyncAheadLocked()
 		for i := 0; i < flushYieldsMax && len(s.flushWaiters) < len(batch)*3/4 && !s.closed; i++ {
 			s.mu.Unlock()
 			runtime.Gosched()
@@ -216,6 +217,35 @@ func (s *Store) flushUnlocked() error {
 	}
 	return nil
 }
+
+// syncAheadBytes is the length of the write block handed to the OS and not synced
+// at which interval mode fsyncs it on a task, ahead of the timer. A block's rollover
+// must fsync it before the next block exists, under the lock: with the whole block
+// unsynced (8 MiB) that took about 7ms a block, a sixth of the time of 64 writers.
+// Synced ahead, it leaves the rollover at most about this much to write (a quarter
+// of a smaller block).
+const syncAheadBytes = 1 << 20
+
+// startSyncAheadLocked starts a group commit without callbacks on a task when the
+// write block has syncAheadBytes unsynced in interval mode (see syncAheadBytes). The
+// callers are acknowledged already; the fsync runs as a sync always round does.
+func (s *Store) startSyncAheadLocked() {
+	if s.config.SyncInterval <= 0 || s.config.Tasks == nil || s.closed || s.failed != nil || s.syncsInFlight > 0 {
+		return
+	}
+	w := s.writeBlock()
+	if w == nil || w.written-w.synced < min(syncAheadBytes, s.config.BlockBytesMax/4) {
+		return
+	}
+	s.waiters = append(s.waiters, durableWaiter{done: ignoreSyncResult})
+	s.syncsInFlight++
+	s.syncsStarting++
+	s.config.Tasks.Go(s.syncLoop)
+}
+
+// ignoreSyncResult is the callback of a sync ahead: a failure fails the store, which
+// tells the next callers.
+func ignoreSyncResult(error) {}
 
 // unlockedWrite is the write of flushUnlocked in progress, if block is set.
 type unlockedWrite struct {

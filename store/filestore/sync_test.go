@@ -589,3 +589,46 @@ func TestEraseDuringUnlockedFlushRaces(t *testing.T) {
 		})
 	}
 }
+
+// TestIntervalSyncAhead proves that interval mode fsyncs the write block on a task
+// once syncAheadBytes of it are unsynced, without waiting for the timer, that the
+// task's fsync makes what it covered survive a power loss, and that Stop waits for
+// nothing the task still holds.
+func TestIntervalSyncAhead(t *testing.T) {
+	disk := newDisk(12)
+	tasks := &taskQueue{}
+	cfg := variants()["plain"](disk.FS())
+	cfg.BlockBytesMax, cfg.SyncInterval, cfg.Tasks = 4*syncAheadBytes, time.Hour, tasks
+	s := mustOpen(t, cfg, store.StreamConfig{Name: "A"})
+	payload := make([]byte, 1000)
+	var stored uint64
+	for len(tasks.queued) == 0 {
+		if stored > 2*syncAheadBytes/uint64(len(payload)) {
+			t.Fatalf("no sync ahead after %d messages", stored)
+		}
+		seq, _, err := s.StoreMsg("ahead", nil, payload, int64(stored+1), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored = seq
+		durable(t, s)
+	}
+	if w := s.writeBlock(); w.synced >= syncAheadBytes || w.written-w.synced < syncAheadBytes {
+		t.Fatalf("sync ahead started with %d written, %d synced", w.written, w.synced)
+	}
+	tasks.runAll()
+	if w := s.writeBlock(); w.synced < syncAheadBytes || s.syncsInFlight != 0 {
+		t.Fatalf("after the sync ahead: %d synced, %d syncs in flight", w.synced, s.syncsInFlight)
+	}
+	if _, _, err := s.StoreMsg("ahead", nil, []byte("unsynced"), 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	durable(t, s)
+	disk.Crash(true)
+	cfg.FS, cfg.Tasks = disk.FS(), nil
+	s = mustOpen(t, cfg, store.StreamConfig{Name: "A"})
+	defer s.Stop()
+	if state := s.State(); state.Lost != nil || state.LastSeq < stored {
+		t.Fatalf("after power loss: last %d (want at least %d synced ahead), lost %v", state.LastSeq, stored, state.Lost)
+	}
+}
