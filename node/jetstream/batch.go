@@ -64,6 +64,7 @@ type atomicBatch struct {
 // streamBatches is a stream's open batches, under the stream's mu.
 type streamBatches struct {
 	atomic map[string]*atomicBatch
+	fast   map[string]*fastBatch
 }
 
 // batchLimits are the effective limits of the server.
@@ -97,6 +98,10 @@ func (m *Manager) batchLimits() batchLimits {
 // (it has a Nats-Batch-Id) and reports whether it did; the publish path handles the
 // others.
 func (s *Stream) processBatchPublish(entry *publishEntry) bool {
+	if request, matched := jsapi.ParseFastBatch(entry.reply); matched {
+		s.processFastBatchPublish(request, entry)
+		return true
+	}
 	if len(entry.header) == 0 {
 		return false
 	}
@@ -317,6 +322,9 @@ type batchChecker struct {
 	subjects           map[string]uint64
 	expectedPerSubject map[string]uint64
 	bytes              uint64
+	// lastMsgIDAllowed lets Nats-Expected-Last-Msg-Id through (fast batches check it
+	// themselves; an atomic batch refuses it).
+	lastMsgIDAllowed bool
 }
 
 func newBatchChecker(s *Stream) *batchChecker {
@@ -339,7 +347,7 @@ func (c *batchChecker) check(entry *publishEntry) *jsapi.Error {
 	s := c.stream
 	config := &s.config
 	hdr := entry.header
-	if _, ok := header.Get(hdr, jsapi.HeaderExpectedLastMsgID); ok {
+	if _, ok := header.Get(hdr, jsapi.HeaderExpectedLastMsgID); ok && !c.lastMsgIDAllowed {
 		return jsapi.NewAtomicPublishUnsupportedHeaderBatchError(jsapi.HeaderExpectedLastMsgID)
 	}
 	if apiErr := checkCounterPublish(config, hdr, entry.data); apiErr != nil {

@@ -77,8 +77,10 @@ type Manager struct {
 	accounts map[string]*Account
 	stopped  bool
 
-	// atomicBatches counts the open atomic publish batches of every stream.
+	// atomicBatches and fastBatches count the open atomic and fast publish batches
+	// of every stream.
 	atomicBatches atomic.Int64
+	fastBatches   atomic.Int64
 }
 
 // ErrStopped is returned by calls on a stopped Manager.
