@@ -413,7 +413,7 @@ type Varz struct {
 	LeafNode             ListenerOptsVarz      `json:"leaf,omitempty"`
 	MQTT                 ListenerOptsVarz      `json:"mqtt,omitempty"`
 	Websocket            ListenerOptsVarz      `json:"websocket,omitempty"`
-	JetStream            struct{}              `json:"jetstream,omitempty"`
+	JetStream            JetStreamVarz         `json:"jetstream,omitempty"`
 }
 
 // defaultFeatureFlags are the reference's feature flags at their defaults; monitoring
@@ -519,6 +519,7 @@ func (s *Server) Varz() *Varz {
 		v.Subscriptions += uint32(s.accounts[name].sublist.Count())
 	}
 	s.mu.Unlock()
+	v.JetStream = s.jetStreamVarz()
 	return v
 }
 
@@ -611,9 +612,10 @@ func (s *Server) Subsz(options SubszOptions) *Subsz {
 
 // HealthStatus is the /healthz response.
 type HealthStatus struct {
-	Status     string `json:"status"`
-	StatusCode int    `json:"status_code,omitempty"`
-	Error      string `json:"error,omitempty"`
+	Status     string         `json:"status"`
+	StatusCode int            `json:"status_code,omitempty"`
+	Error      string         `json:"error,omitempty"`
+	Errors     []HealthzError `json:"errors,omitempty"`
 }
 
 // Healthz reports whether the server accepts clients.

@@ -196,13 +196,21 @@ func (s *Server) handleMonitor(method, target string) (int, string, []byte) {
 		options.Limit, _ = strconv.Atoi(query.Get("limit"))
 		value = s.Subsz(options)
 	case "/healthz":
-		health := s.jetStreamHealth(s.Healthz(), query)
-		if health.StatusCode != 0 {
-			status = health.StatusCode
+		options, err := healthzOptionsFromQuery(query)
+		if err != nil {
+			return 400, "text/plain", []byte(err.Error())
 		}
-		value = health
+		health := s.HealthzWith(options)
+		// The status code is the HTTP status; the reference leaves it out of the body,
+		// which it writes without indentation.
+		status, health.StatusCode = health.StatusCode, 0
+		value = compactJSON{health}
 	case "/jsz":
-		value = s.Jsz(jszOptionsFromQuery(query))
+		options, err := jszOptionsFromQuery(query)
+		if err != nil {
+			return 400, "text/plain", []byte(err.Error())
+		}
+		value = s.Jsz(options)
 	case "/accountz":
 		accountz, err := s.Accountz(query.Get("acc"))
 		if err != nil {
@@ -212,7 +220,13 @@ func (s *Server) handleMonitor(method, target string) (int, string, []byte) {
 	default:
 		return 404, "text/plain", []byte("404 page not found\n")
 	}
-	body, err := json.MarshalIndent(value, "", "  ")
+	var body []byte
+	var err error
+	if compact, ok := value.(compactJSON); ok {
+		body, err = json.Marshal(compact.value)
+	} else {
+		body, err = json.MarshalIndent(value, "", "  ")
+	}
 	if err != nil {
 		return 500, "text/plain", []byte(err.Error())
 	}
@@ -222,6 +236,9 @@ func (s *Server) handleMonitor(method, target string) (int, string, []byte) {
 	}
 	return status, "application/json", body
 }
+
+// compactJSON marks a monitoring answer written without indentation.
+type compactJSON struct{ value any }
 
 // monitorPaths are the endpoints whose requests /varz counts in http_req_stats.
 var monitorPaths = []string{"/", "/varz", "/connz", "/subsz", "/subscriptionsz", "/healthz", "/jsz", "/accountz"}

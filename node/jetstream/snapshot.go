@@ -3,36 +3,59 @@ package jetstream
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
+
+	"github.com/klauspost/compress/s2"
 
 	"github.com/natsim/natsim/ds/subject"
 	"github.com/natsim/natsim/env"
 	"github.com/natsim/natsim/proto/jsapi"
-	"github.com/natsim/natsim/store"
 )
 
 // Snapshot and restore bounds.
 const (
-	// snapshotChunkBytesDefault and snapshotChunkBytesMax bound one snapshot chunk.
+	// snapshotChunkBytesDefault, snapshotChunkBytesMin and snapshotChunkBytesMax
+	// bound one snapshot chunk (the reference clamps to 1KiB..1MiB).
 	snapshotChunkBytesDefault = 128 << 10
+	snapshotChunkBytesMin     = 1 << 10
 	snapshotChunkBytesMax     = 1 << 20
-	// snapshotWindowChunksMax bounds the chunks sent and not yet acknowledged.
-	snapshotWindowChunksMax = 8
-	// snapshotBytesMax bounds a snapshot or a restore held in memory.
+	// snapshotWindowBytesDefault and snapshotWindowBytesMax bound the bytes sent and
+	// not yet acknowledged (the reference's window_size, clamped the same way).
+	snapshotWindowBytesDefault = 8 << 20
+	snapshotWindowBytesMax     = 32 << 20
+	// snapshotBytesMax bounds a snapshot or a restore held in memory (compressed).
 	snapshotBytesMax = 1 << 30
+	// snapshotAckTimeout ends a snapshot whose client stopped acknowledging chunks,
+	// with the reference's 408 No Flow Response.
+	snapshotAckTimeout = 5 * time.Second
+	// snapshotInterestWait and snapshotInterestPoll: clients subscribe to the
+	// deliver subject only after the SNAPSHOT response, so the first chunk waits for
+	// that subscription (the reference waits up to two seconds as well).
+	snapshotInterestWait = 2 * time.Second
+	snapshotInterestPoll = 10 * time.Millisecond
 	// restoreIdleTimeout abandons a restore whose client stopped sending chunks.
 	restoreIdleTimeout = 2 * time.Minute
 )
 
-// The snapshot format is store.WriteSnapshot's (messages with sequences and times,
-// checksummed); the configuration travels in the API responses and the restore
-// request, as the reference's do. Snapshots are not interchangeable with the
-// reference's tar of block files.
+// Snapshots are the reference's (nats-server 2.15) backup format: an s2 stream of
+// NATSARC1 entries (snapshot_archive.go), so a backup taken from either server
+// restores into the other, and natscli's backup info and validate read ours.
+
+// The status headers of the message that ends a snapshot, as the reference sends.
+var (
+	snapshotEndOK           = []byte("NATS/1.0 204\r\n\r\n")
+	snapshotEndNoFlow       = []byte("NATS/1.0 408 No Flow Response\r\n\r\n")
+	snapshotEndNoInterest   = []byte("NATS/1.0 408 No Interest\r\n\r\n")
+	errSnapshotTooLarge     = errors.New("snapshot too large")
+	errSnapshotNoInterest   = errors.New("no interest")
+	errSnapshotNoFlowAnswer = errors.New("no flow response")
+)
 
 // apiStreamSnapshot answers STREAM.SNAPSHOT: the response carries the configuration
 // and state, then the chunks go to the deliver subject, each with an ack reply that
-// opens the window for the next ones, and an empty message ends them.
+// opens the window for the next ones, and a 204 status message ends them.
 func (a *Account) apiStreamSnapshot(request *Request, name string) {
 	const op = jsapi.OpStreamSnapshot
 	var body jsapi.StreamSnapshotRequest
@@ -49,21 +72,27 @@ func (a *Account) apiStreamSnapshot(request *Request, name string) {
 		return
 	}
 	var buffer bytes.Buffer
-	if err := store.WriteSnapshot(&limitedWriter{w: &buffer, remaining: snapshotBytesMax}, stream.store); err != nil {
+	state, err := writeSnapshotArchive(&limitedWriter{w: &buffer, remaining: snapshotBytesMax}, stream, !body.NoConsumers)
+	if err != nil {
 		request.RespondError(op, jsapi.NewStreamSnapshotError(err))
 		return
 	}
-	info := stream.Info(false, "")
+	config := stream.Config()
 	request.Respond(&jsapi.StreamSnapshotResponse{Response: jsapi.Response{Type: jsapi.StreamSnapshotResponseType},
-		Config: &info.Config, State: &info.State})
+		Config: &config, State: &state})
 	chunk := body.ChunkSize
 	if chunk <= 0 {
 		chunk = snapshotChunkBytesDefault
 	}
-	chunk = min(chunk, snapshotChunkBytesMax)
-	sender := &snapshotSender{account: a, deliver: body.DeliverSubject, data: buffer.Bytes(), chunk: chunk,
-		ackSubject: jsapi.SnapshotAckSubject(name, a.manager.newID())}
-	sender.start()
+	chunk = min(max(chunk, snapshotChunkBytesMin), snapshotChunkBytesMax)
+	window := body.WindowSize
+	if window <= 0 {
+		window = snapshotWindowBytesDefault
+	}
+	window = max(min(max(window, snapshotChunkBytesMin), snapshotWindowBytesMax), chunk)
+	sender := &snapshotSender{account: a, stream: name, deliver: body.DeliverSubject, data: buffer.Bytes(), chunk: chunk,
+		windowChunks: window / chunk, ackSubject: jsapi.SnapshotAckSubject(name, a.manager.newID())}
+	sender.waitForInterest(a.manager.config.Env.Clock.Now().Add(snapshotInterestWait))
 }
 
 // limitedWriter fails once more than remaining bytes are written.
@@ -71,8 +100,6 @@ type limitedWriter struct {
 	w         *bytes.Buffer
 	remaining int
 }
-
-var errSnapshotTooLarge = errors.New("snapshot too large")
 
 func (l *limitedWriter) Write(p []byte) (int, error) {
 	if len(p) > l.remaining {
@@ -82,25 +109,63 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// snapshotSender sends a snapshot in chunks, at most snapshotWindowChunksMax ahead
-// of the client's acknowledgements.
+// snapshotSender sends a snapshot in chunks, at most windowChunks ahead of the
+// client's acknowledgements.
 type snapshotSender struct {
-	account    *Account
-	deliver    string
-	ackSubject string
-	data       []byte
-	chunk      int
+	account      *Account
+	stream       string
+	deliver      string
+	ackSubject   string
+	data         []byte
+	chunk        int
+	windowChunks int
 
 	mu          sync.Mutex
 	sub         Subscription
 	offset      int
+	index       int
 	outstanding int
 	finished    bool
+	ackTimer    env.Timer
+}
+
+// waitForInterest starts the transfer once the deliver subject has a subscriber, or
+// ends it with 408 No Interest after the deadline.
+func (s *snapshotSender) waitForInterest(deadline time.Time) {
+	manager := s.account.manager
+	if snapshotHasInterest(manager.host, s.account.name, s.deliver) {
+		s.start()
+		return
+	}
+	clock := manager.config.Env.Clock
+	if !clock.Now().Before(deadline) {
+		manager.logger.Warnf("Snapshot for stream '%s > %s' failed: %v", s.account.name, s.stream, errSnapshotNoInterest)
+		manager.host.Publish(s.account.name, s.deliver, "", snapshotEndNoInterest, nil)
+		return
+	}
+	clock.AfterFunc(snapshotInterestPoll, func() { s.waitForInterest(deadline) })
+}
+
+// snapshotHasInterest reports whether someone subscribes to exactly the deliver
+// subject, as the reference's interest notification does: a client's wildcard
+// response subscription (nats.go's _INBOX.<id>.*) also matches the inbox the
+// client asks for, but the chunks must wait for the subscription it makes after
+// the response, or they reach a handler that drops them. A host that cannot tell
+// exact interest apart falls back to any interest.
+func snapshotHasInterest(host Host, account, deliver string) bool {
+	if exact, ok := host.(interface {
+		HasDeliveryInterest(account, subject, queue string) bool
+	}); ok {
+		return exact.HasDeliveryInterest(account, deliver, "")
+	}
+	return host.HasInterest(account, deliver)
 }
 
 func (s *snapshotSender) start() {
-	sub, err := s.account.manager.host.Subscribe(s.account.name, s.ackSubject, func(*Msg) { s.acknowledged() })
+	// Acks come back on <ack subject>.<chunk bytes>.<chunk index>, as the reference's.
+	sub, err := s.account.manager.host.Subscribe(s.account.name, s.ackSubject+".>", func(*Msg) { s.acknowledged() })
 	if err != nil {
+		s.account.manager.logger.Warnf("Snapshot for stream '%s > %s' failed: %v", s.account.name, s.stream, err)
 		return
 	}
 	s.mu.Lock()
@@ -118,37 +183,65 @@ func (s *snapshotSender) acknowledged() {
 	s.send()
 }
 
-// send fills the window; after the last chunk it sends the empty end message.
+// send fills the window; after the last chunk it sends the 204 end message. Every
+// chunk sent rearms the ack timer, which ends a transfer whose client went quiet.
 func (s *snapshotSender) send() {
 	host := s.account.manager.host
 	for {
 		s.mu.Lock()
-		if s.finished || s.outstanding >= snapshotWindowChunksMax {
+		if s.finished || s.outstanding >= s.windowChunks {
 			s.mu.Unlock()
 			return
 		}
 		if s.offset >= len(s.data) {
-			s.finished = true
-			sub := s.sub
 			s.mu.Unlock()
-			host.Publish(s.account.name, s.deliver, "", nil, nil)
-			if sub != nil {
-				sub.Unsubscribe()
-			}
+			s.finish(snapshotEndOK, nil)
 			return
 		}
 		end := min(s.offset+s.chunk, len(s.data))
 		piece := s.data[s.offset:end]
 		s.offset = end
+		s.index++
 		s.outstanding++
+		reply := fmt.Sprintf("%s.%d.%d", s.ackSubject, len(piece), s.index)
+		if s.ackTimer != nil {
+			s.ackTimer.Stop()
+		}
+		s.ackTimer = s.account.manager.config.Env.Clock.AfterFunc(snapshotAckTimeout, s.ackTimedOut)
 		s.mu.Unlock()
-		host.Publish(s.account.name, s.deliver, s.ackSubject, nil, piece)
+		host.Publish(s.account.name, s.deliver, reply, nil, piece)
+	}
+}
+
+func (s *snapshotSender) ackTimedOut() { s.finish(snapshotEndNoFlow, errSnapshotNoFlowAnswer) }
+
+// finish sends the end message once, unsubscribes and lets the data go.
+func (s *snapshotSender) finish(status []byte, err error) {
+	s.mu.Lock()
+	if s.finished {
+		s.mu.Unlock()
+		return
+	}
+	s.finished = true
+	sub := s.sub
+	if s.ackTimer != nil {
+		s.ackTimer.Stop()
+	}
+	s.data = nil
+	s.mu.Unlock()
+	manager := s.account.manager
+	manager.host.Publish(s.account.name, s.deliver, "", status, nil)
+	if sub != nil {
+		sub.Unsubscribe()
+	}
+	if err != nil {
+		manager.logger.Warnf("Snapshot for stream '%s > %s' failed: %v", s.account.name, s.stream, err)
 	}
 }
 
 // apiStreamRestore answers STREAM.RESTORE: it checks the configuration, then takes
 // chunks on a fresh subject, acknowledging each; an empty message ends them, and the
-// stream is created from the configuration and the snapshot's messages.
+// stream is created from the configuration and the snapshot's contents.
 func (a *Account) apiStreamRestore(request *Request, name string) {
 	const op = jsapi.OpStreamRestore
 	var body jsapi.StreamRestoreRequest
@@ -163,18 +256,18 @@ func (a *Account) apiStreamRestore(request *Request, name string) {
 		request.RespondError(op, jsapi.NewStreamMismatchError())
 		return
 	}
-	if a.Stream(name) != nil {
-		request.RespondError(op, jsapi.NewStreamNameExistRestoreFailedError())
-		return
-	}
 	a.mu.Lock()
-	_, apiErr := jsapi.CheckStreamConfig(&body.Config, a.checkOptionsLocked(false, name))
+	checked, apiErr := jsapi.CheckStreamConfig(&body.Config, a.checkOptionsLocked(false, name))
 	a.mu.Unlock()
 	if apiErr != nil {
 		request.RespondError(op, apiErr)
 		return
 	}
-	receiver := &restoreReceiver{account: a, config: body.Config,
+	if a.Stream(name) != nil {
+		request.RespondError(op, jsapi.NewStreamNameExistRestoreFailedError())
+		return
+	}
+	receiver := &restoreReceiver{account: a, config: checked,
 		deliver: jsapi.RestoreDeliverSubject(name, a.manager.newID())}
 	sub, err := a.manager.host.Subscribe(a.name, receiver.deliver, receiver.chunk)
 	if err != nil {
@@ -185,6 +278,7 @@ func (a *Account) apiStreamRestore(request *Request, name string) {
 	receiver.sub = sub
 	receiver.armIdleLocked()
 	receiver.mu.Unlock()
+	a.manager.logger.Noticef("Starting restore for stream '%s > %s'", a.name, name)
 	request.Respond(&jsapi.StreamRestoreResponse{Response: jsapi.Response{Type: jsapi.StreamRestoreResponseType},
 		DeliverSubject: receiver.deliver})
 }
@@ -218,10 +312,12 @@ func (r *restoreReceiver) abandon() {
 	}
 	r.closed = true
 	sub := r.sub
+	r.data = bytes.Buffer{}
 	r.mu.Unlock()
 	if sub != nil {
 		sub.Unsubscribe()
 	}
+	r.account.manager.logger.Warnf("restore for stream '%s > %s' is stalled", r.account.name, r.config.Name)
 }
 
 // chunk takes one chunk, or the empty end message.
@@ -235,6 +331,7 @@ func (r *restoreReceiver) chunk(msg *Msg) {
 	if len(msg.Data) > 0 {
 		if r.data.Len()+len(msg.Data) > snapshotBytesMax {
 			r.closed = true
+			r.data = bytes.Buffer{}
 			r.mu.Unlock()
 			r.finish(msg.Reply, jsapi.NewStreamRestoreError(errSnapshotTooLarge))
 			return
@@ -252,6 +349,7 @@ func (r *restoreReceiver) chunk(msg *Msg) {
 		r.idle.Stop()
 	}
 	data := r.data.Bytes()
+	r.data = bytes.Buffer{}
 	r.mu.Unlock()
 	r.finish(msg.Reply, r.account.restoreStream(r.config, data))
 }
@@ -264,23 +362,32 @@ func (r *restoreReceiver) finish(reply string, apiErr *jsapi.Error) {
 	if sub != nil {
 		sub.Unsubscribe()
 	}
+	logger := r.account.manager.logger
 	request := &Request{Reply: reply, account: r.account}
 	if apiErr != nil {
-		request.RespondError(jsapi.OpStreamRestore, apiErr)
+		logger.Warnf("Restore failed for stream '%s > %s': %v", r.account.name, r.config.Name, apiErr)
+		request.RespondError(jsapi.OpStreamCreate, apiErr)
 		return
 	}
 	stream := r.account.Stream(r.config.Name)
 	if stream == nil {
-		request.RespondError(jsapi.OpStreamRestore, jsapi.NewStreamNotFoundError())
+		request.RespondError(jsapi.OpStreamCreate, jsapi.NewStreamNotFoundError())
 		return
 	}
+	logger.Noticef("Completed restore for stream '%s > %s'", r.account.name, r.config.Name)
 	request.Respond(&jsapi.StreamCreateResponse{Response: jsapi.Response{Type: jsapi.StreamCreateResponseType},
 		StreamInfo: stream.Info(false, ""), DidCreate: true})
 }
 
-// restoreStream creates the stream and loads the snapshot's messages into it; a
-// snapshot that does not decode leaves no stream behind.
+// restoreStream checks the whole snapshot first, then creates the stream, loads
+// the messages and consumers into it. A snapshot that does not decode or check
+// creates nothing; a failure after the stream exists deletes it, so a restore never
+// leaves a partial stream behind.
 func (a *Account) restoreStream(config jsapi.StreamConfig, data []byte) *jsapi.Error {
+	plan, err := a.checkSnapshotArchive(config, data)
+	if err != nil {
+		return jsapi.NewStreamRestoreError(err)
+	}
 	stream, created, apiErr := a.AddStream(config, false)
 	if apiErr != nil {
 		return apiErr
@@ -288,16 +395,14 @@ func (a *Account) restoreStream(config jsapi.StreamConfig, data []byte) *jsapi.E
 	if !created {
 		return jsapi.NewStreamNameExistRestoreFailedError()
 	}
-	stream.mu.Lock()
-	err := store.RestoreSnapshot(stream.store, bytes.NewReader(data))
-	if err == nil {
-		stream.recoverDedupLocked()
-		stream.armExpiryLocked()
-	}
-	stream.mu.Unlock()
-	if err != nil {
+	if err := stream.applySnapshotArchive(plan, data); err != nil {
 		_ = a.DeleteStream(config.Name)
 		return jsapi.NewStreamRestoreError(err)
 	}
 	return nil
+}
+
+// snapshotDecoder opens the s2 stream of a snapshot.
+func snapshotDecoder(data []byte) *s2.Reader {
+	return s2.NewReader(bytes.NewReader(data))
 }

@@ -148,7 +148,16 @@ func (a *Account) streamDir(name string) string {
 func openStream(a *Account, config jsapi.StreamConfig, created time.Time, create bool) (*Stream, error) {
 	m := a.manager
 	dir := a.streamDir(config.Name)
-	if create {
+	memory := config.Storage == jsapi.MemoryStorage
+	if memory && !create {
+		// A memory stream's configuration is not kept (writeMeta), so this is a
+		// directory an older version left behind: remove it, as the reference
+		// comes back without memory streams after a restart.
+		_ = m.config.Env.FS.RemoveAll(dir)
+		_ = m.config.Env.FS.SyncDir(path.Dir(dir))
+		return nil, errMemoryStreamNotKept
+	}
+	if create && !memory {
 		if err := m.makeDurableDir(dir); err != nil {
 			return nil, err
 		}
@@ -191,8 +200,18 @@ func openStream(a *Account, config jsapi.StreamConfig, created time.Time, create
 	return s, nil
 }
 
-// writeMeta persists the configuration durably.
+// errMemoryStreamNotKept refuses to recover a memory stream: like the reference's,
+// memory streams (their configuration and consumers included) do not survive a
+// restart.
+var errMemoryStreamNotKept = errors.New("memory streams do not survive a restart")
+
+// writeMeta persists the configuration durably. A memory stream keeps nothing on
+// disk: the reference (v2.15.2, one server) comes back from a restart without its
+// memory streams, so this server does too rather than bring back an empty stream.
 func (s *Stream) writeMeta() error {
+	if s.config.Storage == jsapi.MemoryStorage {
+		return nil
+	}
 	data, err := json.Marshal(streamMeta{Config: s.config, Created: s.created})
 	if err != nil {
 		return err

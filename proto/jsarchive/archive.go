@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 )
 
@@ -36,6 +37,9 @@ var (
 	// ErrInvalid: the bytes are not an archive, or an entry is cut short or
 	// exceeds the bounds.
 	ErrInvalid = errors.New("archive: invalid archive stream")
+	// ErrNotArchive: the bytes do not start with Magic (another format, such as
+	// the tar of servers before 2.15). It is an ErrInvalid.
+	ErrNotArchive = fmt.Errorf("%w: no %s magic", ErrInvalid, Magic)
 	// ErrNegativeSize: a header or payload size is negative.
 	ErrNegativeSize = errors.New("archive: negative entry size")
 	// ErrWriteTooLong: more payload was written than the header declared.
@@ -174,7 +178,7 @@ func (u *Reader) next() (Entry, error) {
 			return Entry{}, err
 		}
 		if string(magic[:]) != Magic {
-			return Entry{}, ErrInvalid
+			return Entry{}, ErrNotArchive
 		}
 		u.seenMagic = true
 	}

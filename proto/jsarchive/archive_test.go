@@ -87,6 +87,9 @@ func TestReaderRejects(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+	if _, err := NewReader(bytes.NewReader(cases["tar"])).Next(); !errors.Is(err, ErrNotArchive) {
+		t.Errorf("tar: %v", err)
+	}
 	if _, err := NewReader(bytes.NewReader(nil)).Next(); err != io.EOF {
 		t.Errorf("empty input: %v", err)
 	}
