@@ -16,8 +16,9 @@ import (
 // message, and at the commit a PubAck with the batch ID and the count. In gap "fail"
 // mode a gap or an error ends the batch with that PubAck; in "ok" mode it goes on.
 //
-// A flow ack is sent once the messages it covers are durable, as the commit's PubAck;
-// gaps and errors are sent at once.
+// Flow control messages go out in the order the messages came, once stored, as the
+// reference's single server sends them; the commit's PubAck, like every PubAck, waits
+// until the batch is durable.
 
 // The reference's fast batch limits.
 const (
@@ -48,17 +49,12 @@ type fastBatch struct {
 	committing bool
 }
 
-// fastOutgoing is a message to send once the stream's lock is released.
-type fastOutgoing struct {
-	body []byte
-	// durable sends it only once what is stored so far is durable.
-	durable bool
-}
-
 // fastBatchRun collects what processing one fast batch message decided to send.
 type fastBatchRun struct {
-	reply    string
-	outgoing []fastOutgoing
+	reply string
+	// outgoing are the flow control messages to send, in order, once the stream's
+	// lock is released.
+	outgoing [][]byte
 	// failure is a plain publish error answer.
 	failure *jsapi.Error
 	// completion is set when the message was stored or a PubAck is due; it goes
@@ -66,10 +62,10 @@ type fastBatchRun struct {
 	completions []completion
 }
 
-func (run *fastBatchRun) send(value json.Marshaler, durable bool) {
+func (run *fastBatchRun) send(value json.Marshaler) {
 	body, err := value.MarshalJSON()
 	if err == nil {
-		run.outgoing = append(run.outgoing, fastOutgoing{body: body, durable: durable})
+		run.outgoing = append(run.outgoing, body)
 	}
 }
 
@@ -95,12 +91,9 @@ func (s *Stream) processFastBatchPublish(request *jsapi.FastBatch, entry *publis
 	}
 	s.armExpiryLocked()
 	s.mu.Unlock()
-	answer := run.reply != "" && !s.published.Load().NoAck
-	if answer {
-		for _, message := range run.outgoing {
-			if !message.durable {
-				s.manager.host.Publish(s.account.name, run.reply, "", nil, message.body)
-			}
+	if run.reply != "" && !s.published.Load().NoAck {
+		for _, body := range run.outgoing {
+			s.manager.host.Publish(s.account.name, run.reply, "", nil, body)
 		}
 	}
 	if run.failure != nil {
@@ -114,22 +107,6 @@ func (s *Stream) processFastBatchPublish(request *jsapi.FastBatch, entry *publis
 		}
 		s.mu.Unlock()
 		s.drain()
-	}
-	if !answer {
-		return
-	}
-	for _, message := range run.outgoing {
-		if !message.durable {
-			continue
-		}
-		body := message.body
-		// The store runs durability callbacks in the order asked: this one comes
-		// after the messages stored so far are on disk.
-		s.store.Durable(func(err error) {
-			if err == nil {
-				s.manager.host.Publish(s.account.name, run.reply, "", nil, body)
-			}
-		})
 	}
 }
 
@@ -190,7 +167,7 @@ func (s *Stream) fastBatchLocked(request *jsapi.FastBatch, entry *publishEntry, 
 	}
 	batch.lastSequence++
 	if batch.lastSequence != request.Sequence {
-		run.send(jsapi.BatchFlowGap{ExpectedLastSequence: batch.lastSequence, CurrentSequence: request.Sequence}, false)
+		run.send(jsapi.BatchFlowGap{ExpectedLastSequence: batch.lastSequence, CurrentSequence: request.Sequence})
 		if batch.gapOK && request.Sequence > batch.lastSequence {
 			batch.lastSequence = request.Sequence
 		} else {
@@ -211,7 +188,7 @@ func (s *Stream) fastBatchLocked(request *jsapi.FastBatch, entry *publishEntry, 
 		batch.committing = true
 	} else if request.Sequence == 1 {
 		// The first message answers with the flow the batch starts with.
-		run.send(jsapi.BatchFlowAck{Sequence: 0, Messages: batch.ackMessages}, false)
+		run.send(jsapi.BatchFlowAck{Sequence: 0, Messages: batch.ackMessages})
 	}
 	s.storeFastBatchLocked(batch, request, entry, run)
 }
@@ -267,7 +244,7 @@ func (s *Stream) commitFastBatchLocked(batch *fastBatch, run *fastBatchRun) {
 // repeats the last flow ack.
 func (s *Stream) fastBatchPingLocked(batch *fastBatch, request *jsapi.FastBatch, run *fastBatchRun) {
 	if request.Sequence > batch.lastSequence {
-		run.send(jsapi.BatchFlowGap{ExpectedLastSequence: batch.lastSequence + 1, CurrentSequence: request.Sequence + 1}, false)
+		run.send(jsapi.BatchFlowGap{ExpectedLastSequence: batch.lastSequence + 1, CurrentSequence: request.Sequence + 1})
 		if !batch.gapOK {
 			s.commitFastBatchLocked(batch, run)
 			return
@@ -278,7 +255,7 @@ func (s *Stream) fastBatchPingLocked(batch *fastBatch, request *jsapi.FastBatch,
 			return
 		}
 	}
-	run.send(jsapi.BatchFlowAck{Sequence: batch.flowSequence, Messages: batch.ackMessages}, true)
+	run.send(jsapi.BatchFlowAck{Sequence: batch.flowSequence, Messages: batch.ackMessages})
 }
 
 // storeFastBatchLocked checks and stores one message of a fast batch.
@@ -344,7 +321,7 @@ func (s *Stream) fastBatchRefusedLocked(batch *fastBatch, request *jsapi.FastBat
 		return
 	}
 	if !duplicate {
-		run.send(jsapi.BatchFlowErr{Sequence: request.Sequence, Error: apiErr}, false)
+		run.send(jsapi.BatchFlowErr{Sequence: request.Sequence, Error: apiErr})
 	}
 	if batch.gapOK && !request.Commit {
 		return
@@ -374,6 +351,6 @@ func (s *Stream) fastBatchFlowLocked(batch *fastBatch, run *fastBatchRun) bool {
 	case batch.ackMessages > share:
 		batch.ackMessages = max(batch.ackMessages/2, share)
 	}
-	run.send(jsapi.BatchFlowAck{Sequence: batch.flowSequence, Messages: batch.ackMessages}, true)
+	run.send(jsapi.BatchFlowAck{Sequence: batch.flowSequence, Messages: batch.ackMessages})
 	return true
 }
