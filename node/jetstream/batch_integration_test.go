@@ -420,3 +420,61 @@ func TestIntegrationBatchHeadersNotCopied(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegrationBatchDiscardNewAndRollups proves a discard-new stream refuses, at
+// the commit, a batch it could store only in part, and that rollups in a batch are
+// allowed only where they cannot undo the batch's own messages.
+func TestIntegrationBatchDiscardNewAndRollups(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	nc, js := connectJetStream(t, s)
+	createAtomicStream(t, js, jetstream.StreamConfig{Name: "D", Subjects: []string{"d.>"}, Discard: jetstream.DiscardNew, MaxMsgs: 3})
+	createAtomicStream(t, js, jetstream.StreamConfig{Name: "P", Subjects: []string{"p.>"}, Discard: jetstream.DiscardNew,
+		DiscardNewPerSubject: true, MaxMsgsPerSubject: 2})
+	createAtomicStream(t, js, jetstream.StreamConfig{Name: "R", Subjects: []string{"r.>"}, AllowRollup: true})
+	stage(t, nc, "d.a", "d", 3)
+	if ack := batchMessage(t, nc, "d.a", "d", 4, "x", "Nats-Batch-Commit", "1"); ack.code() != jsapi.ErrCodeStreamStoreFailed ||
+		ack.Error.Description != "maximum messages exceeded" {
+		t.Fatalf("past max_msgs: %+v", ack)
+	}
+	stage(t, nc, "d.a", "d3", 2)
+	if ack := batchMessage(t, nc, "d.a", "d3", 3, "x", "Nats-Batch-Commit", "1"); ack.Error != nil {
+		t.Fatalf("at max_msgs: %+v", ack)
+	}
+	for i, subject := range []string{"p.a", "p.b", "p.a"} {
+		if ack := batchMessage(t, nc, subject, "p", i+1, "x"); !ack.empty {
+			t.Fatal(ack)
+		}
+	}
+	if ack := batchMessage(t, nc, "p.a", "p", 4, "x", "Nats-Batch-Commit", "1"); ack.code() != jsapi.ErrCodeStreamStoreFailed ||
+		ack.Error.Description != "maximum messages per subject exceeded" {
+		t.Fatalf("past max_msgs_per_subject: %+v", ack)
+	}
+	if state := streamState(t, js, "P"); state.Msgs != 0 {
+		t.Fatalf("P %+v", state)
+	}
+
+	rollups := []struct {
+		first, second []string
+		secondSubject string
+		code          jsapi.ErrorCode
+		description   string
+	}{
+		{nil, []string{"Nats-Rollup", "sub"}, "r.a", jsapi.ErrCodeStreamRollupFailed, "batch rollup sub invalid"},
+		{nil, []string{"Nats-Rollup", "all"}, "r.a", jsapi.ErrCodeStreamRollupFailed, "batch rollup all invalid"},
+		{[]string{"Nats-Rollup", "bad"}, nil, "r.a", jsapi.ErrCodeStreamRollupFailed, `rollup value invalid: "bad"`},
+		{[]string{"Nats-Rollup", "all"}, []string{"Nats-Rollup", "sub"}, "r.b", 0, ""},
+	}
+	for i, test := range rollups {
+		id := fmt.Sprint("r", i)
+		if ack := batchMessage(t, nc, "r.a", id, 1, "1", test.first...); !ack.empty {
+			t.Fatalf("rollup case %d staging: %+v", i, ack)
+		}
+		ack := batchMessage(t, nc, test.secondSubject, id, 2, "2", append(test.second, "Nats-Batch-Commit", "1")...)
+		if ack.code() != test.code || (test.code != 0 && ack.Error.Description != test.description) {
+			t.Fatalf("rollup case %d: %+v", i, ack)
+		}
+	}
+	if state := streamState(t, js, "R"); state.Msgs != 2 || state.LastSeq != 2 {
+		t.Fatalf("R %+v", state)
+	}
+}
