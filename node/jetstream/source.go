@@ -171,7 +171,7 @@ func (s *Stream) replicationInfo(info *jsapi.StreamInfo) {
 // origin's expectation headers are dropped (they were checked where the message was
 // published); its Nats-Msg-Id deduplicates here too.
 func (s *Stream) storeSourced(link *sourceLink, delivered *Msg, reply jsapi.AckReply) *jsapi.Error {
-	hdr, err := sourcedHeader(delivered.Header, link.indexName, reply.StreamSeq)
+	hdr, err := sourcedHeader(delivered.Header, link.indexName, reply.StreamSeq, delivered.Subject)
 	if err != nil {
 		return jsapi.NewStreamStoreFailedError(err)
 	}
@@ -215,7 +215,7 @@ func (s *Stream) storeSourced(link *sourceLink, delivered *Msg, reply jsapi.AckR
 
 // sourcedHeader is the origin's header without its expectation headers, with
 // Nats-Stream-Source set.
-func sourcedHeader(origin []byte, indexName string, originSeq uint64) ([]byte, error) {
+func sourcedHeader(origin []byte, indexName string, originSeq uint64, originSubject string) ([]byte, error) {
 	hdr := header.Build(0, "")
 	if len(origin) > 0 {
 		parsed, err := header.Parse(origin)
@@ -231,19 +231,26 @@ func sourcedHeader(origin []byte, indexName string, originSeq uint64) ([]byte, e
 		}
 		hdr = header.AppendEnd(block)
 	}
-	return header.Set(hdr, jsapi.HeaderStreamSource, sourceHeaderValue(indexName, originSeq))
+	return header.Set(hdr, jsapi.HeaderStreamSource, sourceHeaderValue(indexName, originSeq, originSubject))
 }
 
 // sourceHeaderValue formats Nats-Stream-Source: the index name's origin part, the
-// origin sequence, then the index name's filters and destinations.
-func sourceHeaderValue(indexName string, originSeq uint64) string {
+// origin sequence, the index name's filters and destinations, then the subject the
+// message had on the origin (before any transform), as nats-server 2.15 writes it
+// (it adds the origin stream's identity after that, which this server has not).
+func sourceHeaderValue(indexName string, originSeq uint64, originSubject string) string {
 	name, rest, _ := strings.Cut(indexName, " ")
-	return name + " " + strconv.FormatUint(originSeq, 10) + " " + rest
+	value := name + " " + strconv.FormatUint(originSeq, 10) + " " + rest
+	if originSubject != "" {
+		value += " " + originSubject
+	}
+	return value
 }
 
 // parseSourceHeader reads Nats-Stream-Source back: the index name it belongs to and
-// the origin sequence. The older two-field form "<origin> <sequence>" gives an index
-// name without filters, which matches a source by its origin part only.
+// the origin sequence; the origin subject and identity that may follow are not
+// needed. The older two-field form "<origin> <sequence>" gives an index name without
+// filters, which matches a source by its origin part only.
 func parseSourceHeader(value string) (indexName string, originSeq uint64, ok bool) {
 	fields := strings.Split(value, " ")
 	if len(fields) < 2 {
@@ -256,7 +263,7 @@ func parseSourceHeader(value string) (indexName string, originSeq uint64, ok boo
 	if len(fields) < 4 {
 		return fields[0], seq, true
 	}
-	return fields[0] + " " + strings.Join(fields[2:], " "), seq, true
+	return fields[0] + " " + fields[2] + " " + fields[3], seq, true
 }
 
 // lastSourcedSequences reads the stream backwards for the Nats-Stream-Source headers

@@ -91,13 +91,13 @@ func TestIntegrationSourcesFiltersAndTransforms(t *testing.T) {
 		case message.Subject == "a.1":
 			fromA++
 			fields := strings.Split(source, " ")
-			if len(fields) != 4 || fields[0] != "A" || fields[2] != "a.1" || fields[3] != ">" {
+			if len(fields) != 5 || fields[0] != "A" || fields[2] != "a.1" || fields[3] != ">" || fields[4] != "a.1" {
 				t.Fatalf("source header %q", source)
 			}
 		case strings.HasPrefix(message.Subject, "from.b."):
 			fromB++
 			fields := strings.Split(source, " ")
-			if len(fields) != 4 || fields[0] != "B" || fields[2] != "b.*" || fields[3] != "from.b.$1" {
+			if len(fields) != 5 || fields[0] != "B" || fields[2] != "b.*" || fields[3] != "from.b.$1" || fields[4] != "b."+strings.TrimPrefix(string(message.Data), "b") {
 				t.Fatalf("source header %q", source)
 			}
 			if "from.b."+strings.TrimPrefix(string(message.Data), "b") != message.Subject {

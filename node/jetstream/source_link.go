@@ -58,6 +58,17 @@ type sourceStorer func(link *sourceLink, delivered *Msg, reply jsapi.AckReply) *
 // and heartbeats that starts after the last origin sequence stored here, checks that
 // deliveries come without gaps, and recreates the consumer on a gap, a stall or a
 // failure.
+//
+// A source or mirror configured with `consumer: {name, deliver_subject}` (durable
+// sourcing, nats-server 2.14+) uses that durable consumer on the origin instead: the
+// origin's user creates it (push, ack policy flow_control), and the link never
+// creates or deletes it. Each attempt asks the origin to reset it to its ack floor
+// (CONSUMER.RESET with no body), checks that its ack policy is flow_control, and
+// listens on its deliver subject; messages already stored here are skipped. The
+// link acknowledges what it stored through its flow control replies (the
+// Nats-Last-Consumer and Nats-Last-Stream headers), sent only once those messages
+// are durable here, so a restart of either side resumes from the consumer's ack
+// floor without losing or repeating a message.
 type sourceLink struct {
 	stream *Stream
 	// source is the configuration this link follows (a copy).
@@ -90,6 +101,12 @@ type sourceLink struct {
 	retry      env.Timer
 	health     env.Timer
 	stopped    bool
+}
+
+// durable reports whether the link uses a durable consumer named in its
+// configuration (durable sourcing) rather than ephemeral ones it creates.
+func (l *sourceLink) durable() bool {
+	return l.source.Consumer != nil && l.source.Consumer.Name != ""
 }
 
 // newSourceLink builds a link; start sets it going.
@@ -148,7 +165,7 @@ func (l *sourceLink) cancelConsumerLocked(remove bool) {
 		l.replySub.Unsubscribe()
 		l.replySub = nil
 	}
-	if remove && l.consumerName != "" {
+	if remove && l.consumerName != "" && !l.durable() {
 		subj := l.apiPrefix() + ".CONSUMER.DELETE." + l.source.Name + "." + l.consumerName
 		l.publishLater(subj, "", nil, nil)
 	}
@@ -169,7 +186,8 @@ func (l *sourceLink) publishLater(subj, reply string, hdr, data []byte) {
 	publish()
 }
 
-// restartLocked replaces the consumer by a new one starting after lastOriginSeq.
+// restartLocked replaces the consumer by a new one starting after lastOriginSeq, or,
+// with a durable consumer, asks the origin to reset it to its ack floor.
 func (l *sourceLink) restartLocked() {
 	l.cancelConsumerLocked(true)
 	l.generation++
@@ -185,14 +203,20 @@ func (l *sourceLink) restartLocked() {
 	if l.source.External != nil && l.source.External.DeliverPrefix != "" {
 		l.deliverSubject = l.source.External.DeliverPrefix + "." + token
 	}
+	if l.durable() {
+		l.deliverSubject = l.source.Consumer.DeliverSubject
+	}
 	l.consumerSeq = 0
 	l.requestedAt = m.config.Env.Clock.Now()
-	deliverSub, err := m.host.Subscribe(account, l.deliverSubject, func(msg *Msg) { l.handleDelivery(generation, msg) })
-	if err != nil {
-		l.failLocked(l.setupFailed(err))
-		return
+	if !l.durable() {
+		// A new consumer delivers as soon as it exists, maybe before its create
+		// response arrives: the deliveries are listened for first. A durable one
+		// is listened to only once its reset response proved it fit.
+		if err := l.subscribeDeliveriesLocked(generation); err != nil {
+			l.failLocked(l.setupFailed(err))
+			return
+		}
 	}
-	l.deliverSub = deliverSub
 	reply := kind + token + ".R"
 	replySub, err := m.host.Subscribe(account, reply, func(msg *Msg) { l.handleCreateResponse(generation, msg) })
 	if err != nil {
@@ -200,6 +224,11 @@ func (l *sourceLink) restartLocked() {
 		return
 	}
 	l.replySub = replySub
+	if l.durable() {
+		// The consumer is the origin's user's: it is only reset, never created.
+		l.requestLater(generation, l.apiPrefix()+".CONSUMER.RESET."+l.source.Name+"."+l.source.Consumer.Name, reply, nil)
+		return
+	}
 	request := jsapi.CreateConsumerRequest{Stream: l.source.Name, Config: l.consumerConfigLocked()}
 	data, err := json.Marshal(&request)
 	if err != nil {
@@ -207,6 +236,17 @@ func (l *sourceLink) restartLocked() {
 		return
 	}
 	l.requestLater(generation, l.apiPrefix()+".CONSUMER.CREATE."+l.source.Name, reply, data)
+}
+
+// subscribeDeliveriesLocked listens on the deliver subject for attempt generation.
+func (l *sourceLink) subscribeDeliveriesLocked(generation uint64) error {
+	m := l.stream.manager
+	deliverSub, err := m.host.Subscribe(l.stream.account.name, l.deliverSubject, func(msg *Msg) { l.handleDelivery(generation, msg) })
+	if err != nil {
+		return err
+	}
+	l.deliverSub = deliverSub
+	return nil
 }
 
 // requestLater sends a consumer create request from a task. When the origin's API is
@@ -357,7 +397,7 @@ func (l *sourceLink) checkHealth() {
 		// A retry is already pending.
 	case l.created && now.Sub(l.lastHeardLocked()) > sourceStallThreshold:
 		l.restartLocked()
-	case !l.created && l.deliverSub != nil && now.Sub(l.lastHeardLocked()) > sourceCreateTimeout:
+	case !l.created && l.replySub != nil && now.Sub(l.lastHeardLocked()) > sourceCreateTimeout:
 		l.restartLocked()
 	}
 	l.armHealthLocked()
@@ -389,9 +429,22 @@ func (l *sourceLink) handleCreateResponse(generation uint64, msg *Msg) {
 		l.failLocked(l.setupFailed(err))
 	case response.Error != nil:
 		l.failLocked(response.Error)
-	case response.ConsumerInfo == nil:
+	case response.ConsumerInfo == nil || response.ConsumerInfo.Config == nil:
 		l.failLocked(l.setupFailed(errSourceNoConsumerInfo))
+	case l.durable() && response.ConsumerInfo.Config.AckPolicy != jsapi.AckFlowControl:
+		// Without flow control acks nothing would ever acknowledge what was stored.
+		if l.mirror {
+			l.failLocked(jsapi.NewMirrorConsumerRequiresAckFCError())
+		} else {
+			l.failLocked(jsapi.NewSourceConsumerRequiresAckFCError())
+		}
 	default:
+		if l.deliverSub == nil {
+			if err := l.subscribeDeliveriesLocked(generation); err != nil {
+				l.failLocked(l.setupFailed(err))
+				return
+			}
+		}
 		l.consumerName = response.ConsumerInfo.Name
 		l.created = true
 		l.failure = nil
@@ -446,12 +499,11 @@ func (l *sourceLink) handleDelivery(generation uint64, msg *Msg) {
 // handleControlLocked answers flow control requests and checks heartbeats for gaps.
 func (l *sourceLink) handleControlLocked(msg *Msg) {
 	if msg.Reply != "" {
-		// A flow control request: an empty reply lets the consumer go on.
-		l.publishLater(msg.Reply, "", nil, nil)
+		l.replyFlowControlLocked(msg.Reply)
 		return
 	}
 	if stalled, ok := header.Get(msg.Header, jsapi.HeaderConsumerStalled); ok && len(stalled) > 0 {
-		l.publishLater(string(stalled), "", nil, nil)
+		l.replyFlowControlLocked(string(stalled))
 	}
 	if last, ok := header.Get(msg.Header, jsapi.HeaderLastConsumer); ok {
 		if seq, err := strconv.ParseUint(string(last), 10, 64); err == nil && seq > l.consumerSeq {
@@ -459,6 +511,44 @@ func (l *sourceLink) handleControlLocked(msg *Msg) {
 			l.restartLocked()
 		}
 	}
+}
+
+// replyFlowControlLocked answers a flow control request, as the reference does, with
+// the last consumer and origin sequences received: the reply lets the consumer go
+// on and, for a durable consumer (ack policy flow_control), acknowledges everything
+// up to them. A durable consumer's reply waits until the messages it acknowledges
+// are durable here, so that a power loss cannot drop messages the origin already
+// counts as delivered.
+func (l *sourceLink) replyFlowControlLocked(reply string) {
+	hdr := header.Build(0, "", jsapi.HeaderLastConsumer, strconv.FormatUint(l.consumerSeq, 10),
+		jsapi.HeaderLastStream, strconv.FormatUint(l.lastOriginSeq, 10))
+	if !l.durable() {
+		l.publishLater(reply, "", hdr, nil)
+		return
+	}
+	streamStore := l.stream.store
+	// Durable covers every write made before the call, so every message stored up
+	// to lastOriginSeq. It is asked from a task, as the stream's locks may be held
+	// here. A reply that arrives after the link moved on still acknowledges only
+	// durable messages, and the consumer ignores a reply it no longer waits for.
+	l.runLater(func() {
+		streamStore.Durable(func(err error) {
+			if err != nil {
+				// Not acknowledged: the next flow control request or reset asks again.
+				return
+			}
+			l.publishLater(reply, "", hdr, nil)
+		})
+	})
+}
+
+// runLater runs f from a task (inline without a task runner, as in unit tests).
+func (l *sourceLink) runLater(f func()) {
+	if tasks := l.stream.manager.config.Env.Tasks; tasks != nil {
+		tasks.Go(f)
+		return
+	}
+	f()
 }
 
 // transformSubject maps an origin subject through the link's subject transforms: the

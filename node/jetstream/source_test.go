@@ -28,7 +28,7 @@ func TestSourceHeaderFormat(t *testing.T) {
 		{jsapi.StreamSource{Name: "E", External: &jsapi.ExternalStream{APIPrefix: "$JS.x.API"}},
 			"E:" + jsapi.Hash("$JS.x.API") + " 7 > >"},
 	} {
-		got := sourceHeaderValue(test.source.IndexName(), 7)
+		got := sourceHeaderValue(test.source.IndexName(), 7, "")
 		if got != test.want {
 			t.Errorf("%+v: header %q, want %q", test.source, got, test.want)
 		}
@@ -40,10 +40,15 @@ func TestSourceHeaderFormat(t *testing.T) {
 }
 
 // TestParseSourceHeaderForms proves the older two-field form parses to the origin
-// part alone and malformed values are refused.
+// part alone, the reference's six-field form to its index name, and malformed values
+// are refused.
 func TestParseSourceHeaderForms(t *testing.T) {
 	if name, seq, ok := parseSourceHeader("ORDERS 12"); !ok || name != "ORDERS" || seq != 12 {
 		t.Fatalf("legacy form: %q %d %v", name, seq, ok)
+	}
+	// nats-server 2.15 writes the origin subject and the origin's identity last.
+	if name, seq, ok := parseSourceHeader("O:C=Q7aLp2ab 1 > > o.0 larG2muL"); !ok || name != "O:C=Q7aLp2ab > >" || seq != 1 {
+		t.Fatalf("reference form: %q %d %v", name, seq, ok)
 	}
 	for _, bad := range []string{"", "ORDERS", "ORDERS x > >", "ORDERS -1"} {
 		if _, _, ok := parseSourceHeader(bad); ok {
@@ -66,7 +71,11 @@ func TestSourceHeaderRoundTrip(t *testing.T) {
 			source.FilterSubject = token.Draw(t, "filter")
 		}
 		seq := rapid.Uint64().Draw(t, "seq")
-		name, parsed, ok := parseSourceHeader(sourceHeaderValue(source.IndexName(), seq))
+		subject := ""
+		if rapid.Bool().Draw(t, "with subject") {
+			subject = token.Draw(t, "subject")
+		}
+		name, parsed, ok := parseSourceHeader(sourceHeaderValue(source.IndexName(), seq, subject))
 		if !ok || name != source.IndexName() || parsed != seq {
 			t.Fatalf("round trip of %q %d gave %q %d %v", source.IndexName(), seq, name, parsed, ok)
 		}
@@ -76,7 +85,7 @@ func TestSourceHeaderRoundTrip(t *testing.T) {
 // FuzzParseSourceHeader proves parsing never panics and that what parses formats
 // back to an equivalent value.
 func FuzzParseSourceHeader(f *testing.F) {
-	for _, seed := range []string{"A 1 > >", "A 2", "E:abc 9 x\fy z\f>", "", "  ", "A  1"} {
+	for _, seed := range []string{"A 1 > >", "A 2", "E:abc 9 x\fy z\f>", "", "  ", "A  1", "O:C=Q7aLp2ab 1 > > o.0 larG2muL"} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, value string) {
@@ -84,7 +93,7 @@ func FuzzParseSourceHeader(f *testing.F) {
 		if !ok || !strings.Contains(name, " ") {
 			return
 		}
-		again, seqAgain, okAgain := parseSourceHeader(sourceHeaderValue(name, seq))
+		again, seqAgain, okAgain := parseSourceHeader(sourceHeaderValue(name, seq, "s"))
 		if !okAgain || again != name || seqAgain != seq {
 			t.Fatalf("%q: %q %d, again %q %d %v", value, name, seq, again, seqAgain, okAgain)
 		}
@@ -96,11 +105,11 @@ func FuzzParseSourceHeader(f *testing.F) {
 func TestSourcedHeader(t *testing.T) {
 	origin := header.Build(0, "", "Nats-Msg-Id", "m1", jsapi.HeaderExpectedStream, "O",
 		jsapi.HeaderExpectedLastSeq, "3", jsapi.HeaderStreamSource, "X 1 > >", "Other", "v")
-	got, err := sourcedHeader(origin, "O > >", 4)
+	got, err := sourcedHeader(origin, "O > >", 4, "o.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if value, _ := header.Get(got, jsapi.HeaderStreamSource); string(value) != "O 4 > >" {
+	if value, _ := header.Get(got, jsapi.HeaderStreamSource); string(value) != "O 4 > > o.1" {
 		t.Fatalf("source header %q", value)
 	}
 	for key, want := range map[string]string{"Nats-Msg-Id": "m1", "Other": "v"} {
@@ -113,14 +122,14 @@ func TestSourcedHeader(t *testing.T) {
 			t.Fatalf("%s kept", key)
 		}
 	}
-	plain, err := sourcedHeader(nil, "O > >", 1)
+	plain, err := sourcedHeader(nil, "O > >", 1, "o.2")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if value, _ := header.Get(plain, jsapi.HeaderStreamSource); string(value) != "O 1 > >" {
+	if value, _ := header.Get(plain, jsapi.HeaderStreamSource); string(value) != "O 1 > > o.2" {
 		t.Fatalf("source header of a message without headers %q", value)
 	}
-	if _, err := sourcedHeader([]byte("garbage"), "O > >", 1); err == nil {
+	if _, err := sourcedHeader([]byte("garbage"), "O > >", 1, "o"); err == nil {
 		t.Fatal("a malformed origin header was accepted")
 	}
 }
