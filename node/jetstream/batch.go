@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -626,3 +627,24 @@ func withoutBatchHeaders(hdr []byte) []byte {
 
 // batchHeaderPrefix starts every batch publishing header.
 const batchHeaderPrefix = "Nats-Batch-"
+
+// closeBatchesLocked forgets the stream's open batches when it stops: their staged
+// messages go, and they stop counting toward the server's in-flight limits.
+func (s *Stream) closeBatchesLocked() {
+	for _, id := range sortedKeys(s.batches.atomic) {
+		s.closeBatchLocked(s.batches.atomic[id])
+	}
+	for _, id := range sortedKeys(s.batches.fast) {
+		s.closeFastBatchLocked(s.batches.fast[id])
+	}
+}
+
+// sortedKeys returns a map's keys in order, so that nothing depends on map order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for key := range m {
+		keys = append(keys, key)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -271,3 +271,30 @@ func checkStoredBatches(rt *rapid.T, stream *Stream, stored []string) {
 		}
 	}
 }
+
+// TestBatchInflightCountsFollowStreams proves the server-wide in-flight counts go
+// down when a batch commits and when its stream is deleted with batches open.
+func TestBatchInflightCountsFollowStreams(t *testing.T) {
+	w := newBatchWorld(t, t.TempDir())
+	defer w.manager.Stop()
+	w.createStream("S", `{"name":"S","subjects":["s.>"],"allow_atomic":true,"allow_batched":true,"storage":"memory"}`)
+	for _, id := range []string{"a", "b"} {
+		if ack := w.publish("s.x", "1", "Nats-Batch-Id", id, "Nats-Batch-Sequence", "1"); !ack.empty {
+			t.Fatalf("staging %s: %+v", id, ack)
+		}
+	}
+	w.host.Publish("", "s.x", "FB.f.5.fail.1.0.$FI", nil, []byte("fast"))
+	if atomic, fast := w.manager.atomicBatches.Load(), w.manager.fastBatches.Load(); atomic != 2 || fast != 1 {
+		t.Fatalf("in flight: %d atomic, %d fast", atomic, fast)
+	}
+	if ack := w.publish("s.x", "2", "Nats-Batch-Id", "a", "Nats-Batch-Sequence", "2", "Nats-Batch-Commit", "1"); ack.BatchSize != 2 {
+		t.Fatalf("commit %+v", ack)
+	}
+	if atomic := w.manager.atomicBatches.Load(); atomic != 1 {
+		t.Fatalf("after a commit: %d atomic in flight", atomic)
+	}
+	w.call("$JS.API.STREAM.DELETE.S", nil, "")
+	if atomic, fast := w.manager.atomicBatches.Load(), w.manager.fastBatches.Load(); atomic != 0 || fast != 0 {
+		t.Fatalf("after deleting the stream: %d atomic, %d fast", atomic, fast)
+	}
+}

@@ -402,6 +402,7 @@ func (s *Stream) stop() {
 		s.expiry.Stop()
 	}
 	s.stopSchedulesLocked()
+	s.closeBatchesLocked()
 	consumers := s.sortedConsumersLocked()
 	s.mu.Unlock()
 	for _, sub := range subs {
@@ -431,6 +432,7 @@ func (s *Stream) delete() error {
 		s.expiry.Stop()
 	}
 	s.stopSchedulesLocked()
+	s.closeBatchesLocked()
 	consumers := s.sortedConsumersLocked()
 	s.consumers = make(map[string]StreamConsumer)
 	s.consumersSorted = nil
