@@ -116,6 +116,12 @@ type linkWorld struct {
 
 func newLinkWorld(t *testing.T, seed uint64, origin []originMessage) *linkWorld {
 	t.Helper()
+	return newLinkWorldWith(t, seed, origin, jsapi.StreamSource{Name: "O"})
+}
+
+// newLinkWorldWith is newLinkWorld with the mirror configured as mirror.
+func newLinkWorldWith(t *testing.T, seed uint64, origin []originMessage, mirror jsapi.StreamSource) *linkWorld {
+	t.Helper()
 	random := durableRand{rand.New(rand.NewPCG(seed, 1))}
 	world := &linkWorld{t: t, clock: newFakeClock(), tasks: &durableTasks{}, host: &linkHost{},
 		origin: &fakeOrigin{messages: origin}}
@@ -130,7 +136,7 @@ func newLinkWorld(t *testing.T, seed uint64, origin []originMessage) *linkWorld 
 		t.Fatal(err)
 	}
 	stream, _, apiErr := account.AddStream(jsapi.StreamConfig{Name: "M", Storage: jsapi.MemoryStorage,
-		Mirror: &jsapi.StreamSource{Name: "O"}}, false)
+		Mirror: &mirror}, false)
 	if apiErr != nil {
 		t.Fatal(apiErr)
 	}
@@ -294,8 +300,8 @@ func (w *linkWorld) check(rt *rapid.T, messages []originMessage, last uint64) {
 	}
 }
 
-// TestSourceLinkFlowControlAndBackoff proves flow control requests get an empty
-// reply, a failed create is retried with a doubling backoff (bounded), and the error
+// TestSourceLinkFlowControlAndBackoff proves flow control requests get a reply
+// without a body, a failed create is retried with a doubling backoff (bounded), and the error
 // shows in the mirror's info until a create succeeds.
 func TestSourceLinkFlowControlAndBackoff(t *testing.T) {
 	world := newLinkWorld(t, 1, []originMessage{{seq: 1, subject: "o", data: "x"}})
@@ -343,4 +349,102 @@ func countCreates(published []Msg) int {
 		}
 	}
 	return count
+}
+
+// TestSourceLinkDurableConsumer proves a mirror with a durable consumer (durable
+// sourcing) only resets that consumer, never creates or deletes one; refuses it
+// until its ack policy is flow_control; listens on its deliver subject only once the
+// reset answered; acknowledges what it stored through its flow control replies; and
+// resets the consumer again on a gap.
+func TestSourceLinkDurableConsumer(t *testing.T) {
+	world := newLinkWorldWith(t, 1, nil, jsapi.StreamSource{Name: "O",
+		Consumer: &jsapi.StreamConsumerSource{Name: "DUR", DeliverSubject: "dur.deliver"}})
+	const resetSubject = jsapi.APIPrefix + ".CONSUMER.RESET.O.DUR"
+	takeResets := func() []Msg {
+		t.Helper()
+		world.tasks.runAll()
+		var resets []Msg
+		for _, msg := range world.host.takePublished() {
+			switch {
+			case msg.Subject == resetSubject:
+				if len(msg.Data) != 0 {
+					t.Fatalf("reset with a body %q", msg.Data)
+				}
+				resets = append(resets, msg)
+			case strings.HasPrefix(msg.Subject, jsapi.APIPrefix):
+				t.Fatalf("unexpected API request %s", msg.Subject)
+			}
+		}
+		return resets
+	}
+	answer := func(reset Msg, ackPolicy jsapi.AckPolicy) {
+		t.Helper()
+		config := jsapi.ConsumerConfig{Durable: "DUR", DeliverSubject: "dur.deliver", AckPolicy: ackPolicy}
+		response := jsapi.ConsumerResetResponse{Response: jsapi.Response{Type: jsapi.ConsumerResetResponseType},
+			ConsumerInfo: &jsapi.ConsumerInfo{Stream: "O", Name: "DUR", Config: &config}}
+		if !world.host.send(reset.Reply, &Msg{Subject: reset.Reply, Data: jsapi.MarshalResponse(&response)}) {
+			t.Fatal("nobody listens for the reset response")
+		}
+	}
+	listening := func() bool {
+		world.host.mu.Lock()
+		defer world.host.mu.Unlock()
+		return world.host.handlers["dur.deliver"] != nil
+	}
+	resets := takeResets()
+	if len(resets) != 1 || listening() {
+		t.Fatalf("%d resets, listening %v", len(resets), listening())
+	}
+	answer(resets[0], jsapi.AckExplicit)
+	if info := world.stream.Info(false, ""); info.Mirror.Error == nil || info.Mirror.Error.ErrCode != jsapi.ErrCodeMirrorConsumerRequiresAckFC || listening() {
+		t.Fatalf("explicit acks accepted: %+v", info.Mirror)
+	}
+	world.clock.Advance(sourceRetryMin)
+	resets = takeResets()
+	if len(resets) != 1 {
+		t.Fatalf("%d resets after the backoff", len(resets))
+	}
+	answer(resets[0], jsapi.AckFlowControl)
+	if !listening() {
+		t.Fatal("not listening on the deliver subject")
+	}
+	deliver := func(streamSeq, consumerSeq uint64) {
+		reply := jsapi.AckReply{Stream: "O", Consumer: "DUR", Delivered: 1, StreamSeq: streamSeq,
+			ConsumerSeq: consumerSeq, Timestamp: int64(streamSeq) * 1000}.String()
+		world.host.send("dur.deliver", &Msg{Subject: "o", Reply: reply, Data: []byte(fmt.Sprint(streamSeq))})
+	}
+	deliver(1, 1)
+	deliver(2, 2)
+	const flowControl = "$JS.FC.O.DUR.1"
+	world.host.send("dur.deliver", &Msg{Subject: "dur.deliver", Reply: flowControl,
+		Header: header.Build(jsapi.StatusControl, jsapi.DescriptionFlowControlRequest)})
+	world.tasks.runAll()
+	var replies []Msg
+	for _, msg := range world.host.takePublished() {
+		if msg.Subject == flowControl {
+			replies = append(replies, msg)
+		}
+	}
+	if len(replies) != 1 {
+		t.Fatalf("%d flow control replies", len(replies))
+	}
+	for key, want := range map[string]string{jsapi.HeaderLastConsumer: "2", jsapi.HeaderLastStream: "2"} {
+		if value, _ := header.Get(replies[0].Header, key); string(value) != want {
+			t.Fatalf("flow control reply %s = %q, want %s", key, value, want)
+		}
+	}
+	deliver(4, 4)
+	if resets := takeResets(); len(resets) != 1 {
+		t.Fatalf("%d resets after a gap", len(resets))
+	}
+	if info := world.stream.Info(false, ""); info.State.LastSeq != 2 {
+		t.Fatalf("mirror state after the gap %+v", info.State)
+	}
+	world.stream.stopReplication(true)
+	world.tasks.runAll()
+	for _, msg := range world.host.takePublished() {
+		if strings.HasPrefix(msg.Subject, jsapi.APIPrefix+".CONSUMER.DELETE.") {
+			t.Fatalf("the durable consumer was deleted: %s", msg.Subject)
+		}
+	}
 }
