@@ -57,8 +57,8 @@ type fastBatchRun struct {
 	outgoing [][]byte
 	// failure is a plain publish error answer.
 	failure *jsapi.Error
-	// completion is set when the message was stored or a PubAck is due; it goes
-	// through the stream's completions like any publish.
+	// completions are the stored message's and the PubAck's, if any; they go
+	// through the stream's completions like any publish's.
 	completions []completion
 }
 
@@ -343,7 +343,7 @@ func (s *Stream) fastBatchFlowLocked(batch *fastBatch, run *fastBatchRun) bool {
 	}
 	// One ack covers every step passed since the last.
 	batch.flowSequence += (batch.storedSequence - batch.flowSequence) / every * every
-	share := uint16(max(fastBatchAckMessagesMax/len(s.batches.fast), 1))
+	share := uint16(max(fastBatchAckMessagesMax/max(len(s.batches.fast), 1), 1))
 	share = min(share, batch.ackMessagesMax)
 	switch {
 	case batch.ackMessages < share:
