@@ -190,6 +190,10 @@ func (s *Stream) stageBatchLocked(id string, entry *publishEntry) (outcome batch
 		s.closeBatchLocked(batch)
 		return fail(jsapi.NewAtomicPublishInvalidBatchCommitError())
 	}
+	if !stripRequiredAPILevel(entry) {
+		s.closeBatchLocked(batch)
+		return batchOutcome{failure: jsapi.NewRequiredApiLevelError(), abandoned: jsapi.BatchRequirementsNotMet}, false
+	}
 	batch.timer.Reset(limits.timeout)
 	if uint64(len(batch.messages))+1 != sequence || (sequence == 1 && endOfBatch) {
 		s.closeBatchLocked(batch)
@@ -647,4 +651,22 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// stripRequiredAPILevel removes Nats-Required-Api-Level from a batch message, as the
+// reference does whether or not the batch goes on, and reports whether this server
+// meets the level (an unreadable level is not met).
+func stripRequiredAPILevel(entry *publishEntry) bool {
+	value, ok := header.Get(entry.header, jsapi.HeaderRequiredAPILevel)
+	if !ok || len(value) == 0 {
+		return true
+	}
+	level, err := strconv.Atoi(string(value))
+	if err != nil || level > jsapi.APILevel {
+		return false
+	}
+	if stripped, err := header.Remove(entry.header, jsapi.HeaderRequiredAPILevel); err == nil {
+		entry.header = stripped
+	}
+	return true
 }

@@ -155,6 +155,11 @@ func (s *Stream) fastBatchLocked(request *jsapi.FastBatch, entry *publishEntry, 
 		}
 		batch = s.openFastBatchLocked(request, limits)
 	}
+	if !stripRequiredAPILevel(entry) {
+		s.closeFastBatchLocked(batch)
+		run.failure = jsapi.NewRequiredApiLevelError()
+		return
+	}
 	batch.timer.Reset(s.manager.batchLimits().timeout)
 
 	if request.Ping {

@@ -124,9 +124,17 @@ func TestIntegrationBatchCommit(t *testing.T) {
 	if state := streamState(t, js, "B"); state.Msgs != 5 || state.LastSeq != 5 {
 		t.Fatalf("state %+v", state)
 	}
-	// A batch of one.
-	if ack := batchMessage(t, nc, "b.x", "single", 1, "s", "Nats-Batch-Commit", "1"); ack.Sequence != 6 || ack.BatchSize != 1 {
+	// A batch of one; a met Nats-Required-Api-Level is not stored.
+	ack = batchMessage(t, nc, "b.x", "single", 1, "s", "Nats-Batch-Commit", "1", "Nats-Required-Api-Level", "1")
+	if ack.Sequence != 6 || ack.BatchSize != 1 {
 		t.Fatalf("single %+v", ack)
+	}
+	single, err := stream.GetMsg(testContext(t), 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if single.Header.Get("Nats-Required-Api-Level") != "" {
+		t.Fatalf("stored headers %v", single.Header)
 	}
 }
 
@@ -157,6 +165,8 @@ func TestIntegrationBatchErrors(t *testing.T) {
 		{"b.a", []string{"Nats-Batch-Id", "g", "Nats-Batch-Sequence", "1", "Nats-Batch-Commit", "yes"}, jsapi.ErrCodeAtomicPublishInvalidBatchCommit},
 		// The invalid commit ended batch g.
 		{"b.a", []string{"Nats-Batch-Id", "g", "Nats-Batch-Sequence", "2"}, jsapi.ErrCodeAtomicPublishIncompleteBatch},
+		{"b.a", []string{"Nats-Batch-Id", "api", "Nats-Batch-Sequence", "1", "Nats-Required-Api-Level", "99"}, jsapi.ErrCodeRequiredApiLevel},
+		{"b.a", []string{"Nats-Batch-Id", "api", "Nats-Batch-Sequence", "1", "Nats-Required-Api-Level", "x"}, jsapi.ErrCodeRequiredApiLevel},
 	}
 	for _, test := range cases {
 		if ack := publishRaw(t, nc, test.subject, "data", test.headers...); ack.code() != test.code {
