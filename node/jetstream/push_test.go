@@ -362,24 +362,51 @@ func TestNoDeliveryIntoTheVoid(t *testing.T) {
 // run, as a host runs them from tasks.
 type interestBus struct {
 	subscriptions map[[2]string]int
-	watches       map[[2]string][]func()
+	watches       map[[2]string][]*busWatch
 	due           []func()
 }
 
+// busWatch is one watch of the bus; a cancelled one is never called again.
+type busWatch struct {
+	changed   func()
+	cancelled bool
+}
+
 func newInterestBus() *interestBus {
-	return &interestBus{subscriptions: make(map[[2]string]int), watches: make(map[[2]string][]func())}
+	return &interestBus{subscriptions: make(map[[2]string]int), watches: make(map[[2]string][]*busWatch)}
 }
 
 func (b *interestBus) subscribe(subject, group string) {
 	key := [2]string{subject, group}
 	b.subscriptions[key]++
-	b.due = append(b.due, b.watches[key]...)
+	b.notify(key)
 }
 
 func (b *interestBus) unsubscribe(subject, group string) {
 	key := [2]string{subject, group}
 	b.subscriptions[key]--
-	b.due = append(b.due, b.watches[key]...)
+	b.notify(key)
+}
+
+func (b *interestBus) notify(key [2]string) {
+	for _, watch := range b.watches[key] {
+		if !watch.cancelled {
+			b.due = append(b.due, watch.changed)
+		}
+	}
+}
+
+// liveWatches counts the watches not cancelled.
+func (b *interestBus) liveWatches() int {
+	live := 0
+	for _, watches := range b.watches {
+		for _, watch := range watches {
+			if !watch.cancelled {
+				live++
+			}
+		}
+	}
+	return live
 }
 
 // run runs the queued callbacks.
@@ -409,9 +436,9 @@ func watchedCreate(h *harness, bus *interestBus, config jsapi.ConsumerConfig) *C
 	world.deliveryInterest = func(subject, group string) bool { return bus.subscriptions[[2]string{subject, group}] > 0 }
 	world.watchInterest = func(subject, group string, changed func()) func() {
 		key := [2]string{subject, group}
-		bus.watches[key] = append(bus.watches[key], changed)
-		index := len(bus.watches[key]) - 1
-		return func() { bus.watches[key][index] = func() {} }
+		watch := &busWatch{changed: changed}
+		bus.watches[key] = append(bus.watches[key], watch)
+		return func() { watch.cancelled = true }
 	}
 	consumer, err := newConsumer(world, name, prepared, memstore.NewConsumerStore(storeConsumerConfig(&prepared)), h.clock.Now())
 	if err != nil {
@@ -546,5 +573,45 @@ func TestPushWatchedHeartbeatAndFlowControl(t *testing.T) {
 	h.handlers[h.consumer.flowControlPrefix()+"*"](flowControl.reply, "", nil, nil)
 	if got := len(deliveries(h.take())); got == 0 {
 		t.Fatal("did not resume after the flow control reply")
+	}
+}
+
+// TestPushWatchedDeliverSubjectUpdate proves a consumer whose deliver subject is
+// updated follows the interest on the new subject, and a deleted consumer cancels
+// its watch.
+func TestPushWatchedDeliverSubjectUpdate(t *testing.T) {
+	h := newHarness(t, jsapi.StreamConfig{})
+	bus := newInterestBus()
+	h.publish("s.a", "1")
+	consumer := watchedCreate(h, bus, jsapi.ConsumerConfig{Durable: "D", DeliverSubject: "d", AckPolicy: jsapi.AckNone})
+	bus.subscribe("d", "")
+	bus.run()
+	if got := streamSequences(t, h.take()); !slices.Equal(got, []uint64{1}) {
+		t.Fatalf("delivered %v", got)
+	}
+	config := consumer.Config()
+	config.DeliverSubject = "e"
+	consumer.UpdateConfig(config)
+	if live := bus.liveWatches(); live != 1 {
+		t.Fatalf("%d live watches after the update", live)
+	}
+	h.publish("s.b", "2")
+	if sent := h.take(); len(sent) != 0 {
+		t.Fatalf("sent %d messages to the old deliver subject's interest", len(sent))
+	}
+	bus.subscribe("e", "")
+	bus.run()
+	sent := h.take()
+	if got := streamSequences(t, sent); !slices.Equal(got, []uint64{2}) || sent[0].subject != "e" {
+		t.Fatalf("delivered %v to %q", got, sent[0].subject)
+	}
+	consumer.Delete()
+	if live := bus.liveWatches(); live != 0 {
+		t.Fatalf("%d live watches after the delete", live)
+	}
+	bus.unsubscribe("e", "")
+	bus.run()
+	if sent := h.take(); len(sent) != 0 {
+		t.Fatalf("a deleted consumer sent %d messages", len(sent))
 	}
 }
