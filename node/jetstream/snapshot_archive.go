@@ -47,7 +47,9 @@ type snapshotConsumerState struct {
 // the state it describes. Messages stored while it runs are left out (it stops at
 // the last sequence it started with), as the reference's.
 func writeSnapshotArchive(w io.Writer, stream *Stream, includeConsumers bool) (jsapi.StreamState, error) {
-	compressed := s2.NewWriter(w)
+	// One encoder and no goroutines: the snapshot is made in the calling task, which
+	// keeps it deterministic in the simulator.
+	compressed := s2.NewWriter(w, s2.WriterConcurrency(1))
 	archive := jsarchive.NewWriter(compressed)
 	state := stream.Info(false, "").State
 	var consumers []snapshotConsumer
@@ -221,7 +223,7 @@ func (a *Account) checkSnapshotArchive(config jsapi.StreamConfig, data []byte) (
 		if entry.Sequence <= last {
 			return nil, fmt.Errorf("message sequence %d out of order", entry.Sequence)
 		}
-		if size := int64(config.MaxMsgSize); size >= 0 && entry.HeaderSize+entry.PayloadSize > size {
+		if size := int64(config.MaxMsgSize); size > 0 && entry.HeaderSize+entry.PayloadSize > size {
 			return nil, fmt.Errorf("message sequence %d exceeds maximum message size", entry.Sequence)
 		}
 		last = entry.Sequence
