@@ -428,6 +428,10 @@ func (s *Stream) respondPublish(reply string, ack *jsapi.PubAck, failure *jsapi.
 		body = appendPubAck(nil, ack)
 	}
 	if body == nil {
+		if failure != nil {
+			// The reference names the stream (and sequence 0) in its publish errors.
+			ack = &jsapi.PubAck{Stream: s.published.Load().Name}
+		}
 		response := jsapi.PubAckResponse{Error: failure, PubAck: ack}
 		body = jsapi.MarshalResponse(&response)
 	}
