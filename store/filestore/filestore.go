@@ -33,7 +33,8 @@
 // With Config.Tasks the sync runs on a task; otherwise the first caller runs it
 // inline and keeps going while others queue, so no caller ever blocks waiting for
 // another's sync. In interval mode the callers' writes to the OS are batched the same
-// way, and made with the lock released.
+// way, and made with the lock released. StoreMsg and Durable calls that find the lock
+// taken are queued for its holder instead of waiting for it (see combine.go).
 //
 // A failed write or fsync is recovered from memory (see rollback.go): the store
 // refuses writes, rewrites every byte after the length the last successful fsync
@@ -132,7 +133,7 @@ type Config struct {
 
 // Store is a file stream store. It is safe for concurrent use.
 type Store struct {
-	mu      sync.Mutex
+	mu      storeMutex
 	config  Config
 	stream  *core.Stream
 	journal *journal
@@ -234,6 +235,7 @@ func Open(cfg Config, streamConfig store.StreamConfig) (*Store, error) {
 		return nil, fmt.Errorf("%w: a cipher needs a 32-byte key and Rand", ErrConfig)
 	}
 	s := &Store{config: cfg, consumers: make(map[string]*ConsumerStore)}
+	s.mu.store = s
 	s.journal = &journal{s: s}
 	s.stream = core.New(streamConfig, s.journal)
 	if err := s.createDirs(); err != nil {
@@ -464,10 +466,18 @@ func (s *Store) fail(err error) {
 	}
 }
 
-// StoreMsg implements store.StreamStore.
+// StoreMsg implements store.StreamStore. A call that finds the lock taken has its
+// message stored by the lock's holder (see storeMutex).
 func (s *Store) StoreMsg(subject string, hdr, msg []byte, ts, ttl int64) (uint64, int64, error) {
-	s.mu.Lock()
+	if !s.mu.TryLock() {
+		return s.storeMsgCombined(subject, hdr, msg, ts, ttl)
+	}
 	defer s.mu.Unlock()
+	return s.storeMsgLocked(subject, hdr, msg, ts, ttl)
+}
+
+// storeMsgLocked is StoreMsg under the lock.
+func (s *Store) storeMsgLocked(subject string, hdr, msg []byte, ts, ttl int64) (uint64, int64, error) {
 	if err := s.appendable(); err != nil {
 		return 0, 0, err
 	}

@@ -8,8 +8,15 @@ import (
 )
 
 // Durable implements store.StreamStore. See the package comment for the group commit.
+// With Config.Tasks, a call that finds the lock taken is queued for the lock's holder
+// (see storeMutex).
 func (s *Store) Durable(done func(err error)) {
-	s.mu.Lock()
+	if s.config.Tasks == nil {
+		s.mu.Lock()
+	} else if !s.mu.TryLock() {
+		s.durableCombined(done)
+		return
+	}
 	if s.closed {
 		s.mu.Unlock()
 		done(errClosed())
@@ -57,10 +64,7 @@ func (s *Store) Durable(done func(err error)) {
 		return
 	}
 	s.waiters = append(s.waiters, durableWaiter{done: done})
-	if s.syncsInFlight >= syncsInFlightMax || s.syncsStarting > 0 ||
-		s.syncsInFlight > 0 && len(s.waiters) < syncOverlapWaitersMin {
-		// A group commit that has not taken its batch yet takes this callback, or a
-		// running one takes it when its sync is done.
+	if s.syncWaitsLocked() {
 		s.mu.Unlock()
 		return
 	}
@@ -72,6 +76,14 @@ func (s *Store) Durable(done func(err error)) {
 	} else {
 		s.syncLoop()
 	}
+}
+
+// syncWaitsLocked reports whether the waiting callbacks are left to a running group
+// commit: one that has not taken its batch yet takes them, or a running one takes them
+// when its sync is done.
+func (s *Store) syncWaitsLocked() bool {
+	return s.syncsInFlight >= syncsInFlightMax || s.syncsStarting > 0 ||
+		s.syncsInFlight > 0 && len(s.waiters) < syncOverlapWaitersMin
 }
 
 // awaitRecoveryLocked queues done to wait for the recovery of a failed sync always
