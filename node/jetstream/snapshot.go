@@ -25,7 +25,8 @@ const (
 	// not yet acknowledged (the reference's window_size, clamped the same way).
 	snapshotWindowBytesDefault = 8 << 20
 	snapshotWindowBytesMax     = 32 << 20
-	// snapshotBytesMax bounds a snapshot or a restore held in memory (compressed).
+	// snapshotBytesMax bounds a restore held in memory (compressed): a restore is
+	// checked whole before a stream is created.
 	snapshotBytesMax = 1 << 30
 	// snapshotAckTimeout ends a snapshot whose client stopped acknowledging chunks,
 	// with the reference's 408 No Flow Response.
@@ -71,13 +72,13 @@ func (a *Account) apiStreamSnapshot(request *Request, name string) {
 		request.RespondError(op, jsapi.NewSnapshotDeliverSubjectInvalidError())
 		return
 	}
-	var buffer bytes.Buffer
-	state, err := writeSnapshotArchive(&limitedWriter{w: &buffer, remaining: snapshotBytesMax}, stream, !body.NoConsumers)
+	encoder, err := newSnapshotEncoder(stream, !body.NoConsumers)
 	if err != nil {
 		request.RespondError(op, jsapi.NewStreamSnapshotError(err))
 		return
 	}
 	config := stream.Config()
+	state := encoder.state
 	request.Respond(&jsapi.StreamSnapshotResponse{Response: jsapi.Response{Type: jsapi.StreamSnapshotResponseType},
 		Config: &config, State: &state})
 	chunk := body.ChunkSize
@@ -90,39 +91,25 @@ func (a *Account) apiStreamSnapshot(request *Request, name string) {
 		window = snapshotWindowBytesDefault
 	}
 	window = max(min(max(window, snapshotChunkBytesMin), snapshotWindowBytesMax), chunk)
-	sender := &snapshotSender{account: a, stream: name, deliver: body.DeliverSubject, data: buffer.Bytes(), chunk: chunk,
+	sender := &snapshotSender{account: a, stream: name, deliver: body.DeliverSubject, encoder: encoder, chunk: chunk,
 		windowChunks: window / chunk, ackSubject: jsapi.SnapshotAckSubject(name, a.manager.newID())}
 	sender.waitForInterest(a.manager.config.Env.Clock.Now().Add(snapshotInterestWait))
 }
 
-// limitedWriter fails once more than remaining bytes are written.
-type limitedWriter struct {
-	w         *bytes.Buffer
-	remaining int
-}
-
-func (l *limitedWriter) Write(p []byte) (int, error) {
-	if len(p) > l.remaining {
-		return 0, errSnapshotTooLarge
-	}
-	l.remaining -= len(p)
-	return l.w.Write(p)
-}
-
 // snapshotSender sends a snapshot in chunks, at most windowChunks ahead of the
-// client's acknowledgements.
+// client's acknowledgements, encoding each chunk when the window lets it go.
 type snapshotSender struct {
 	account      *Account
 	stream       string
 	deliver      string
 	ackSubject   string
-	data         []byte
 	chunk        int
 	windowChunks int
 
 	mu          sync.Mutex
+	encoder     *snapshotEncoder
 	sub         Subscription
-	offset      int
+	sending     bool
 	index       int
 	outstanding int
 	finished    bool
@@ -183,24 +170,46 @@ func (s *snapshotSender) acknowledged() {
 	s.send()
 }
 
-// send fills the window; after the last chunk it sends the 204 end message. Every
-// chunk sent rearms the ack timer, which ends a transfer whose client went quiet.
+// send fills the window; after the last chunk it sends the 204 end message (a 500
+// with the error if the snapshot cannot be read). Every chunk sent rearms the ack
+// timer, which ends a transfer whose client went quiet.
+//
+// Acks arrive on the client's connection while the first chunks go out from the
+// request or a timer, so one call at a time does the sending (sending): chunks must
+// leave in order. A call that finds another sending returns; the sender sees the
+// window the call's ack opened when it checks it again, and stops (clearing
+// sending) only under the lock it checked the window with.
 func (s *snapshotSender) send() {
 	host := s.account.manager.host
+	s.mu.Lock()
+	if s.sending {
+		s.mu.Unlock()
+		return
+	}
+	s.sending = true
+	s.mu.Unlock()
 	for {
 		s.mu.Lock()
 		if s.finished || s.outstanding >= s.windowChunks {
+			s.sending = false
 			s.mu.Unlock()
 			return
 		}
-		if s.offset >= len(s.data) {
+		piece, err := s.encoder.Next(s.chunk)
+		if err != nil {
+			s.sending = false
+			s.mu.Unlock()
+			s.finish(fmt.Appendf(nil, "NATS/1.0 500 %s\r\n\r\n", err), err)
+			return
+		}
+		if len(piece) == 0 {
+			s.sending = false
 			s.mu.Unlock()
 			s.finish(snapshotEndOK, nil)
 			return
 		}
-		end := min(s.offset+s.chunk, len(s.data))
-		piece := s.data[s.offset:end]
-		s.offset = end
+		// The encoder reuses its buffer; the chunk leaves with its own copy.
+		piece = bytes.Clone(piece)
 		s.index++
 		s.outstanding++
 		reply := fmt.Sprintf("%s.%d.%d", s.ackSubject, len(piece), s.index)
@@ -227,7 +236,7 @@ func (s *snapshotSender) finish(status []byte, err error) {
 	if s.ackTimer != nil {
 		s.ackTimer.Stop()
 	}
-	s.data = nil
+	s.encoder = nil
 	s.mu.Unlock()
 	manager := s.account.manager
 	manager.host.Publish(s.account.name, s.deliver, "", status, nil)

@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,15 +44,35 @@ type snapshotConsumerState struct {
 	Redelivered map[uint64]uint64         `json:"redelivered,omitempty"`
 }
 
-// writeSnapshotArchive writes the stream's snapshot, s2-compressed, to w and returns
-// the state it describes. Messages stored while it runs are left out (it stops at
-// the last sequence it started with), as the reference's.
-func writeSnapshotArchive(w io.Writer, stream *Stream, includeConsumers bool) (jsapi.StreamState, error) {
+// snapshotBlockBytes is the s2 block size of a snapshot: the encoder emits
+// compressed bytes a block at a time, so it bounds what a snapshot holds in memory
+// beyond one chunk.
+const snapshotBlockBytes = 256 << 10
+
+// snapshotEncoder produces a stream's snapshot incrementally: Next encodes messages
+// only until a chunk's worth of compressed bytes is ready, so a snapshot of any size
+// holds about one chunk and one s2 block in memory. It reads the messages from the
+// store as it goes, up to the last sequence the snapshot started with (messages
+// stored meanwhile are left out, as the reference's).
+type snapshotEncoder struct {
+	store      store.StreamStore
+	state      jsapi.StreamState
+	output     bytes.Buffer
+	compressed *s2.Writer
+	archive    *jsarchive.Writer
+	next       uint64
+	message    store.StoreMsg
+	finished   bool
+}
+
+// newSnapshotEncoder writes the state and consumer entries and returns the encoder
+// with the state the snapshot describes.
+func newSnapshotEncoder(stream *Stream, includeConsumers bool) (*snapshotEncoder, error) {
+	e := &snapshotEncoder{store: stream.Store(), state: stream.Info(false, "").State}
 	// One encoder and no goroutines: the snapshot is made in the calling task, which
 	// keeps it deterministic in the simulator.
-	compressed := s2.NewWriter(w, s2.WriterConcurrency(1))
-	archive := jsarchive.NewWriter(compressed)
-	state := stream.Info(false, "").State
+	e.compressed = s2.NewWriter(&e.output, s2.WriterConcurrency(1), s2.WriterBlockSize(snapshotBlockBytes))
+	e.archive = jsarchive.NewWriter(e.compressed)
 	var consumers []snapshotConsumer
 	var names []string
 	if includeConsumers {
@@ -66,67 +87,92 @@ func writeSnapshotArchive(w io.Writer, stream *Stream, includeConsumers bool) (j
 			config := consumer.config
 			consumerState := consumer.stateLocked()
 			consumer.mu.Unlock()
-			consumers = append(consumers, snapshotConsumer{Config: &config, State: boundConsumerState(consumerState, state.LastSeq)})
+			consumers = append(consumers, snapshotConsumer{Config: &config, State: boundConsumerState(consumerState, e.state.LastSeq)})
 			names = append(names, consumer.name)
 		}
 	}
-	state.Consumers = len(consumers)
+	e.state.Consumers = len(consumers)
 	now := stream.Env().Clock.Now().UnixNano()
-	stateJSON, err := json.Marshal(state)
+	stateJSON, err := json.Marshal(e.state)
 	if err != nil {
-		return state, err
+		return nil, err
 	}
-	if err := archive.WriteFull(jsarchive.Entry{Name: snapshotStateEntry, Timestamp: now, PayloadSize: int64(len(stateJSON))}, stateJSON); err != nil {
-		return state, err
+	if err := e.archive.WriteFull(jsarchive.Entry{Name: snapshotStateEntry, Timestamp: now, PayloadSize: int64(len(stateJSON))}, stateJSON); err != nil {
+		return nil, err
 	}
 	for i, consumer := range consumers {
 		data, err := json.Marshal(consumer)
 		if err != nil {
-			return state, err
+			return nil, err
 		}
 		entry := jsarchive.Entry{Name: snapshotConsumerPrefix + names[i], Timestamp: now, PayloadSize: int64(len(data))}
-		if err := archive.WriteFull(entry, data); err != nil {
-			return state, err
+		if err := e.archive.WriteFull(entry, data); err != nil {
+			return nil, err
 		}
 	}
-	if err := writeSnapshotMessages(archive, stream.Store(), state); err != nil {
-		return state, err
+	e.next = e.state.FirstSeq
+	if e.state.Msgs == 0 {
+		e.next = e.state.LastSeq + 1
 	}
-	if err := archive.WriteEnd(); err != nil {
-		return state, err
-	}
-	return state, compressed.Close()
+	return e, nil
 }
 
-// writeSnapshotMessages writes one entry per message from the first to the last
-// sequence of state.
-func writeSnapshotMessages(archive *jsarchive.Writer, st store.StreamStore, state jsapi.StreamState) error {
-	if state.Msgs == 0 {
-		return nil
+// Next returns the next piece of the snapshot, at most chunk bytes; an empty piece
+// means the snapshot is complete. The piece is only valid until the next call.
+func (e *snapshotEncoder) Next(chunk int) ([]byte, error) {
+	for e.output.Len() < chunk && !e.finished {
+		if err := e.encodeMessage(); err != nil {
+			return nil, err
+		}
 	}
-	var message store.StoreMsg
-	for seq := state.FirstSeq; seq <= state.LastSeq; {
-		loaded, next, err := st.LoadNextMsg("", false, seq, &message)
-		if errors.Is(err, store.ErrStoreEOF) || (err == nil && next > state.LastSeq) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("couldn't load next message after seq %d: %w", seq, err)
-		}
-		entry := jsarchive.Entry{Name: loaded.Subject, Timestamp: loaded.TS, Sequence: loaded.Seq,
-			HeaderSize: int64(len(loaded.Hdr)), PayloadSize: int64(len(loaded.Msg))}
-		if err := archive.WriteEntry(entry); err != nil {
+	return e.output.Next(min(chunk, e.output.Len())), nil
+}
+
+// encodeMessage writes the next message's entry, or the end of the snapshot.
+func (e *snapshotEncoder) encodeMessage() error {
+	if e.next <= e.state.LastSeq {
+		loaded, seq, err := e.store.LoadNextMsg("", false, e.next, &e.message)
+		switch {
+		case err == nil && seq <= e.state.LastSeq:
+			e.next = seq + 1
+			entry := jsarchive.Entry{Name: loaded.Subject, Timestamp: loaded.TS, Sequence: loaded.Seq,
+				HeaderSize: int64(len(loaded.Hdr)), PayloadSize: int64(len(loaded.Msg))}
+			if err := e.archive.WriteEntry(entry); err != nil {
+				return err
+			}
+			if _, err := e.archive.Write(loaded.Hdr); err != nil {
+				return err
+			}
+			_, err = e.archive.Write(loaded.Msg)
 			return err
+		case err != nil && !errors.Is(err, store.ErrStoreEOF):
+			return fmt.Errorf("couldn't load next message after seq %d: %w", e.next, err)
 		}
-		if _, err := archive.Write(loaded.Hdr); err != nil {
-			return err
-		}
-		if _, err := archive.Write(loaded.Msg); err != nil {
-			return err
-		}
-		seq = next + 1
 	}
-	return nil
+	// The end entry tells a reader the backup is complete.
+	e.finished = true
+	if err := e.archive.WriteEnd(); err != nil {
+		return err
+	}
+	return e.compressed.Close()
+}
+
+// writeSnapshotArchive writes a whole snapshot of the stream to w and returns the
+// state it describes.
+func writeSnapshotArchive(w io.Writer, stream *Stream, includeConsumers bool) (jsapi.StreamState, error) {
+	encoder, err := newSnapshotEncoder(stream, includeConsumers)
+	if err != nil {
+		return jsapi.StreamState{}, err
+	}
+	for {
+		piece, err := encoder.Next(snapshotChunkBytesDefault)
+		if err != nil || len(piece) == 0 {
+			return encoder.state, err
+		}
+		if _, err := w.Write(piece); err != nil {
+			return encoder.state, err
+		}
+	}
 }
 
 // boundConsumerState converts a consumer's state to the snapshot's form, leaving out
