@@ -162,11 +162,17 @@ func (s *Store) appendRecord(body []byte) (uint64, error) {
 		b = s.writeBlock()
 	}
 	offset := b.size
-	b.records++
 	if b.index != nil && body[0] != kindMsg {
 		b.index.addRaw(offset, body)
 	}
 	b.buf = appendRecord(b.buf, body)
+	return s.recordAppended(b, offset)
+}
+
+// recordAppended accounts for the record just appended to the write block's buffer
+// at offset, and hands the buffer to the OS when it is full.
+func (s *Store) recordAppended(b *block, offset int64) (uint64, error) {
+	b.records++
 	b.size = int64(len(b.buf))
 	if b.size-b.written >= writeBufferBytesMax {
 		if err := s.flushBlock(b); err != nil {
@@ -348,29 +354,44 @@ func (j *journal) Append(e *core.Entry, ttl int64, hdr, msg []byte) error {
 		return store.ErrMsgTooLarge
 	}
 	b := s.writeBlock()
-	plain := appendPayload(s.scratch[:0], e.Subject, hdr, msg)
-	s.scratch = plain
+	plainBytes := payloadBytes(e.Subject, hdr, msg)
 	// The block must be chosen before the payload is encoded (its key encrypts it), so
 	// roll over here with a bound above any encoding overhead.
-	if b == nil || b.size+int64(len(plain))+msgOverheadBytesMax > s.config.BlockBytesMax && b.records > 0 {
+	if b == nil || b.size+int64(plainBytes)+msgOverheadBytesMax > s.config.BlockBytesMax && b.records > 0 {
 		if err := s.rollover(); err != nil {
 			s.fail(err)
 			return err
 		}
 		b = s.writeBlock()
 	}
-	flags, payload, err := s.encodePayload(b, e.Seq, plain)
-	if err != nil {
-		return err
-	}
-	s.body = appendMsgBody(s.body[:0], flags, e.Seq, e.TS, ttl, payload)
-	loc, err := s.appendRecord(s.body)
-	if err != nil {
-		return err
+	var loc uint64
+	written := b
+	if s.config.Compression == NoCompression && b.cipher == nil {
+		// The record is built in the block's buffer at once, instead of copying the
+		// payload into a plain payload, then a body, then the buffer.
+		offset := b.size
+		b.buf = appendPlainMsgRecord(b.buf, e.Seq, e.TS, ttl, e.Subject, hdr, msg)
+		var err error
+		if loc, err = s.recordAppended(b, offset); err != nil {
+			return err
+		}
+	} else {
+		plain := appendPayload(s.scratch[:0], e.Subject, hdr, msg)
+		s.scratch = plain
+		flags, payload, err := s.encodePayload(b, e.Seq, plain)
+		if err != nil {
+			return err
+		}
+		s.body = appendMsgBody(s.body[:0], flags, e.Seq, e.TS, ttl, payload)
+		if loc, err = s.appendRecord(s.body); err != nil {
+			return err
+		}
+		// The record may have gone to a new block.
+		id, _ := splitLocation(loc)
+		written = s.blockByID(id)
 	}
 	e.Location = loc
-	id, offset := splitLocation(loc)
-	written := s.blockByID(id)
+	_, offset := splitLocation(loc)
 	written.live++
 	if written.index != nil {
 		written.index.addMsg(offset, e.Subject, e.Seq, e.TS, ttl, uint64(e.Size))

@@ -124,6 +124,37 @@ func appendPayload(dst []byte, subject string, hdr, msg []byte) []byte {
 	return append(dst, msg...)
 }
 
+// payloadBytes returns the length of the plain payload appendPayload encodes.
+func payloadBytes(subject string, hdr, msg []byte) int {
+	return uvarintBytes(uint64(len(subject))) + len(subject) + uvarintBytes(uint64(len(hdr))) + len(hdr) + len(msg)
+}
+
+// uvarintBytes returns the length of v's uvarint encoding.
+func uvarintBytes(v uint64) int {
+	n := 1
+	for ; v >= 0x80; v >>= 7 {
+		n++
+	}
+	return n
+}
+
+// appendPlainMsgRecord appends a whole message record with a plain payload (neither
+// compressed nor encrypted): the bytes of appendRecord(dst, appendMsgBody(nil, 0,
+// seq, ts, ttl, appendPayload(nil, subject, hdr, msg))), built in place.
+func appendPlainMsgRecord(dst []byte, seq uint64, ts, ttl int64, subject string, hdr, msg []byte) []byte {
+	start := len(dst)
+	dst = append(dst, 0, 0, 0, 0, 0, 0, 0, 0, kindMsg, 0)
+	dst = binary.AppendUvarint(dst, seq)
+	dst = binary.AppendVarint(dst, ts)
+	dst = binary.AppendVarint(dst, ttl)
+	dst = appendPayload(dst, subject, hdr, msg)
+	binary.LittleEndian.PutUint32(dst[start:], uint32(len(dst)-start-recordHeaderBytes))
+	crc := store.Checksum(dst[start : start+4])
+	crc = crcUpdate(crc, dst[start+recordHeaderBytes:])
+	binary.LittleEndian.PutUint32(dst[start+4:], crc)
+	return dst
+}
+
 // decodePayload splits a plain payload; the slices alias it.
 func decodePayload(p []byte) (subject, hdr, msg []byte, err error) {
 	n, k := binary.Uvarint(p)
