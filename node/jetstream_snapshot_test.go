@@ -159,6 +159,10 @@ func TestJetStreamSnapshotRestore(t *testing.T) {
 		t.Fatalf("consumer before %+v", consumerBefore)
 	}
 
+	advisories, err := nc.SubscribeSync("$JS.EVENT.ADVISORY.STREAM.*.SNAP")
+	if err != nil {
+		t.Fatal(err)
+	}
 	config, data, chunks := snapshotAsNatsCLI(t, nc, "SNAP", `{"deliver_subject":"%s","chunk_size":1024}`)
 	if chunks < 2 {
 		t.Fatalf("expected several chunks, got %d", chunks)
@@ -199,6 +203,33 @@ func TestJetStreamSnapshotRestore(t *testing.T) {
 	ack, err := js.Publish(ctx, "snap.x", []byte("new"))
 	if err != nil || ack.Sequence != before.State.LastSeq+1 {
 		t.Fatalf("%+v %v", ack, err)
+	}
+	// The snapshot and the restore are advised as the reference advises them.
+	want := map[string]string{
+		"$JS.EVENT.ADVISORY.STREAM.SNAPSHOT_CREATE.SNAP":   "io.nats.jetstream.advisory.v1.snapshot_create",
+		"$JS.EVENT.ADVISORY.STREAM.SNAPSHOT_COMPLETE.SNAP": "io.nats.jetstream.advisory.v1.snapshot_complete",
+		"$JS.EVENT.ADVISORY.STREAM.RESTORE_CREATE.SNAP":    "io.nats.jetstream.advisory.v1.restore_create",
+		"$JS.EVENT.ADVISORY.STREAM.RESTORE_COMPLETE.SNAP":  "io.nats.jetstream.advisory.v1.restore_complete",
+	}
+	for len(want) > 0 {
+		msg, err := advisories.NextMsg(2 * time.Second)
+		if err != nil {
+			t.Fatalf("advisories missing: %v (%v)", want, err)
+		}
+		var advisory struct {
+			Type   string `json:"type"`
+			Stream string `json:"stream"`
+			Error  string `json:"error"`
+		}
+		if err := json.Unmarshal(msg.Data, &advisory); err != nil {
+			t.Fatal(err)
+		}
+		if kind, ok := want[msg.Subject]; ok {
+			if advisory.Type != kind || advisory.Stream != "SNAP" || advisory.Error != "" {
+				t.Fatalf("%s: %s", msg.Subject, msg.Data)
+			}
+			delete(want, msg.Subject)
+		}
 	}
 }
 

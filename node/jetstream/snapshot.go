@@ -2,6 +2,7 @@ package jetstream
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -81,6 +82,10 @@ func (a *Account) apiStreamSnapshot(request *Request, name string) {
 	state := encoder.state
 	request.Respond(&jsapi.StreamSnapshotResponse{Response: jsapi.Response{Type: jsapi.StreamSnapshotResponseType},
 		Config: &config, State: &state})
+	start := a.manager.config.Env.Clock.Now().UTC()
+	a.adviseSnapshot(jsapi.AdvisoryStreamSnapshotCreate, name, &jsapi.SnapshotCreateAdvisory{
+		TypedEvent: a.snapshotEvent(jsapi.SnapshotCreateAdvisoryType), Stream: name, State: state,
+		Client: a.snapshotClient(), Domain: a.manager.config.Domain})
 	chunk := body.ChunkSize
 	if chunk <= 0 {
 		chunk = snapshotChunkBytesDefault
@@ -92,7 +97,7 @@ func (a *Account) apiStreamSnapshot(request *Request, name string) {
 	}
 	window = max(min(max(window, snapshotChunkBytesMin), snapshotWindowBytesMax), chunk)
 	sender := &snapshotSender{account: a, stream: name, deliver: body.DeliverSubject, encoder: encoder, chunk: chunk,
-		windowChunks: window / chunk, ackSubject: jsapi.SnapshotAckSubject(name, a.manager.newID())}
+		windowChunks: window / chunk, ackSubject: jsapi.SnapshotAckSubject(name, a.manager.newID()), started: start}
 	sender.waitForInterest(a.manager.config.Env.Clock.Now().Add(snapshotInterestWait))
 }
 
@@ -105,6 +110,7 @@ type snapshotSender struct {
 	ackSubject   string
 	chunk        int
 	windowChunks int
+	started      time.Time
 
 	mu          sync.Mutex
 	encoder     *snapshotEncoder
@@ -243,9 +249,14 @@ func (s *snapshotSender) finish(status []byte, err error) {
 	if sub != nil {
 		sub.Unsubscribe()
 	}
+	advisory := &jsapi.SnapshotCompleteAdvisory{TypedEvent: s.account.snapshotEvent(jsapi.SnapshotCompleteAdvisoryType),
+		Stream: s.stream, Start: s.started, End: manager.config.Env.Clock.Now().UTC(),
+		Client: s.account.snapshotClient(), Domain: manager.config.Domain}
 	if err != nil {
+		advisory.Error = err.Error()
 		manager.logger.Warnf("Snapshot for stream '%s > %s' failed: %v", s.account.name, s.stream, err)
 	}
+	s.account.adviseSnapshot(jsapi.AdvisoryStreamSnapshotComplete, s.stream, advisory)
 }
 
 // apiStreamRestore answers STREAM.RESTORE: it checks the configuration, then takes
@@ -277,7 +288,7 @@ func (a *Account) apiStreamRestore(request *Request, name string) {
 		return
 	}
 	receiver := &restoreReceiver{account: a, config: checked,
-		deliver: jsapi.RestoreDeliverSubject(name, a.manager.newID())}
+		deliver: jsapi.RestoreDeliverSubject(name, a.manager.newID()), start: a.manager.config.Env.Clock.Now().UTC()}
 	sub, err := a.manager.host.Subscribe(a.name, receiver.deliver, receiver.chunk)
 	if err != nil {
 		request.RespondError(op, jsapi.NewRestoreSubscribeFailedError(receiver.deliver, err))
@@ -288,6 +299,9 @@ func (a *Account) apiStreamRestore(request *Request, name string) {
 	receiver.armIdleLocked()
 	receiver.mu.Unlock()
 	a.manager.logger.Noticef("Starting restore for stream '%s > %s'", a.name, name)
+	a.adviseSnapshot(jsapi.AdvisoryStreamRestoreCreate, name, &jsapi.RestoreCreateAdvisory{
+		TypedEvent: a.snapshotEvent(jsapi.RestoreCreateAdvisoryType), Stream: name,
+		Client: a.snapshotClient(), Domain: a.manager.config.Domain})
 	request.Respond(&jsapi.StreamRestoreResponse{Response: jsapi.Response{Type: jsapi.StreamRestoreResponseType},
 		DeliverSubject: receiver.deliver})
 }
@@ -297,10 +311,13 @@ type restoreReceiver struct {
 	account *Account
 	config  jsapi.StreamConfig
 	deliver string
+	start   time.Time
 
 	mu     sync.Mutex
 	sub    Subscription
 	data   bytes.Buffer
+	// received counts the snapshot bytes taken, for the completion advisory.
+	received int64
 	idle   env.Timer
 	closed bool
 }
@@ -346,6 +363,7 @@ func (r *restoreReceiver) chunk(msg *Msg) {
 			return
 		}
 		r.data.Write(msg.Data)
+		r.received += int64(len(msg.Data))
 		r.armIdleLocked()
 		r.mu.Unlock()
 		if msg.Reply != "" {
@@ -360,18 +378,25 @@ func (r *restoreReceiver) chunk(msg *Msg) {
 	data := r.data.Bytes()
 	r.data = bytes.Buffer{}
 	r.mu.Unlock()
-	r.finish(msg.Reply, r.account.restoreStream(r.config, data))
+	reply := msg.Reply
+	r.account.restoreStreamDurably(r.config, data, func(apiErr *jsapi.Error) { r.finish(reply, apiErr) })
 }
 
 // finish unsubscribes and answers the end message with the new stream or the error.
 func (r *restoreReceiver) finish(reply string, apiErr *jsapi.Error) {
 	r.mu.Lock()
 	sub := r.sub
+	received := r.received
 	r.mu.Unlock()
 	if sub != nil {
 		sub.Unsubscribe()
 	}
-	logger := r.account.manager.logger
+	manager := r.account.manager
+	r.account.adviseSnapshot(jsapi.AdvisoryStreamRestoreComplete, r.config.Name, &jsapi.RestoreCompleteAdvisory{
+		TypedEvent: r.account.snapshotEvent(jsapi.RestoreCompleteAdvisoryType), Stream: r.config.Name,
+		Start: r.start, End: manager.config.Env.Clock.Now().UTC(), Bytes: received,
+		Client: r.account.snapshotClient(), Domain: manager.config.Domain})
+	logger := manager.logger
 	request := &Request{Reply: reply, account: r.account}
 	if apiErr != nil {
 		logger.Warnf("Restore failed for stream '%s > %s': %v", r.account.name, r.config.Name, apiErr)
@@ -409,6 +434,49 @@ func (a *Account) restoreStream(config jsapi.StreamConfig, data []byte) *jsapi.E
 		return jsapi.NewStreamRestoreError(err)
 	}
 	return nil
+}
+
+// restoreStreamDurably restores, then calls done once the restored messages are
+// durable under the server's sync policy, as a publish is acknowledged only then; a
+// restore whose messages cannot be made durable is deleted and reported.
+func (a *Account) restoreStreamDurably(config jsapi.StreamConfig, data []byte, done func(*jsapi.Error)) {
+	if apiErr := a.restoreStream(config, data); apiErr != nil {
+		done(apiErr)
+		return
+	}
+	stream := a.Stream(config.Name)
+	if stream == nil {
+		done(jsapi.NewStreamNotFoundError())
+		return
+	}
+	stream.Store().Durable(func(err error) {
+		if err != nil {
+			_ = a.DeleteStream(config.Name)
+			done(jsapi.NewStreamRestoreError(err))
+			return
+		}
+		done(nil)
+	})
+}
+
+// snapshotEvent heads an advisory of type kind.
+func (a *Account) snapshotEvent(kind string) jsapi.TypedEvent {
+	m := a.manager
+	return jsapi.TypedEvent{Type: kind, ID: m.newID(), Time: m.config.Env.Clock.Now().UTC()}
+}
+
+// snapshotClient is the advisories' client: the API requests reach JetStream without
+// the connection's details, so it names the account only.
+func (a *Account) snapshotClient() json.RawMessage {
+	client, _ := json.Marshal(struct {
+		Account string `json:"acc"`
+	}{a.name})
+	return client
+}
+
+// adviseSnapshot publishes a snapshot or restore advisory for stream.
+func (a *Account) adviseSnapshot(prefix, stream string, advisory any) {
+	a.manager.host.Publish(a.name, jsapi.AdvisorySubject(prefix, stream), "", nil, jsapi.MarshalResponse(advisory))
 }
 
 // snapshotDecoder opens the s2 stream of a snapshot.
