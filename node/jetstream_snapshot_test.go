@@ -288,7 +288,8 @@ func TestJetStreamRestoreReferenceBackup(t *testing.T) {
 // good snapshot of this format (not s2 at all, a truncated backup, another format
 // inside s2, a consumer entry whose name is a path) fails with the reference's
 // 10062 "restore failed" error in a stream_create_response, and leaves neither a
-// stream nor a directory behind; a good restore of the same name works afterwards.
+// stream nor a directory nor a staging file behind; a good restore of the same name
+// works afterwards.
 func TestJetStreamRestoreRejectsBadSnapshots(t *testing.T) {
 	dir := t.TempDir()
 	s := startJetStreamServer(t, dir)
@@ -349,6 +350,10 @@ func TestJetStreamRestoreRejectsBadSnapshots(t *testing.T) {
 	}
 	if answer := restoreAsNatsCLI(t, nc, "BAD", config, good, 1<<10); answer["error"] != nil {
 		t.Fatalf("good restore after the bad ones: %v", answer)
+	}
+	// Restores spool their chunks in the staging directory and remove them after.
+	if staged, _ := os.ReadDir(filepath.Join(dir, "jetstream", ".snap-staging")); len(staged) != 0 {
+		t.Errorf("staging files left: %v", staged)
 	}
 	stream, err := js.Stream(ctx, "BAD")
 	if err != nil {

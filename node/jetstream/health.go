@@ -57,6 +57,9 @@ func (m *Manager) Health(options HealthOptions) HealthReport {
 	accounts, _ := m.config.Env.FS.ReadDir(m.rootDir())
 	sort.Strings(accounts)
 	for _, name := range accounts[:min(len(accounts), healthScanAccountsMax)] {
+		if name == restoreStagingName {
+			continue
+		}
 		if options.Account != "" {
 			if name != options.Account {
 				continue

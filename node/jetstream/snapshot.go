@@ -1,10 +1,13 @@
 package jetstream
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"path"
 	"sync"
 	"time"
 
@@ -26,9 +29,12 @@ const (
 	// not yet acknowledged (the reference's window_size, clamped the same way).
 	snapshotWindowBytesDefault = 8 << 20
 	snapshotWindowBytesMax     = 32 << 20
-	// snapshotBytesMax bounds a restore held in memory (compressed): a restore is
-	// checked whole before a stream is created.
-	snapshotBytesMax = 1 << 30
+	// restoreBytesMax bounds a restore's staging file (compressed bytes): a restore
+	// is checked whole before a stream is created.
+	restoreBytesMax = 1 << 40
+	// restoreStagingName is the directory of restores in progress, under the store
+	// directory's jetstream root, as the reference's.
+	restoreStagingName = ".snap-staging"
 	// snapshotAckTimeout ends a snapshot whose client stopped acknowledging chunks,
 	// with the reference's 408 No Flow Response.
 	snapshotAckTimeout = 5 * time.Second
@@ -287,8 +293,9 @@ func (a *Account) apiStreamRestore(request *Request, name string) {
 		request.RespondError(op, jsapi.NewStreamNameExistRestoreFailedError())
 		return
 	}
+	id := a.manager.newID()
 	receiver := &restoreReceiver{account: a, config: checked,
-		deliver: jsapi.RestoreDeliverSubject(name, a.manager.newID()), start: a.manager.config.Env.Clock.Now().UTC()}
+		deliver: jsapi.RestoreDeliverSubject(name, id), start: a.manager.config.Env.Clock.Now().UTC()}
 	sub, err := a.manager.host.Subscribe(a.name, receiver.deliver, receiver.chunk)
 	if err != nil {
 		request.RespondError(op, jsapi.NewRestoreSubscribeFailedError(receiver.deliver, err))
@@ -296,6 +303,13 @@ func (a *Account) apiStreamRestore(request *Request, name string) {
 	}
 	receiver.mu.Lock()
 	receiver.sub = sub
+	if err := receiver.openSpool(id); err != nil {
+		receiver.closed = true
+		receiver.mu.Unlock()
+		sub.Unsubscribe()
+		request.RespondError(op, jsapi.NewStreamRestoreError(err))
+		return
+	}
 	receiver.armIdleLocked()
 	receiver.mu.Unlock()
 	a.manager.logger.Noticef("Starting restore for stream '%s > %s'", a.name, name)
@@ -306,20 +320,48 @@ func (a *Account) apiStreamRestore(request *Request, name string) {
 		DeliverSubject: receiver.deliver})
 }
 
-// restoreReceiver collects a restore's chunks.
+// restoreReceiver collects a restore's chunks in a staging file, so that a restore
+// of any size holds no more than one chunk in memory; the whole snapshot is checked
+// from the file before a stream is created.
 type restoreReceiver struct {
 	account *Account
 	config  jsapi.StreamConfig
 	deliver string
 	start   time.Time
 
-	mu     sync.Mutex
-	sub    Subscription
-	data   bytes.Buffer
-	// received counts the snapshot bytes taken, for the completion advisory.
+	mu    sync.Mutex
+	sub   Subscription
+	spool env.File
+	// received counts the snapshot bytes taken: the spool's length.
 	received int64
-	idle   env.Timer
-	closed bool
+	idle     env.Timer
+	closed   bool
+}
+
+// openSpool creates the staging file of a restore.
+func (r *restoreReceiver) openSpool(id string) error {
+	fsys := r.account.manager.config.Env.FS
+	dir := r.account.manager.restoreStagingDir()
+	if err := fsys.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	spool, err := fsys.Create(path.Join(dir, id+".arc.s2"))
+	if err != nil {
+		return err
+	}
+	r.spool = spool
+	return nil
+}
+
+// closeSpoolLocked closes and removes the staging file.
+func (r *restoreReceiver) closeSpoolLocked() {
+	if r.spool == nil {
+		return
+	}
+	name := r.spool.Name()
+	_ = r.spool.Close()
+	_ = r.account.manager.config.Env.FS.Remove(name)
+	r.spool = nil
 }
 
 func (r *restoreReceiver) armIdleLocked() {
@@ -338,7 +380,7 @@ func (r *restoreReceiver) abandon() {
 	}
 	r.closed = true
 	sub := r.sub
-	r.data = bytes.Buffer{}
+	r.closeSpoolLocked()
 	r.mu.Unlock()
 	if sub != nil {
 		sub.Unsubscribe()
@@ -355,15 +397,19 @@ func (r *restoreReceiver) chunk(msg *Msg) {
 		return
 	}
 	if len(msg.Data) > 0 {
-		if r.data.Len()+len(msg.Data) > snapshotBytesMax {
+		var err error
+		if r.received+int64(len(msg.Data)) > restoreBytesMax {
+			err = errSnapshotTooLarge
+		} else if _, err = r.spool.WriteAt(msg.Data, r.received); err == nil {
+			r.received += int64(len(msg.Data))
+		}
+		if err != nil {
 			r.closed = true
-			r.data = bytes.Buffer{}
+			r.closeSpoolLocked()
 			r.mu.Unlock()
-			r.finish(msg.Reply, jsapi.NewStreamRestoreError(errSnapshotTooLarge))
+			r.finish(msg.Reply, jsapi.NewStreamRestoreError(err))
 			return
 		}
-		r.data.Write(msg.Data)
-		r.received += int64(len(msg.Data))
 		r.armIdleLocked()
 		r.mu.Unlock()
 		if msg.Reply != "" {
@@ -375,11 +421,15 @@ func (r *restoreReceiver) chunk(msg *Msg) {
 	if r.idle != nil {
 		r.idle.Stop()
 	}
-	data := r.data.Bytes()
-	r.data = bytes.Buffer{}
+	source := io.NewSectionReader(r.spool, 0, r.received)
 	r.mu.Unlock()
 	reply := msg.Reply
-	r.account.restoreStreamDurably(r.config, data, func(apiErr *jsapi.Error) { r.finish(reply, apiErr) })
+	r.account.restoreStreamDurably(r.config, source, func(apiErr *jsapi.Error) {
+		r.mu.Lock()
+		r.closeSpoolLocked()
+		r.mu.Unlock()
+		r.finish(reply, apiErr)
+	})
 }
 
 // finish unsubscribes and answers the end message with the new stream or the error.
@@ -417,7 +467,7 @@ func (r *restoreReceiver) finish(reply string, apiErr *jsapi.Error) {
 // the messages and consumers into it. A snapshot that does not decode or check
 // creates nothing; a failure after the stream exists deletes it, so a restore never
 // leaves a partial stream behind.
-func (a *Account) restoreStream(config jsapi.StreamConfig, data []byte) *jsapi.Error {
+func (a *Account) restoreStream(config jsapi.StreamConfig, data snapshotSource) *jsapi.Error {
 	plan, err := a.checkSnapshotArchive(config, data)
 	if err != nil {
 		return jsapi.NewStreamRestoreError(err)
@@ -439,7 +489,7 @@ func (a *Account) restoreStream(config jsapi.StreamConfig, data []byte) *jsapi.E
 // restoreStreamDurably restores, then calls done once the restored messages are
 // durable under the server's sync policy, as a publish is acknowledged only then; a
 // restore whose messages cannot be made durable is deleted and reported.
-func (a *Account) restoreStreamDurably(config jsapi.StreamConfig, data []byte, done func(*jsapi.Error)) {
+func (a *Account) restoreStreamDurably(config jsapi.StreamConfig, data snapshotSource, done func(*jsapi.Error)) {
 	if apiErr := a.restoreStream(config, data); apiErr != nil {
 		done(apiErr)
 		return
@@ -479,7 +529,16 @@ func (a *Account) adviseSnapshot(prefix, stream string, advisory any) {
 	a.manager.host.Publish(a.name, jsapi.AdvisorySubject(prefix, stream), "", nil, jsapi.MarshalResponse(advisory))
 }
 
-// snapshotDecoder opens the s2 stream of a snapshot.
-func snapshotDecoder(data []byte) *s2.Reader {
-	return s2.NewReader(bytes.NewReader(data))
+// snapshotSource is a restore's snapshot: its staging file, or bytes in tests.
+type snapshotSource interface {
+	io.ReaderAt
+	Size() int64
 }
+
+// snapshotDecoder opens the s2 stream of a snapshot from its start.
+func snapshotDecoder(data snapshotSource) *s2.Reader {
+	return s2.NewReader(bufio.NewReaderSize(io.NewSectionReader(data, 0, data.Size()), snapshotBlockBytes))
+}
+
+// restoreStagingDir is where restores in progress keep their snapshots.
+func (m *Manager) restoreStagingDir() string { return path.Join(m.rootDir(), restoreStagingName) }

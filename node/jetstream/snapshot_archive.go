@@ -218,7 +218,7 @@ type restoredConsumer struct {
 // stream's, the messages' order and sizes, and the end entry. Anything else (a tar
 // of an older server, another server's files, a truncated backup) is refused here,
 // before a stream exists.
-func (a *Account) checkSnapshotArchive(config jsapi.StreamConfig, data []byte) (*snapshotPlan, error) {
+func (a *Account) checkSnapshotArchive(config jsapi.StreamConfig, data snapshotSource) (*snapshotPlan, error) {
 	archive := jsarchive.NewReader(snapshotDecoder(data))
 	plan := &snapshotPlan{}
 	entry, err := archive.Next()
@@ -345,7 +345,7 @@ func (a *Account) checkSnapshotConsumer(archive *jsarchive.Reader, streamConfig 
 }
 
 // applySnapshotArchive stores a checked snapshot's messages, then its consumers.
-func (s *Stream) applySnapshotArchive(plan *snapshotPlan, data []byte) error {
+func (s *Stream) applySnapshotArchive(plan *snapshotPlan, data snapshotSource) error {
 	if err := s.restoreSnapshotMessages(plan, data); err != nil {
 		return err
 	}
@@ -356,7 +356,7 @@ func (s *Stream) applySnapshotArchive(plan *snapshotPlan, data []byte) error {
 // the gaps between them (and up to the state's last sequence) skipped. A message
 // whose TTL ran out is skipped too, keeping its sequence. The stream's lock is held
 // throughout, so nothing published meanwhile takes a sequence of the snapshot.
-func (s *Stream) restoreSnapshotMessages(plan *snapshotPlan, data []byte) error {
+func (s *Stream) restoreSnapshotMessages(plan *snapshotPlan, data snapshotSource) error {
 	archive := jsarchive.NewReader(snapshotDecoder(data))
 	// The state and consumer entries were checked already.
 	for range 1 + len(plan.consumers) {

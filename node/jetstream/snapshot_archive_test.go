@@ -107,7 +107,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		if apiErr := account.DeleteStream("R"); apiErr != nil {
 			t.Fatal(apiErr)
 		}
-		if apiErr := account.restoreStream(config, data.Bytes()); apiErr != nil {
+		if apiErr := account.restoreStream(config, bytes.NewReader(data.Bytes())); apiErr != nil {
 			t.Fatalf("restore: %v", apiErr)
 		}
 		restored := account.Stream("R")
@@ -165,7 +165,7 @@ func FuzzRestoreSnapshot(f *testing.F) {
 		_, _ = writer.Write(raw)
 		_ = writer.Close()
 		for _, data := range [][]byte{compressed.Bytes(), raw} {
-			if apiErr := account.restoreStream(config, data); apiErr != nil {
+			if apiErr := account.restoreStream(config, bytes.NewReader(data)); apiErr != nil {
 				if apiErr.ErrCode != jsapi.ErrCodeStreamRestore {
 					t.Fatalf("error %v, want 10062", apiErr)
 				}
