@@ -150,7 +150,7 @@ func (s *Stream) find(seq uint64) int {
 
 // lowerBound returns the index of the first entry with Seq >= seq.
 func (s *Stream) lowerBound(seq uint64) int {
-	return s.entries.search(s.head, func(e *Entry) bool { return e.Seq >= seq })
+	return s.entries.searchSeq(s.head, seq)
 }
 
 // Entry returns the live entry with seq, or nil.

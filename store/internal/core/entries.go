@@ -130,13 +130,28 @@ func (l *entryList) reserve(n int) {
 	}
 }
 
-// search returns the smallest logical index in [from, len) for which f is true,
-// assuming f is false then true over the range, or len when there is none.
-func (l *entryList) search(from int, f func(*Entry) bool) int {
+// searchSeq returns the smallest logical index in [from, len) whose entry's sequence
+// is at least seq, or len when there is none. Sequences increase along the list.
+func (l *entryList) searchSeq(from int, seq uint64) int {
 	lo, hi := from, l.n
+	if lo >= hi {
+		return hi
+	}
+	// Sequences are dense unless messages were skipped or compacted away, so the
+	// entry at the distance of seq from the first one is usually the one.
+	first := l.at(lo).Seq
+	if seq <= first {
+		return lo
+	}
+	if distance := seq - first; distance < uint64(hi-lo) {
+		guess := lo + int(distance)
+		if l.at(guess).Seq == seq {
+			return guess
+		}
+	}
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
-		if !f(l.at(mid)) {
+		if l.at(mid).Seq < seq {
 			lo = mid + 1
 		} else {
 			hi = mid

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"sort"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -17,7 +18,7 @@ func TestEntryListModel(t *testing.T) {
 		pushMany := func(n int) {
 			for range n {
 				e := Entry{Seq: next, TS: int64(next) * 10}
-				next++
+				next += 1 + uint64(rapid.IntRange(0, 3).Draw(t, "gap")/3)
 				slot := list.push(e)
 				if *slot != e {
 					t.Fatalf("push returned slot %+v, want %+v", *slot, e)
@@ -78,9 +79,14 @@ func TestEntryListModel(t *testing.T) {
 					}
 				}
 				if len(model) > 0 {
-					target := model[len(model)/2].Seq
-					if got := list.search(0, func(e *Entry) bool { return e.Seq >= target }); got != len(model)/2 {
-						t.Fatalf("search(%d) = %d, want %d", target, got, len(model)/2)
+					target := rapid.Uint64Range(0, next+1).Draw(t, "target")
+					want := sort.Search(len(model), func(i int) bool { return model[i].Seq >= target })
+					from := rapid.IntRange(0, len(model)).Draw(t, "from")
+					if from > want {
+						want = from
+					}
+					if got := list.searchSeq(from, target); got != want {
+						t.Fatalf("searchSeq(%d, %d) = %d, want %d", from, target, got, want)
 					}
 				}
 			},
