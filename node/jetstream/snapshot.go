@@ -43,8 +43,9 @@ const (
 	// that subscription (the reference waits up to two seconds as well).
 	snapshotInterestWait = 2 * time.Second
 	snapshotInterestPoll = 10 * time.Millisecond
-	// restoreIdleTimeout abandons a restore whose client stopped sending chunks.
-	restoreIdleTimeout = 2 * time.Minute
+	// restoreIdleTimeout abandons a restore whose client stopped sending chunks (the
+	// reference's activity interval: it calls such a restore stalled).
+	restoreIdleTimeout = 5 * time.Second
 )
 
 // Snapshots are the reference's (nats-server 2.15) backup format: an s2 stream of
