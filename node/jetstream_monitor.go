@@ -105,8 +105,8 @@ func queryInt(q query, name string) (int, error) {
 }
 
 // jszOptionsFromQuery reads /jsz's query parameters: acc, accounts, streams,
-// consumers, direct-consumers (accepted; this server has no internal consumers to
-// list), config, offset, limit, leader-only, raft, stream-leader-only.
+// consumers, direct-consumers, config, offset, limit, leader-only, raft,
+// stream-leader-only.
 func jszOptionsFromQuery(q query) (jetstream.JszOptions, error) {
 	options := jetstream.JszOptions{Account: q.Get("acc")}
 	flags := []struct {
@@ -114,7 +114,7 @@ func jszOptionsFromQuery(q query) (jetstream.JszOptions, error) {
 		value *bool
 	}{
 		{"accounts", &options.Accounts}, {"streams", &options.Streams}, {"consumers", &options.Consumers},
-		{"direct-consumers", new(bool)}, {"config", &options.Config}, {"leader-only", &options.LeaderOnly},
+		{"direct-consumers", &options.DirectConsumers}, {"config", &options.Config}, {"leader-only", &options.LeaderOnly},
 		{"raft", &options.RaftGroups}, {"stream-leader-only", &options.StreamLeaderOnly},
 	}
 	var err error
@@ -248,6 +248,7 @@ func jszRequest(s *Server, body []byte) (any, error) {
 		Accounts         bool   `json:"accounts"`
 		Streams          bool   `json:"streams"`
 		Consumers        bool   `json:"consumer"`
+		DirectConsumers  bool   `json:"direct_consumer"`
 		Config           bool   `json:"config"`
 		LeaderOnly       bool   `json:"leader_only"`
 		Offset           int    `json:"offset"`
@@ -261,7 +262,7 @@ func jszRequest(s *Server, body []byte) (any, error) {
 		}
 	}
 	report := s.Jsz(jetstream.JszOptions{Account: request.Account, Accounts: request.Accounts,
-		Streams: request.Streams, Consumers: request.Consumers, Config: request.Config,
+		Streams: request.Streams, Consumers: request.Consumers, DirectConsumers: request.DirectConsumers, Config: request.Config,
 		LeaderOnly: request.LeaderOnly, StreamLeaderOnly: request.StreamLeaderOnly, RaftGroups: request.RaftGroups,
 		Offset: request.Offset, Limit: request.Limit})
 	return s.wrapResponse(report, nil), nil

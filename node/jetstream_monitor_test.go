@@ -358,3 +358,60 @@ func TestJetStreamHealthz(t *testing.T) {
 		t.Errorf("system HEALTHZ %+v", health)
 	}
 }
+
+// TestJszDirectConsumersAndMirror proves /jsz lists a mirror's internal (direct)
+// consumer on its origin only with direct-consumers=true, apart from the stream's
+// consumers, and reports the mirror's source info, as the reference does.
+func TestJszDirectConsumersAndMirror(t *testing.T) {
+	s := startJetStreamServer(t, t.TempDir())
+	_, js := jetStreamContext(t, s)
+	ctx := testContext(t)
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "ORIG", Subjects: []string{"orig.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "orig.a", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "MIR", Mirror: &jetstream.StreamSource{Name: "ORIG"}}); err != nil {
+		t.Fatal(err)
+	}
+	type detail struct {
+		Name      string            `json:"name"`
+		Consumers []json.RawMessage `json:"consumer_detail"`
+		Direct    []json.RawMessage `json:"direct_consumer_detail"`
+		Mirror    *struct {
+			Name string `json:"name"`
+		} `json:"mirror"`
+	}
+	streams := func(target string) map[string]detail {
+		t.Helper()
+		_, _, body := s.handleMonitor("GET", target)
+		var report struct {
+			Accounts []struct {
+				Streams []detail `json:"stream_detail"`
+			} `json:"account_details"`
+		}
+		if err := json.Unmarshal(body, &report); err != nil || len(report.Accounts) != 1 {
+			t.Fatalf("%s: %s %v", target, body, err)
+		}
+		byName := map[string]detail{}
+		for _, stream := range report.Accounts[0].Streams {
+			byName[stream.Name] = stream
+		}
+		return byName
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for len(streams("/jsz?consumers=true&direct-consumers=true")["ORIG"].Direct) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the mirror's direct consumer never showed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	without := streams("/jsz?consumers=true")
+	if len(without["ORIG"].Direct) != 0 || len(without["ORIG"].Consumers) != 0 {
+		t.Errorf("direct consumer listed without direct-consumers: %+v", without["ORIG"])
+	}
+	if mirror := without["MIR"].Mirror; mirror == nil || mirror.Name != "ORIG" {
+		t.Errorf("mirror info %+v", without["MIR"])
+	}
+}

@@ -23,6 +23,9 @@ type JszOptions struct {
 	Streams   bool
 	Consumers bool
 	Config    bool
+	// DirectConsumers adds, with Consumers, the mirrors' and sources' internal
+	// consumers of each stream.
+	DirectConsumers bool
 	// LeaderOnly and StreamLeaderOnly answer only from the meta leader and list only
 	// the streams this server leads: one server leads everything, so they change
 	// nothing here.
@@ -68,12 +71,15 @@ type LimitsInfo struct {
 
 // StreamDetail is one stream in /jsz.
 type StreamDetail struct {
-	Name      string                `json:"name"`
-	Created   time.Time             `json:"created"`
-	Cluster   *jsapi.ClusterInfo    `json:"cluster,omitempty"`
-	Config    *jsapi.StreamConfig   `json:"config,omitempty"`
-	State     jsapi.StreamState     `json:"state"`
-	Consumers []*jsapi.ConsumerInfo `json:"consumer_detail,omitempty"`
+	Name            string                    `json:"name"`
+	Created         time.Time                 `json:"created"`
+	Cluster         *jsapi.ClusterInfo        `json:"cluster,omitempty"`
+	Config          *jsapi.StreamConfig       `json:"config,omitempty"`
+	State           jsapi.StreamState         `json:"state"`
+	Consumers       []*jsapi.ConsumerInfo     `json:"consumer_detail,omitempty"`
+	DirectConsumers []*jsapi.ConsumerInfo     `json:"direct_consumer_detail,omitempty"`
+	Mirror          *jsapi.StreamSourceInfo   `json:"mirror,omitempty"`
+	Sources         []*jsapi.StreamSourceInfo `json:"sources,omitempty"`
 }
 
 // AccountDetail is one account in /jsz: its usage as JetStream statistics (the
@@ -202,25 +208,31 @@ func (a *Account) detail(options JszOptions) *AccountDetail {
 func (s *Stream) detail(options JszOptions) StreamDetail {
 	info := s.Info(false, "")
 	detail := StreamDetail{Name: info.Config.Name, Created: info.Created, State: info.State,
-		Cluster: &jsapi.ClusterInfo{Leader: options.ServerName}}
+		Cluster: &jsapi.ClusterInfo{Leader: options.ServerName}, Mirror: info.Mirror, Sources: info.Sources}
 	if options.Config {
 		detail.Config = &info.Config
 	}
-	if options.Consumers {
-		for _, consumer := range s.Consumers() {
-			if isDirectConsumer(consumer) {
-				// Mirrors' and sources' consumers are internal, as in the reference.
-				continue
-			}
-			consumerInfo := consumer.Info()
-			if consumerInfo == nil {
-				continue
-			}
-			if !options.Config {
-				copied := *consumerInfo
-				copied.Config = nil
-				consumerInfo = &copied
-			}
+	if !options.Consumers {
+		return detail
+	}
+	for _, consumer := range s.Consumers() {
+		direct := isDirectConsumer(consumer)
+		if direct && !options.DirectConsumers {
+			// Mirrors' and sources' consumers are internal: listed apart, on request.
+			continue
+		}
+		consumerInfo := consumer.Info()
+		if consumerInfo == nil {
+			continue
+		}
+		if !options.Config {
+			copied := *consumerInfo
+			copied.Config = nil
+			consumerInfo = &copied
+		}
+		if direct {
+			detail.DirectConsumers = append(detail.DirectConsumers, consumerInfo)
+		} else {
 			detail.Consumers = append(detail.Consumers, consumerInfo)
 		}
 	}
