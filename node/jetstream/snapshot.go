@@ -473,6 +473,9 @@ func (a *Account) restoreStream(config jsapi.StreamConfig, data snapshotSource) 
 	if err != nil {
 		return jsapi.NewStreamRestoreError(err)
 	}
+	if apiErr := a.checkRestoreUsage(config.Storage, plan.state.Bytes); apiErr != nil {
+		return apiErr
+	}
 	stream, created, apiErr := a.AddStream(config, false)
 	if apiErr != nil {
 		return apiErr
@@ -483,6 +486,30 @@ func (a *Account) restoreStream(config jsapi.StreamConfig, data snapshotSource) 
 	if err := stream.applySnapshotArchive(plan, data); err != nil {
 		_ = a.DeleteStream(config.Name)
 		return jsapi.NewStreamRestoreError(err)
+	}
+	return nil
+}
+
+// checkRestoreUsage refuses a restore whose bytes (as the snapshot's state counts
+// them) would take the account or the server past its memory or storage limit, with
+// the reference's resources-exceeded error.
+func (a *Account) checkRestoreUsage(storage jsapi.StorageType, restoreBytes uint64) *jsapi.Error {
+	info := a.Info()
+	accountLimit, accountUsed := info.Limits.MaxStore, info.Store
+	serverLimit := a.manager.config.MaxStore
+	serverMemory, serverStore := a.manager.Usage()
+	serverUsed := serverStore
+	exceeded := jsapi.NewStorageResourcesExceededError
+	if storage == jsapi.MemoryStorage {
+		accountLimit, accountUsed = info.Limits.MaxMemory, info.Memory
+		serverLimit, serverUsed = a.manager.config.MaxMemory, serverMemory
+		exceeded = jsapi.NewMemoryResourcesExceededError
+	}
+	if accountLimit >= 0 && accountUsed+restoreBytes > uint64(accountLimit) {
+		return exceeded()
+	}
+	if serverLimit > 0 && serverUsed+restoreBytes > uint64(serverLimit) {
+		return exceeded()
 	}
 	return nil
 }

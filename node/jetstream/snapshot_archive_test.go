@@ -189,3 +189,50 @@ func readFixture(t testing.TB, name string) []byte {
 	}
 	return data
 }
+
+// TestRestoreRespectsStorageLimits proves a restore whose snapshot holds more bytes
+// than the account may store is refused with the reference's 10047 (10028 for
+// memory) and creates nothing, while one that fits is restored.
+func TestRestoreRespectsStorageLimits(t *testing.T) {
+	account, _ := newSnapshotAccount(t, 3)
+	for _, storage := range []jsapi.StorageType{jsapi.FileStorage, jsapi.MemoryStorage} {
+		config := jsapi.StreamConfig{Name: "L", Subjects: []string{"l.>"}, Storage: storage}
+		stream, _, apiErr := account.AddStream(config, false)
+		if apiErr != nil {
+			t.Fatal(apiErr)
+		}
+		for i := range 20 {
+			if _, _, err := stream.store.StoreMsg("l.x", nil, bytes.Repeat([]byte("x"), 100), int64(i+1), 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var data bytes.Buffer
+		state, err := writeSnapshotArchive(&data, stream, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if apiErr := account.DeleteStream("L"); apiErr != nil {
+			t.Fatal(apiErr)
+		}
+		want := jsapi.ErrCodeStorageResourcesExceeded
+		limits := AccountLimits{MaxMemory: -1, MaxStore: int64(state.Bytes) - 1}
+		if storage == jsapi.MemoryStorage {
+			want = jsapi.ErrCodeMemoryResourcesExceeded
+			limits = AccountLimits{MaxMemory: int64(state.Bytes) - 1, MaxStore: -1}
+		}
+		account.setLimits(limits)
+		if apiErr := account.restoreStream(config, bytes.NewReader(data.Bytes())); apiErr == nil || apiErr.ErrCode != want {
+			t.Fatalf("%s: %v, want %d", storage, apiErr, want)
+		}
+		if account.Stream("L") != nil {
+			t.Fatalf("%s: refused restore left a stream", storage)
+		}
+		account.setLimits(AccountLimits{MaxMemory: -1, MaxStore: -1})
+		if apiErr := account.restoreStream(config, bytes.NewReader(data.Bytes())); apiErr != nil {
+			t.Fatalf("%s: %v", storage, apiErr)
+		}
+		if apiErr := account.DeleteStream("L"); apiErr != nil {
+			t.Fatal(apiErr)
+		}
+	}
+}
