@@ -125,6 +125,13 @@ func (e *consumerAPI) create(account *Account, op jsapi.Op, args jsapi.Args, req
 		request.RespondError(op, jsapi.NewStreamNotFoundError())
 		return
 	}
+	if existing := prepareSourcingConsumer(stream, &body.Config, stream.Env().Rand); existing != nil {
+		request.Respond(&jsapi.ConsumerCreateResponse{
+			Response:     jsapi.Response{Type: jsapi.ConsumerCreateResponseType},
+			ConsumerInfo: existing.Info(),
+		})
+		return
+	}
 	consumer, apiErr := e.addConsumer(stream, &body.Config, body.Action, body.Pedantic)
 	if apiErr != nil {
 		request.RespondError(op, apiErr)

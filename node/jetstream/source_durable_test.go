@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -199,5 +200,101 @@ func TestIntegrationDurableSourceRequiresFlowControlAcks(t *testing.T) {
 	var apiErr *jetstream.APIError
 	if !errors.As(err, &apiErr) || apiErr.ErrorCode != 10215 {
 		t.Fatalf("filtered durable source: %v", err)
+	}
+}
+
+// TestIntegrationSourceFromInterestAndWorkQueueOrigins proves the reference's
+// handling of sourcing from an interest or work queue stream: the origin makes the
+// follower's request a durable consumer with flow control acks (listed, unlike the
+// direct ones limits streams get), keeps each message until the follower stored and
+// acknowledged it, and after a server restart the follower resumes through the same
+// consumer without losing or repeating a message.
+func TestIntegrationSourceFromInterestAndWorkQueueOrigins(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	_, js := connectJetStream(t, s)
+	ctx := testContext(t)
+	retentions := map[string]jetstream.RetentionPolicy{"I": jetstream.InterestPolicy, "W": jetstream.WorkQueuePolicy}
+	for _, name := range []string{"I", "W"} {
+		if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{strings.ToLower(name) + ".>"}, Retention: retentions[name]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "T", Sources: []*jetstream.StreamSource{{Name: "I"}, {Name: "W"}}}); err != nil {
+		t.Fatal(err)
+	}
+	originConsumers := func(name string) []string {
+		t.Helper()
+		stream, err := js.Stream(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		lister := stream.ConsumerNames(ctx)
+		for consumer := range lister.Name() {
+			names = append(names, consumer)
+		}
+		return names
+	}
+	for _, name := range []string{"I", "W"} {
+		waitFor(t, 10*time.Second, func() error {
+			if names := originConsumers(name); len(names) != 1 || !strings.HasPrefix(names[0], "JS_SRC_") {
+				return fmt.Errorf("origin %s consumers %v", name, names)
+			}
+			return nil
+		})
+	}
+	publish := func(from, to int) {
+		t.Helper()
+		for i := from; i < to; i++ {
+			for _, subject := range []string{"i.x", "w.x"} {
+				if _, err := js.Publish(ctx, subject, []byte(fmt.Sprint(subject[:1], i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	originEmpty := func(name string) func() error {
+		return func() error {
+			stream, err := js.Stream(ctx, name)
+			if err != nil {
+				return err
+			}
+			info, err := stream.Info(ctx)
+			if err != nil {
+				return err
+			}
+			if info.State.Msgs != 0 {
+				return fmt.Errorf("origin %s still holds %d messages", name, info.State.Msgs)
+			}
+			return nil
+		}
+	}
+	publish(0, 5)
+	waitForMessages(t, js, "T", 10)
+	waitFor(t, 10*time.Second, originEmpty("I"))
+	waitFor(t, 10*time.Second, originEmpty("W"))
+
+	s.Shutdown()
+	<-s.ShutdownDone()
+	s = startServer(t, dir)
+	_, js = connectJetStream(t, s)
+	publish(5, 8)
+	waitForMessages(t, js, "T", 16)
+	waitFor(t, 10*time.Second, originEmpty("I"))
+	waitFor(t, 10*time.Second, originEmpty("W"))
+	time.Sleep(300 * time.Millisecond)
+	waitForMessages(t, js, "T", 16)
+	seen := map[string]bool{}
+	for _, data := range dataOf(t, js, "T") {
+		if seen[data] {
+			t.Fatalf("%s sourced twice", data)
+		}
+		seen[data] = true
+	}
+	for _, name := range []string{"I", "W"} {
+		if names := originConsumers(name); len(names) != 1 {
+			t.Fatalf("origin %s consumers after the restart %v", name, names)
+		}
 	}
 }

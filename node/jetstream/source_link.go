@@ -77,6 +77,8 @@ type sourceLink struct {
 	indexName string
 	mirror    bool
 	store     sourceStorer
+	// sourcingName is the consumer name the link asks the origin for.
+	sourcingName string
 
 	mu sync.Mutex
 	// lastOriginSeq is the highest origin sequence stored (or, for a mirror, the
@@ -87,6 +89,11 @@ type sourceLink struct {
 	generation     uint64
 	deliverSubject string
 	consumerName   string
+	// acksOnFlowControl says the origin's consumer takes the flow control replies as
+	// acknowledgements (ack policy flow_control: a durable consumer, or the durable
+	// an interest or work queue origin makes of a sourcing request); it is then
+	// never deleted on a mere restart of the link.
+	acksOnFlowControl bool
 	// consumerSeq is the last consumer sequence received from the current consumer.
 	consumerSeq uint64
 	created     bool
@@ -111,7 +118,8 @@ func (l *sourceLink) durable() bool {
 
 // newSourceLink builds a link; start sets it going.
 func newSourceLink(s *Stream, source jsapi.StreamSource, mirror bool, storer sourceStorer) *sourceLink {
-	return &sourceLink{stream: s, source: source, indexName: source.IndexName(), mirror: mirror, store: storer}
+	return &sourceLink{stream: s, source: source, indexName: source.IndexName(), mirror: mirror, store: storer,
+		sourcingName: sourcingConsumerName(s.account.name, s.Name(), source.IndexName(), mirror)}
 }
 
 // apiPrefix is where the origin's JetStream API answers.
@@ -165,12 +173,15 @@ func (l *sourceLink) cancelConsumerLocked(remove bool) {
 		l.replySub.Unsubscribe()
 		l.replySub = nil
 	}
-	if remove && l.consumerName != "" && !l.durable() {
+	// A consumer that acknowledges through flow control holds the origin's
+	// messages for this link: only the link's end (stopped) lets it go.
+	if remove && l.consumerName != "" && !l.durable() && (!l.acksOnFlowControl || l.stopped) {
 		subj := l.apiPrefix() + ".CONSUMER.DELETE." + l.source.Name + "." + l.consumerName
 		l.publishLater(subj, "", nil, nil)
 	}
 	l.consumerName = ""
 	l.created = false
+	l.acksOnFlowControl = false
 }
 
 // publishLater publishes from a task: the link may hold locks of its stream, and the
@@ -297,8 +308,9 @@ func (l *sourceLink) noResponders(generation uint64) {
 // configuration says when nothing was stored yet), filtered as configured.
 func (l *sourceLink) consumerConfigLocked() jsapi.ConsumerConfig {
 	config := jsapi.ConsumerConfig{
+		Name:           l.sourcingName,
 		DeliverSubject: l.deliverSubject, AckPolicy: jsapi.AckNone, AckWait: sourceAckWait,
-		MaxDeliver: 1, Heartbeat: sourceHeartbeat, FlowControl: true, Direct: true,
+		MaxDeliver: 1, Heartbeat: sourceHeartbeat, FlowControl: true, Direct: true, Sourcing: true,
 		InactiveThreshold: sourceInactiveThreshold, DeliverPolicy: jsapi.DeliverAll,
 		ReplayPolicy: jsapi.ReplayInstant,
 	}
@@ -328,6 +340,18 @@ func (l *sourceLink) consumerConfigLocked() jsapi.ConsumerConfig {
 		config.FilterSubject = l.source.FilterSubject
 	}
 	return config
+}
+
+// sourcingConsumerName is the stable name a link asks its origin for, as the
+// reference's JS_MIRROR_<hash> and JS_SRC_<hash>: the same stream and source always
+// ask for the same name, so that an interest or work queue origin hands back the
+// durable consumer it made for them (see consumer_sourcing.go).
+func sourcingConsumerName(account, stream, indexName string, mirror bool) string {
+	id := jsapi.Hash(account + " " + stream + " " + indexName)
+	if mirror {
+		return "JS_MIRROR_" + id
+	}
+	return "JS_SRC_" + id
 }
 
 func orAll(filter string) string {
@@ -446,6 +470,7 @@ func (l *sourceLink) handleCreateResponse(generation uint64, msg *Msg) {
 			}
 		}
 		l.consumerName = response.ConsumerInfo.Name
+		l.acksOnFlowControl = response.ConsumerInfo.Config.AckPolicy == jsapi.AckFlowControl
 		l.created = true
 		l.failure = nil
 		l.failures = 0
@@ -515,14 +540,14 @@ func (l *sourceLink) handleControlLocked(msg *Msg) {
 
 // replyFlowControlLocked answers a flow control request, as the reference does, with
 // the last consumer and origin sequences received: the reply lets the consumer go
-// on and, for a durable consumer (ack policy flow_control), acknowledges everything
-// up to them. A durable consumer's reply waits until the messages it acknowledges
-// are durable here, so that a power loss cannot drop messages the origin already
-// counts as delivered.
+// on and, for a consumer with ack policy flow_control, acknowledges everything up to
+// them. Such a reply waits until the messages it acknowledges are durable here, so
+// that a power loss cannot drop messages the origin already counts as delivered
+// (and, on an interest or work queue origin, removed).
 func (l *sourceLink) replyFlowControlLocked(reply string) {
 	hdr := header.Build(0, "", jsapi.HeaderLastConsumer, strconv.FormatUint(l.consumerSeq, 10),
 		jsapi.HeaderLastStream, strconv.FormatUint(l.lastOriginSeq, 10))
-	if !l.durable() {
+	if !l.durable() && !l.acksOnFlowControl {
 		l.publishLater(reply, "", hdr, nil)
 		return
 	}

@@ -164,7 +164,7 @@ func TestSourceConsumerConfig(t *testing.T) {
 			strings.Join(config.FilterSubjects, ",") != strings.Join(test.filters, ",") {
 			t.Errorf("%s: %+v", test.name, config)
 		}
-		if config.AckPolicy != jsapi.AckNone || !config.FlowControl || config.Heartbeat != sourceHeartbeat ||
+		if config.AckPolicy != jsapi.AckNone || !config.FlowControl || config.Heartbeat != sourceHeartbeat || !config.Direct || !config.Sourcing ||
 			config.DeliverSubject != "$JS.S.x" || config.MaxDeliver != 1 || config.InactiveThreshold <= 0 {
 			t.Errorf("%s: %+v", test.name, config)
 		}
