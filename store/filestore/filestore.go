@@ -27,14 +27,17 @@
 //
 // Durability: writes land in the write block's buffer and return; Durable(done) calls
 // done once they are fsynced (SyncAlways, the default) or written to the OS
-// (SyncInterval, like the reference's sync_interval; a timer fsyncs). Syncs are group
-// commits: one fsync covers every write made before it started, and while it runs new
-// Durable callbacks queue for the next one; up to two run at once (see sync.go).
-// With Config.Tasks the sync runs on a task; otherwise the first caller runs it
-// inline and keeps going while others queue, so no caller ever blocks waiting for
+// (SyncInterval, like the reference's sync_interval; a timer fsyncs, and with
+// Config.Tasks a task fsyncs the write block ahead of it once 1 MiB is unsynced).
+// Syncs are group commits: one fsync covers every write made before it started, and
+// while it runs new Durable callbacks queue for the next one; one runs at a time (see
+// sync.go). With Config.Tasks the sync runs on a task; otherwise the first caller runs
+// it inline and keeps going while others queue, so no caller ever blocks waiting for
 // another's sync. In interval mode the callers' writes to the OS are batched the same
 // way, and made with the lock released. StoreMsg and Durable calls that find the lock
-// taken are queued for its holder instead of waiting for it (see combine.go).
+// taken are queued for its holder instead of waiting for it (see combine.go). A new
+// block is preallocated sparse and zero-filled ahead of its data by the group commits,
+// so that their fsyncs overwrite allocated blocks (see zeroAheadLocked).
 //
 // A failed write or fsync is recovered from memory (see rollback.go): the store
 // refuses writes, rewrites every byte after the length the last successful fsync
