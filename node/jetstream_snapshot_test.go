@@ -423,3 +423,65 @@ func TestJetStreamSnapshotManyChunksInOrder(t *testing.T) {
 		t.Fatalf("%+v", info.State)
 	}
 }
+
+// TestJetStreamSnapshotMemoryConsumers proves consumers that keep their state in
+// memory (those of a memory stream, and mem_storage ones of a file stream) come back
+// from a snapshot with their delivered and acknowledged state, as the reference's.
+func TestJetStreamSnapshotMemoryConsumers(t *testing.T) {
+	s := startJetStreamServer(t, t.TempDir())
+	nc, js := jetStreamContext(t, s)
+	ctx := testContext(t)
+	for _, c := range []struct {
+		stream  jetstream.StreamConfig
+		durable jetstream.ConsumerConfig
+	}{
+		{jetstream.StreamConfig{Name: "MEMS", Subjects: []string{"mems.>"}, Storage: jetstream.MemoryStorage},
+			jetstream.ConsumerConfig{Durable: "D", AckPolicy: jetstream.AckExplicitPolicy}},
+		{jetstream.StreamConfig{Name: "FILES", Subjects: []string{"files.>"}},
+			jetstream.ConsumerConfig{Durable: "D", AckPolicy: jetstream.AckExplicitPolicy, MemoryStorage: true}},
+	} {
+		stream, err := js.CreateStream(ctx, c.stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		subject := strings.ToLower(c.stream.Name) + ".x"
+		for i := range 5 {
+			if _, err := js.Publish(ctx, subject, []byte(fmt.Sprint(i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		consumer, err := stream.CreateOrUpdateConsumer(ctx, c.durable)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch, err := consumer.Fetch(3, jetstream.FetchMaxWait(2*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		acked := 0
+		for msg := range batch.Messages() {
+			if acked < 2 {
+				if err := msg.DoubleAck(ctx); err != nil {
+					t.Fatal(err)
+				}
+				acked++
+			}
+		}
+		config, data, _ := snapshotAsNatsCLI(t, nc, c.stream.Name, `{"deliver_subject":"%s"}`)
+		if err := js.DeleteStream(ctx, c.stream.Name); err != nil {
+			t.Fatal(err)
+		}
+		if answer := restoreAsNatsCLI(t, nc, c.stream.Name, config, data, 1024); answer["error"] != nil {
+			t.Fatalf("%s: %v", c.stream.Name, answer)
+		}
+		restored, err := js.Consumer(ctx, c.stream.Name, "D")
+		if err != nil {
+			t.Fatalf("%s: %v", c.stream.Name, err)
+		}
+		info, _ := restored.Info(ctx)
+		if info.Delivered.Stream != 3 || info.AckFloor.Stream != 2 || info.NumAckPending != 1 || info.NumPending != 2 ||
+			info.Config.MemoryStorage != c.durable.MemoryStorage {
+			t.Fatalf("%s: restored consumer %+v", c.stream.Name, info)
+		}
+	}
+}

@@ -424,15 +424,16 @@ func (s *Stream) restoreSnapshotMessages(plan *snapshotPlan, data snapshotSource
 // restoreSnapshotConsumers writes each consumer's configuration and state where a
 // restart would find them, then reopens them as a restart does. Consumers of a
 // memory stream, and consumers that keep their state in memory, have no such place:
-// they are left out, with a warning.
+// they are built directly with their state in a memory store.
 func (s *Stream) restoreSnapshotConsumers(consumers []restoredConsumer) error {
 	manager := s.manager
 	var restored int
 	for i := range consumers {
 		consumer := &consumers[i]
 		if !persistent(s, &consumer.config) {
-			manager.logger.Warnf("JetStream stream '%s > %s' restore: consumer %q keeps its state in memory and was not restored",
-				s.account.name, s.config.Name, consumer.name)
+			if err := s.restoreMemoryConsumer(consumer); err != nil {
+				return fmt.Errorf("failed to add consumer %q: %w", consumer.name, err)
+			}
 			continue
 		}
 		if err := s.writeRestoredConsumer(consumer); err != nil {
@@ -470,4 +471,32 @@ func (s *Stream) writeRestoredConsumer(consumer *restoredConsumer) error {
 		return err
 	}
 	return consumerStore.Stop()
+}
+
+// restoreMemoryConsumer builds a consumer that keeps its state in memory, with the
+// snapshot's state, the way a restart reopens one from disk.
+func (s *Stream) restoreMemoryConsumer(restored *restoredConsumer) error {
+	engine, ok := s.manager.consumers.(*consumerAPI)
+	if !ok {
+		return errConsumersUnavailable
+	}
+	world, consumerStore, err := engine.consumerWorld(s, restored.name, &restored.config)
+	if err != nil {
+		return err
+	}
+	if err := consumerStore.Update(&restored.state); err != nil {
+		_ = consumerStore.Stop()
+		return err
+	}
+	consumer, err := newConsumer(world, restored.name, restored.config, consumerStore, s.manager.config.Env.Clock.Now().UTC())
+	if err != nil {
+		_ = consumerStore.Stop()
+		return err
+	}
+	if apiErr := s.AddConsumer(consumer); apiErr != nil {
+		consumer.Stop()
+		return apiErr
+	}
+	consumer.signal()
+	return nil
 }
