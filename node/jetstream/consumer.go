@@ -80,8 +80,10 @@ type Consumer struct {
 	world  consumerWorld
 	name   string
 	config jsapi.ConsumerConfig
-	// direct is config.Direct, which no update changes, readable without the lock.
-	direct bool
+	// direct and sourcing are config.Direct and config.Sourcing, which no update
+	// changes, readable without the lock.
+	direct   bool
+	sourcing bool
 	// created is the creation time reported in the info.
 	created time.Time
 	store   store.ConsumerStore
@@ -242,12 +244,13 @@ func storeConsumerConfig(config *jsapi.ConsumerConfig) store.ConsumerConfig {
 // starts delivering. created is the creation time to report.
 func newConsumer(world consumerWorld, name string, config jsapi.ConsumerConfig, consumerStore store.ConsumerStore, created time.Time) (*Consumer, error) {
 	c := &Consumer{
-		world:   world,
-		name:    name,
-		config:  cloneConsumerConfig(config),
-		direct:  config.Direct,
-		created: created,
-		store:   consumerStore,
+		world:    world,
+		name:     name,
+		config:   cloneConsumerConfig(config),
+		direct:   config.Direct,
+		sourcing: config.Sourcing,
+		created:  created,
+		store:    consumerStore,
 	}
 	c.filters = normalizeFilters(config.FilterSubjectList())
 	if !c.config.IsPush() {

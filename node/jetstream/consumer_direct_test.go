@@ -2,6 +2,7 @@ package jetstream_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -101,5 +102,37 @@ func TestIntegrationDirectConsumers(t *testing.T) {
 	apiRequest(t, nc, "$JS.API.CONSUMER.INFO.S.DIR", "", &answer)
 	if answer.errCode() != 10014 {
 		t.Fatalf("direct consumer after restart: %+v", answer)
+	}
+}
+
+// TestIntegrationSourcingConsumerLimits proves the durable consumer an interest
+// stream makes for a source is listed and counted in consumer_count but, as in the
+// reference, does not count against max_consumers.
+func TestIntegrationSourcingConsumerLimits(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	_, js := connectJetStream(t, s)
+	ctx := testContext(t)
+	origin, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "I", Subjects: []string{"i.>"}, Retention: jetstream.InterestPolicy, MaxConsumers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "T", Sources: []*jetstream.StreamSource{{Name: "I"}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, func() error {
+		info, err := origin.Info(ctx)
+		if err != nil {
+			return err
+		}
+		if info.State.Consumers != 1 {
+			return fmt.Errorf("consumer_count %d", info.State.Consumers)
+		}
+		return nil
+	})
+	if _, err := js.CreateOrUpdateConsumer(ctx, "I", jetstream.ConsumerConfig{Durable: "D", AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
+		t.Fatalf("durable next to a sourcing consumer with max_consumers 1: %v", err)
+	}
+	if _, err := js.CreateOrUpdateConsumer(ctx, "I", jetstream.ConsumerConfig{Durable: "D2", AckPolicy: jetstream.AckExplicitPolicy}); err == nil {
+		t.Fatal("max_consumers not enforced")
 	}
 }

@@ -286,9 +286,9 @@ func (s *Stream) AddConsumer(consumer StreamConsumer) *jsapi.Error {
 	if _, ok := s.consumers[consumer.Name()]; ok {
 		return jsapi.NewConsumerNameExistError()
 	}
-	// Direct consumers (mirrors' and sources') do not count against the limits.
-	if !isDirectConsumer(consumer) {
-		if s.config.MaxConsumers > 0 && s.publicConsumerCountLocked() >= s.config.MaxConsumers {
+	// Mirrors' and sources' consumers do not count against the limits.
+	if !isLimitExempt(consumer) {
+		if s.config.MaxConsumers > 0 && s.limitedConsumerCountLocked() >= s.config.MaxConsumers {
 			return jsapi.NewMaximumConsumersLimitError()
 		}
 		if limits.MaxConsumers > 0 && total >= limits.MaxConsumers {
