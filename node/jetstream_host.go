@@ -215,6 +215,13 @@ func jetStreamConfig(s *Server, o *opts.Options) jetstream.Config {
 		BatchInflightTotalMax:     o.JetStreamLimits.MaxBatchInflightTotal,
 		BatchMessagesMax:          o.JetStreamLimits.MaxBatchSize,
 		BatchTimeout:              o.JetStreamLimits.MaxBatchTimeout,
+
+		ServerName:  s.id,
+		ClusterName: o.Cluster.Name,
+		StandAlone:  o.Cluster.Port == 0 && o.Gateway.Port == 0,
+	}
+	if o.ServerName != "" {
+		config.ServerName = o.ServerName
 	}
 	if config.StoreDir == "" {
 		config.StoreDir = jetStreamStoreDirDefault

@@ -28,10 +28,16 @@ func (a *Account) handleAPI(msg *Msg) {
 		return
 	}
 	// The request is counted once handled: the reference's api.total in an INFO
-	// response counts the requests before it, not the INFO itself.
-	defer a.apiTotal.Add(1)
+	// response counts the requests before it, not the INFO itself. Pull requests
+	// (MSG.NEXT) are answered by their consumer, not as API responses, and the
+	// reference does not count them.
 	request := &Request{Subject: subj, Reply: msg.Reply, Header: bytes.Clone(msg.Header),
 		Data: bytes.Clone(msg.Data), account: a}
+	defer func() {
+		if op != jsapi.OpConsumerNext && !request.uncounted {
+			a.apiTotal.Add(1)
+		}
+	}()
 	switch op {
 	case jsapi.OpAccountInfo:
 		a.apiAccountInfo(request)
@@ -89,7 +95,7 @@ func (a *Account) Info() jsapi.AccountInfo {
 	a.mu.Unlock()
 	tier := jsapi.Tier{
 		Memory: memory, Store: storage, ReservedMemory: uint64(reservedMemory), ReservedStore: uint64(reservedStore),
-		Streams: streams, Consumers: a.ConsumerCount(),
+		Streams: streams, Consumers: a.infoConsumerCount(),
 		Limits: jsapi.AccountLimits{MaxMemory: unlimited(limits.MaxMemory), MaxStore: unlimited(limits.MaxStore),
 			MaxStreams: int(unlimited(int64(limits.MaxStreams))), MaxConsumers: int(unlimited(int64(limits.MaxConsumers))),
 			MaxAckPending: int(unlimited(int64(limits.MaxAckPending))), MemoryMaxStreamBytes: unlimited(limits.MemoryMaxStreamBytes),
@@ -126,22 +132,14 @@ func (a *Account) checkOptionsLocked(pedantic bool, except string) jsapi.StreamC
 
 // decodeConfigRequest reads a create or update body; the subject's name wins when
 // the body has none, and a different one is an error.
-func decodeConfigRequest(request *Request, name string) (jsapi.StreamConfigRequest, *jsapi.Error) {
+func decodeConfigRequest(request *Request, name string, fillName bool) (jsapi.StreamConfigRequest, *jsapi.Error) {
 	var body jsapi.StreamConfigRequest
-	if len(request.Data) == 0 {
-		return body, jsapi.NewStreamInvalidConfigError(errors.New("stream configuration required"))
-	}
-	if err := jsapi.DecodeRequestError(request.Data, &body, false); err != nil {
+	// Requests decode strictly, the reference's default (jetstream { strict: true }):
+	// unknown fields are invalid JSON. An empty body decodes to an empty configuration.
+	if err := jsapi.DecodeRequestError(request.Data, &body, true); err != nil {
 		return body, err
 	}
-	if body.Pedantic {
-		// Pedantic requests decode strictly: unknown fields are errors.
-		var strict jsapi.StreamConfigRequest
-		if err := jsapi.DecodeRequest(request.Data, &strict, true); err != nil {
-			return body, jsapi.NewPedanticError(err)
-		}
-	}
-	if body.Name == "" {
+	if body.Name == "" && fillName {
 		body.Name = name
 	}
 	if body.Name != name {
@@ -198,11 +196,17 @@ func (a *Account) checkResourcesLocked(config *jsapi.StreamConfig, except string
 // apiStreamCreate answers STREAM.CREATE.
 func (a *Account) apiStreamCreate(request *Request, name string) {
 	const op = jsapi.OpStreamCreate
-	body, apiErr := decodeConfigRequest(request, name)
+	// A create names its stream in the body, as the reference requires.
+	body, apiErr := decodeConfigRequest(request, name, false)
 	if apiErr != nil {
 		request.RespondError(op, apiErr)
 		return
 	}
+	if body.Sealed {
+		request.RespondError(op, jsapi.NewStreamInvalidConfigError(errors.New("stream configuration for create can not be sealed")))
+		return
+	}
+	jsapi.SetStaticStreamMetadata(&body.StreamConfig)
 	if err := a.recoverLeftover(body.StreamConfig.Name); err != nil {
 		request.RespondError(op, jsapi.NewStreamCreateError(err))
 		return
@@ -213,8 +217,9 @@ func (a *Account) apiStreamCreate(request *Request, name string) {
 		return
 	}
 	info := stream.Info(false, "")
+	info.Config = jsapi.WithDynamicStreamMetadata(info.Config)
 	request.Respond(&jsapi.StreamCreateResponse{Response: jsapi.Response{Type: jsapi.StreamCreateResponseType},
-		StreamInfo: info, DidCreate: created})
+		StreamInfo: info, DidCreate: true}) // the reference's single server always says true
 	if created {
 		a.advise(jsapi.AdvisoryStreamCreated, stream.Name(), jsapi.ActionCreated)
 	}
@@ -244,6 +249,11 @@ func (a *Account) addStream(config jsapi.StreamConfig, pedantic bool) (*Stream, 
 		return nil, false, apiErr
 	}
 	if checked.Replicas > 1 {
+		if a.manager.config.StandAlone {
+			// A server without cluster or gateway ports refuses replicas, as the
+			// reference's single server mode does.
+			return nil, false, jsapi.NewStreamReplicasNotSupportedError()
+		}
 		// A single server keeps one replica, as the reference does outside a cluster.
 		checked.Replicas = 1
 	}
@@ -299,18 +309,21 @@ func sameConfig(a, b jsapi.StreamConfig) bool {
 // apiStreamUpdate answers STREAM.UPDATE.
 func (a *Account) apiStreamUpdate(request *Request, name string) {
 	const op = jsapi.OpStreamUpdate
-	body, apiErr := decodeConfigRequest(request, name)
+	body, apiErr := decodeConfigRequest(request, name, true)
 	if apiErr != nil {
 		request.RespondError(op, apiErr)
 		return
 	}
+	jsapi.SetStaticStreamMetadata(&body.StreamConfig)
 	stream, apiErr := a.UpdateStream(body.StreamConfig, body.Pedantic)
 	if apiErr != nil {
 		request.RespondError(op, apiErr)
 		return
 	}
+	info := stream.Info(false, "")
+	info.Config = jsapi.WithDynamicStreamMetadata(info.Config)
 	request.Respond(&jsapi.StreamUpdateResponse{Response: jsapi.Response{Type: jsapi.StreamUpdateResponseType},
-		StreamInfo: stream.Info(false, "")})
+		StreamInfo: info})
 	a.advise(jsapi.AdvisoryStreamUpdated, stream.Name(), jsapi.ActionModified)
 }
 
@@ -398,7 +411,7 @@ func (a *Account) apiStreamInfo(request *Request, name string) {
 	const op = jsapi.OpStreamInfo
 	var body jsapi.StreamInfoRequest
 	if len(request.Data) > 0 {
-		if apiErr := jsapi.DecodeRequestError(request.Data, &body, false); apiErr != nil {
+		if apiErr := jsapi.DecodeRequestError(request.Data, &body, true); apiErr != nil {
 			request.RespondError(op, apiErr)
 			return
 		}
@@ -408,6 +421,10 @@ func (a *Account) apiStreamInfo(request *Request, name string) {
 		return
 	}
 	info := stream.Info(body.DeletedDetails, body.SubjectsFilter)
+	// Only STREAM.INFO reports the server's version and level and the (single
+	// server) cluster, as the reference's info does; lists do not.
+	info.Config = jsapi.WithDynamicStreamMetadata(info.Config)
+	info.Cluster = &jsapi.ClusterInfo{Name: a.manager.config.ClusterName, Leader: a.manager.config.ServerName}
 	response := &jsapi.StreamInfoResponse{Response: jsapi.Response{Type: jsapi.StreamInfoResponseType}, StreamInfo: info}
 	if subjects := info.State.Subjects; len(subjects) > 0 {
 		info.State.Subjects, response.Paged = pageSubjects(subjects, body.Offset)
@@ -468,13 +485,13 @@ func (a *Account) apiStreamNames(request *Request) {
 	const op = jsapi.OpStreamNames
 	var body jsapi.StreamNamesRequest
 	if len(request.Data) > 0 {
-		if apiErr := jsapi.DecodeRequestError(request.Data, &body, false); apiErr != nil {
+		if apiErr := jsapi.DecodeRequestError(request.Data, &body, true); apiErr != nil {
 			request.RespondError(op, apiErr)
 			return
 		}
 	}
 	streams := a.streamsFor(body.Subject)
-	names := make([]string, 0)
+	var names []string // null when none match, as the reference answers
 	for i := max(body.Offset, 0); i < len(streams) && len(names) < namesPageMax; i++ {
 		names = append(names, streams[i].Name())
 	}
@@ -487,7 +504,7 @@ func (a *Account) apiStreamList(request *Request) {
 	const op = jsapi.OpStreamList
 	var body jsapi.StreamListRequest
 	if len(request.Data) > 0 {
-		if apiErr := jsapi.DecodeRequestError(request.Data, &body, false); apiErr != nil {
+		if apiErr := jsapi.DecodeRequestError(request.Data, &body, true); apiErr != nil {
 			request.RespondError(op, apiErr)
 			return
 		}
@@ -506,7 +523,7 @@ func (a *Account) apiStreamPurge(request *Request, name string) {
 	const op = jsapi.OpStreamPurge
 	var body jsapi.StreamPurgeRequest
 	if len(request.Data) > 0 {
-		if apiErr := jsapi.DecodeRequestError(request.Data, &body, false); apiErr != nil {
+		if apiErr := jsapi.DecodeRequestError(request.Data, &body, true); apiErr != nil {
 			request.RespondError(op, apiErr)
 			return
 		}
@@ -532,7 +549,7 @@ func (a *Account) apiStreamPurge(request *Request, name string) {
 func (a *Account) apiStreamMsgGet(request *Request, name string) {
 	const op = jsapi.OpStreamMsgGet
 	var body jsapi.MsgGetRequest
-	if apiErr := jsapi.DecodeRequestError(request.Data, &body, false); apiErr != nil {
+	if apiErr := jsapi.DecodeRequestError(request.Data, &body, true); apiErr != nil {
 		request.RespondError(op, apiErr)
 		return
 	}
@@ -557,6 +574,7 @@ func (a *Account) apiStreamMsgGet(request *Request, name string) {
 	}
 	stored := &jsapi.StoredMsg{Subject: message.Subject, Sequence: message.Seq, Header: message.Hdr,
 		Data: message.Msg, Time: time.Unix(0, message.TS).UTC()}
+	request.uncounted = true // the reference sends found messages outside its API responses
 	request.Respond(&jsapi.MsgGetResponse{Response: jsapi.Response{Type: jsapi.MsgGetResponseType}, Message: stored})
 }
 
@@ -609,7 +627,11 @@ func (s *Stream) loadFromTime(start time.Time) (*store.StoreMsg, error) {
 func (a *Account) apiStreamMsgDelete(request *Request, name string) {
 	const op = jsapi.OpStreamMsgDelete
 	var body jsapi.MsgDeleteRequest
-	if apiErr := jsapi.DecodeRequestError(request.Data, &body, false); apiErr != nil {
+	if jsapi.IsEmptyRequest(request.Data) {
+		request.RespondError(op, jsapi.NewBadRequestError())
+		return
+	}
+	if apiErr := jsapi.DecodeRequestError(request.Data, &body, true); apiErr != nil {
 		request.RespondError(op, apiErr)
 		return
 	}
@@ -617,7 +639,13 @@ func (a *Account) apiStreamMsgDelete(request *Request, name string) {
 	if stream == nil {
 		return
 	}
-	if apiErr := stream.DeleteMsg(body.Seq, !body.NoErase); apiErr != nil {
+	if apiErr, storeFailed := stream.deleteMsg(body.Seq, !body.NoErase); apiErr != nil {
+		if storeFailed {
+			// The reference answers a delete its store failed as a plain response:
+			// counted in api.total, not in api.errors.
+			request.RespondErrorUncounted(op, apiErr)
+			return
+		}
 		request.RespondError(op, apiErr)
 		return
 	}

@@ -132,6 +132,7 @@ func (e *consumerAPI) create(account *Account, op jsapi.Op, args jsapi.Args, req
 		})
 		return
 	}
+	jsapi.SetStaticConsumerMetadata(&body.Config)
 	consumer, apiErr := e.addConsumer(stream, &body.Config, body.Action, body.Pedantic)
 	if apiErr != nil {
 		request.RespondError(op, apiErr)
@@ -139,7 +140,7 @@ func (e *consumerAPI) create(account *Account, op jsapi.Op, args jsapi.Args, req
 	}
 	request.Respond(&jsapi.ConsumerCreateResponse{
 		Response:     jsapi.Response{Type: jsapi.ConsumerCreateResponseType},
-		ConsumerInfo: consumer.Info(),
+		ConsumerInfo: withServerMetadata(consumer.Info()),
 	})
 	consumer.signalSoon()
 }
@@ -178,6 +179,7 @@ func (e *consumerAPI) addConsumer(stream *Stream, requested *jsapi.ConsumerConfi
 	if config.Name == "" {
 		config.Name = name
 	}
+	stampInactiveThreshold(&config)
 	world, consumerStore, err := e.consumerWorld(stream, name, &config)
 	if err != nil {
 		return nil, jsapi.NewConsumerStoreFailedError(err)
@@ -199,6 +201,15 @@ func (e *consumerAPI) addConsumer(stream *Stream, requested *jsapi.ConsumerConfi
 	}
 	consumer.sendCreatedAdvisory()
 	return consumer, nil
+}
+
+// stampInactiveThreshold writes the ephemeral default into a configuration that has
+// no threshold, as the reference records it (and reports it in infos): a consumer
+// without a durable name is always deleted after some inactivity.
+func stampInactiveThreshold(config *jsapi.ConsumerConfig) {
+	if !config.IsDurable() && config.InactiveThreshold <= 0 {
+		config.InactiveThreshold = jsapi.DefaultInactiveThreshold
+	}
 }
 
 // checkOptions are the server limits the consumer checks apply.
@@ -235,6 +246,7 @@ func (e *consumerAPI) updateExisting(stream *Stream, existing *Consumer, config 
 	if apiErr := jsapi.CheckConsumerUpdate(&old, config, interest); apiErr != nil {
 		return nil, apiErr
 	}
+	stampInactiveThreshold(config)
 	if reflect.DeepEqual(&old, config) {
 		return existing, nil
 	}
@@ -263,6 +275,17 @@ func otherWorkQueueConfigs(stream *Stream, name string) []*jsapi.ConsumerConfig 
 	return others
 }
 
+// withServerMetadata adds the server's version and API level to an answer's
+// configuration, as the reference's create, info and reset answers do (its lists
+// report the stored configuration only).
+func withServerMetadata(info *jsapi.ConsumerInfo) *jsapi.ConsumerInfo {
+	if info != nil && info.Config != nil {
+		config := jsapi.WithDynamicConsumerMetadata(*info.Config)
+		info.Config = &config
+	}
+	return info
+}
+
 // info answers CONSUMER.INFO.
 func (e *consumerAPI) info(account *Account, args jsapi.Args, request *Request) {
 	_, consumer := lookupConsumer(account, jsapi.OpConsumerInfo, args, request)
@@ -271,7 +294,7 @@ func (e *consumerAPI) info(account *Account, args jsapi.Args, request *Request) 
 	}
 	request.Respond(&jsapi.ConsumerInfoResponse{
 		Response:     jsapi.Response{Type: jsapi.ConsumerInfoResponseType},
-		ConsumerInfo: consumer.Info(),
+		ConsumerInfo: withServerMetadata(consumer.Info()),
 	})
 }
 
@@ -367,11 +390,12 @@ func (e *consumerAPI) removeConsumer(stream *Stream, consumer *Consumer) {
 	releaseInterest(stream)
 }
 
-// releaseInterest re-offers every stored message of an interest or work queue stream
-// to its remaining consumers after a consumer left, bounded by releaseScanMax.
+// releaseInterest re-offers every stored message of an interest stream to its
+// remaining consumers after a consumer left, bounded by releaseScanMax. A work queue
+// keeps its messages for the next consumer, as the reference's does.
 func releaseInterest(stream *Stream) {
 	config := stream.Config()
-	if config.Retention == jsapi.LimitsPolicy {
+	if config.Retention != jsapi.InterestPolicy {
 		return
 	}
 	streamStore := stream.Store()
@@ -458,7 +482,7 @@ func (e *consumerAPI) reset(account *Account, args jsapi.Args, request *Request)
 	}
 	request.Respond(&jsapi.ConsumerResetResponse{
 		Response:     jsapi.Response{Type: jsapi.ConsumerResetResponseType},
-		ConsumerInfo: consumer.Info(),
+		ConsumerInfo: withServerMetadata(consumer.Info()),
 		ResetSeq:     seq,
 	})
 }

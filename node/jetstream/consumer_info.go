@@ -64,15 +64,15 @@ func (c *Consumer) infoLocked() *jsapi.ConsumerInfo {
 		info.Paused = true
 		info.PauseRemaining = c.config.PauseUntil.Sub(now)
 	}
-	if c.config.PriorityPolicy == jsapi.PriorityPinnedClient {
-		for _, group := range c.config.PriorityGroups {
-			state := jsapi.PriorityGroupState{Group: group}
-			if c.pinID != "" {
-				state.PinnedClientID = c.pinID
-				state.PinnedTS = c.pinTime.UTC()
-			}
-			info.PriorityGroups = append(info.PriorityGroups, state)
+	if len(c.config.PriorityGroups) > 0 {
+		// The reference reports the first group's state whatever the policy (one
+		// group is all a consumer serves today).
+		state := jsapi.PriorityGroupState{Group: c.config.PriorityGroups[0]}
+		if c.pinID != "" {
+			state.PinnedClientID = c.pinID
+			state.PinnedTS = c.pinTime.UTC()
 		}
+		info.PriorityGroups = append(info.PriorityGroups, state)
 	}
 	return info
 }
@@ -88,6 +88,8 @@ func (c *Consumer) Pause(until time.Time) (time.Time, bool) {
 		pause := until.UTC()
 		c.config.PauseUntil = &pause
 	}
+	// Pausing changes the API level the configuration needs, as the reference records.
+	jsapi.SetStaticConsumerMetadata(&c.config)
 	c.armPauseLocked()
 	now := c.world.clock.Now()
 	paused := c.isPausedLocked(now)

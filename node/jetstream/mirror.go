@@ -2,6 +2,7 @@ package jetstream
 
 import (
 	"bytes"
+	"strings"
 
 	"github.com/natsim/natsim/proto/header"
 	"github.com/natsim/natsim/proto/jsapi"
@@ -30,7 +31,7 @@ func (s *Stream) storeMirrored(link *sourceLink, delivered *Msg, reply jsapi.Ack
 	entry := publishEntry{subject: link.transformSubject(delivered.Subject), timestamp: reply.Timestamp,
 		data: bytes.Clone(delivered.Data)}
 	if len(delivered.Header) > 0 {
-		entry.header = withoutBatchHeaders(bytes.Clone(delivered.Header))
+		entry.header = mirroredHeader(delivered.Header)
 	}
 	if apiErr := s.checkAccountLimits(len(entry.header) + len(entry.data) + len(entry.subject)); apiErr != nil {
 		return apiErr
@@ -68,4 +69,31 @@ func (s *Stream) storeMirrored(link *sourceLink, delivered *Msg, reply jsapi.Ack
 	s.mu.Unlock()
 	s.drain()
 	return nil
+}
+
+// mirroredHeader is the origin's header without its expectation and batch headers,
+// which the mirror must not check again, and nil when nothing else is left: the
+// reference's mirror stores such a message without headers.
+func mirroredHeader(origin []byte) []byte {
+	if !bytes.Contains(origin, []byte("Nats-Expected-")) && !bytes.Contains(origin, []byte(batchHeaderPrefix)) {
+		return bytes.Clone(origin)
+	}
+	parsed, err := header.Parse(origin)
+	if err != nil {
+		return bytes.Clone(origin)
+	}
+	out := header.AppendStatus(make([]byte, 0, len(origin)), parsed.Status, string(parsed.Description))
+	kept := 0
+	for _, field := range parsed.Fields {
+		key := string(field.Key)
+		if strings.HasPrefix(key, "Nats-Expected-") || strings.HasPrefix(key, batchHeaderPrefix) {
+			continue
+		}
+		out = header.AppendField(out, key, string(field.Value))
+		kept++
+	}
+	if kept == 0 && parsed.Status == 0 {
+		return nil
+	}
+	return header.AppendEnd(out)
 }

@@ -279,12 +279,35 @@ func (c *Consumer) onInactiveCheck() {
 		c.lastActivity = now
 	}
 	if idle := now.Sub(c.lastActivity); threshold > 0 && idle >= threshold && len(c.waiting.requests) == 0 {
+		if wait := c.pendingAckWaitLocked(now, threshold); wait > 0 {
+			// A client may still be working on delivered messages: as the
+			// reference, count the threshold from the last ack deadline.
+			c.deleteTimer = c.world.clock.AfterFunc(wait, c.onInactiveCheck)
+			c.unlockAndFlush()
+			return
+		}
 		c.deleteInactiveLocked()
 		return
 	} else if threshold > 0 {
 		c.deleteTimer = c.world.clock.AfterFunc(max(threshold-idle, time.Millisecond), c.onInactiveCheck)
 	}
 	c.unlockAndFlush()
+}
+
+// pendingAckWaitLocked returns how long until the latest pending message's ack
+// deadline (its ack wait or backoff step) plus threshold has passed, or zero when it
+// has: an idle pull consumer with messages out is kept that long.
+func (c *Consumer) pendingAckWaitLocked(now time.Time, threshold time.Duration) time.Duration {
+	var wait time.Duration
+	for _, seq := range sortedSequences(c.pending) {
+		ackWait := c.config.AckWait
+		if count := len(c.config.BackOff); count > 0 {
+			ackWait = c.config.BackOff[min(int(c.redelivered[seq]), count-1)]
+		}
+		deadline := time.Duration(c.pending[seq].Timestamp-now.UnixNano()) + ackWait + threshold
+		wait = max(wait, deadline)
+	}
+	return wait
 }
 
 // deleteInactiveLocked deletes a consumer whose inactive threshold passed; it is

@@ -17,6 +17,9 @@ type Request struct {
 	Data    []byte
 
 	account *Account
+	// uncounted marks an answer the reference sends outside its API response path,
+	// which api.total does not count (a found STREAM.MSG.GET message).
+	uncounted bool
 }
 
 // Respond sends response (a jsapi response value) to the request's reply subject,
@@ -33,5 +36,12 @@ func (r *Request) RespondError(op jsapi.Op, err *jsapi.Error) {
 	if r.account != nil {
 		r.account.apiErrors.Add(1)
 	}
-	r.Respond(&jsapi.Response{Type: op.ResponseType(), Error: err})
+	r.Respond(jsapi.ErrorResponse(op, err))
+}
+
+// RespondErrorUncounted answers with an error in the op's envelope without counting
+// it in api.errors, for the errors the reference sends as ordinary responses (a
+// failed STREAM.MSG.DELETE in the store).
+func (r *Request) RespondErrorUncounted(op jsapi.Op, err *jsapi.Error) {
+	r.Respond(jsapi.ErrorResponse(op, err))
 }

@@ -30,6 +30,11 @@ func (s *Stream) Info(deletedDetails bool, subjectsFilter string) *jsapi.StreamI
 	info.State = jsapi.StreamState{Msgs: state.Msgs, Bytes: state.Bytes, FirstSeq: state.FirstSeq,
 		LastSeq: state.LastSeq, NumSubjects: state.NumSubjects, NumDeleted: state.NumDeleted,
 		Consumers: consumers}
+	if state.LastSeq == 0 && state.FirstSeq <= 1 && config.FirstSeq == 0 {
+		// A stream that never held a message reports first_seq 0 as the reference
+		// does (its stores start there); ours start at 1, ready for the first store.
+		info.State.FirstSeq = 0
+	}
 	if !state.FirstTime.IsZero() {
 		info.State.FirstTime = state.FirstTime.UTC()
 	}
@@ -133,13 +138,20 @@ func (s *Stream) Purge(filter string, seq, keep uint64) (uint64, *jsapi.Error) {
 
 // DeleteMsg removes one message, overwriting its bytes when erase is set.
 func (s *Stream) DeleteMsg(seq uint64, erase bool) *jsapi.Error {
+	apiErr, _ := s.deleteMsg(seq, erase)
+	return apiErr
+}
+
+// deleteMsg is DeleteMsg; storeFailed tells a refusal by the store (nothing at seq)
+// from one by the configuration.
+func (s *Stream) deleteMsg(seq uint64, erase bool) (apiErr *jsapi.Error, storeFailed bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.config.Sealed {
-		return jsapi.NewStreamSealedError()
+		return jsapi.NewStreamSealedError(), false
 	}
 	if s.config.DenyDelete {
-		return jsapi.NewStreamMsgDeleteFailedError(errors.New("message delete not permitted"))
+		return jsapi.NewStreamMsgDeleteFailedError(errors.New("message delete not permitted")), false
 	}
 	var removed bool
 	var err error
@@ -148,13 +160,20 @@ func (s *Stream) DeleteMsg(seq uint64, erase bool) *jsapi.Error {
 	} else {
 		removed, err = s.store.RemoveMsg(seq)
 	}
-	if err != nil && !errors.Is(err, store.ErrStoreMsgNotFound) {
-		return jsapi.NewStreamMsgDeleteFailedError(err)
+	if err == nil && !removed {
+		err = store.ErrStoreMsgNotFound
 	}
-	if !removed {
-		return jsapi.NewSequenceNotFoundError(seq)
+	if err != nil {
+		// The reference reports its store's error as a failed delete (10057): "no
+		// message found" for a sequence not there, "stream store EOF" past the end.
+		var state store.StreamState
+		s.store.FastState(&state)
+		if errors.Is(err, store.ErrStoreMsgNotFound) && seq > state.LastSeq {
+			err = store.ErrStoreEOF
+		}
+		return jsapi.NewStreamMsgDeleteFailedError(err), true
 	}
-	return nil
+	return nil, false
 }
 
 // republish sends a stored message to the stream's republish destination.

@@ -55,3 +55,16 @@ func MarshalResponse(v any) []byte {
 	}
 	return data
 }
+
+// IsEmptyRequest reports whether body is empty or an empty JSON object, which the
+// reference refuses as a bad request where a body is required (STREAM.MSG.DELETE).
+func IsEmptyRequest(body []byte) bool {
+	if len(body) == 0 || bytes.Equal(body, []byte("{}")) {
+		return true
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return false
+	}
+	return fields != nil && len(fields) == 0
+}
