@@ -57,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		// The reference's default store directory: <temp>/nats.
 		options.StoreDir = filepath.Join(os.TempDir(), "nats")
 	}
+	limits := applyJetStreamLimits(options, nil)
+	startupLimits = &limits
 	log, err := newLogger(options.LogFile, options.Logtime, options.LogtimeUTC, options.Debug, options.Trace)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %s\n", executable, err)
@@ -121,6 +123,9 @@ func waitForSignals(server *node.Server, signals <-chan os.Signal, args []string
 	}
 }
 
+// startupLimits are the JetStream limits worked out from the machine at startup.
+var startupLimits *machineLimits
+
 // reload re-reads the config file, re-applies the flags and hands the result to the
 // server.
 func reload(server *node.Server, args []string, log *logger) {
@@ -129,6 +134,10 @@ func reload(server *node.Server, args []string, log *logger) {
 		log.Errorf("Failed to reload server configuration: %s", err)
 		return
 	}
+	if options.JetStream && options.StoreDir == "" {
+		options.StoreDir = filepath.Join(os.TempDir(), "nats")
+	}
+	applyJetStreamLimits(options, startupLimits)
 	log.configure(options.Logtime, options.LogtimeUTC, options.Debug, options.Trace)
 	if err := server.Reload(options); err != nil {
 		log.Errorf("Failed to reload server configuration: %s", err)

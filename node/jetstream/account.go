@@ -21,6 +21,11 @@ type Account struct {
 	apiTotal  atomic.Uint64
 	apiErrors atomic.Uint64
 
+	// stored is the bytes the account's streams hold, kept up to date by the streams'
+	// storage callbacks so that a publish checks the limits without visiting every
+	// stream (usage.go).
+	stored storedBytes
+
 	// recoverMu serializes stream recovery (see recoverStream).
 	recoverMu sync.Mutex
 

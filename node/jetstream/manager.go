@@ -48,14 +48,6 @@ type Config struct {
 	BatchInflightTotalMax     int
 	BatchMessagesMax          int
 	BatchTimeout              time.Duration
-	// ServerName and ClusterName are reported as the (single server) cluster of
-	// STREAM.INFO: the reference names itself the leader.
-	ServerName  string
-	ClusterName string
-	// StandAlone is set when the server has neither cluster nor gateway ports: the
-	// reference then refuses streams with more than one replica (10074) instead of
-	// keeping one.
-	StandAlone bool
 }
 
 // AccountLimits are one account's JetStream limits; -1 (or 0) means unlimited.
@@ -84,6 +76,9 @@ type Manager struct {
 	mu       sync.Mutex
 	accounts map[string]*Account
 	stopped  bool
+
+	// stored is the bytes every account's streams hold (see Account.stored).
+	stored storedBytes
 
 	// atomicBatches and fastBatches count the open atomic and fast publish batches
 	// of every stream.

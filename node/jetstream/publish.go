@@ -102,7 +102,7 @@ func (s *Stream) checkAccountLimits(size int) *jsapi.Error {
 	if limit <= 0 && serverLimit <= 0 {
 		return nil
 	}
-	memory, storage := s.account.usage()
+	memory, storage := s.account.stored.load()
 	used := storage
 	if memoryType {
 		used = memory
@@ -111,7 +111,7 @@ func (s *Stream) checkAccountLimits(size int) *jsapi.Error {
 		return jsapi.NewAccountResourcesExceededError()
 	}
 	if serverLimit > 0 {
-		serverMemory, serverStore := s.manager.Usage()
+		serverMemory, serverStore := s.manager.stored.load()
 		serverUsed := serverStore
 		if memoryType {
 			serverUsed = serverMemory
@@ -229,10 +229,8 @@ func (s *Stream) applyLocked(entry *publishEntry) completion {
 	}
 	state := &s.fastState
 	s.store.FastState(state)
-	if s.config.Retention == jsapi.InterestPolicy && !s.interestedLocked(state.LastSeq+1, entry.subject) {
-		// Nobody wants it: the sequence is used, the message is not kept. Only
-		// interest retention drops such messages; a work queue keeps them for the
-		// consumer still to come, as the reference does.
+	if s.config.Retention != jsapi.LimitsPolicy && !s.interestedLocked(state.LastSeq+1, entry.subject) {
+		// Nobody wants it: the sequence is used, the message is not kept.
 		seq, err := s.store.SkipMsg(state.LastSeq + 1)
 		if err != nil {
 			done.failure = storeError(err)
@@ -258,10 +256,8 @@ func (s *Stream) applyLocked(entry *publishEntry) completion {
 	}
 	if entry.msgID != "" {
 		s.dedupInsertLocked(dedupEntry{id: entry.msgID, seq: seq, timestamp: entry.timestamp})
+		s.lastMsgID = entry.msgID
 	}
-	// Nats-Expected-Last-Msg-Id compares with the last stored message's ID, empty when
-	// that message had none, as the reference's does.
-	s.lastMsgID = entry.msgID
 	switch entry.rollup {
 	case jsapi.RollupSubject:
 		_, _ = s.store.PurgeEx(entry.subject, seq, 0)
@@ -543,7 +539,7 @@ func (s *Stream) recoverDedupLocked() {
 	for i := len(found) - 1; i >= 0; i-- {
 		s.dedupInsertLocked(found[i])
 	}
-	if len(found) > 0 && found[0].seq == state.LastSeq {
+	if len(found) > 0 {
 		s.lastMsgID = found[0].id
 	}
 }

@@ -115,6 +115,10 @@ type Stream struct {
 	// durability request (durableAsked) to finish; see waitDurableLocked. Under doneMu.
 	durableWaiting []completion
 	durableAsked   bool
+
+	// usageTracked says the store's bytes are counted in the account's and the
+	// manager's usage (usage.go).
+	usageTracked atomic.Bool
 	// consumersSorted caches the consumers sorted by name (nil: sort again); it is
 	// shared with readers, so it is replaced, never changed in place.
 	consumersSorted []StreamConsumer
@@ -196,7 +200,7 @@ func openStream(a *Account, config jsapi.StreamConfig, created time.Time, create
 	s.recoverDedupLocked()
 	s.recoverMarkersLocked()
 	s.recoverSchedulesLocked()
-	st.RegisterStorageUpdates(s.removals.record)
+	s.trackUsage()
 	return s, nil
 }
 
@@ -411,6 +415,7 @@ func (s *Stream) stop() {
 	for _, consumer := range consumers {
 		consumer.Stop()
 	}
+	s.untrackUsage()
 	s.flushAndStop()
 }
 
@@ -443,6 +448,7 @@ func (s *Stream) delete() error {
 	for _, consumer := range consumers {
 		consumer.Delete()
 	}
+	s.untrackUsage()
 	err := s.store.Delete()
 	fsys := s.manager.config.Env.FS
 	dir := s.account.streamDir(s.config.Name)
