@@ -48,6 +48,14 @@ type Config struct {
 	BatchInflightTotalMax     int
 	BatchMessagesMax          int
 	BatchTimeout              time.Duration
+	// ServerName and ClusterName are reported as the (single server) cluster of
+	// STREAM.INFO: the reference names itself the leader.
+	ServerName  string
+	ClusterName string
+	// StandAlone is set when the server has neither cluster nor gateway ports: the
+	// reference then refuses streams with more than one replica (10074) instead of
+	// keeping one.
+	StandAlone bool
 }
 
 // AccountLimits are one account's JetStream limits; -1 (or 0) means unlimited.

@@ -229,8 +229,10 @@ func (s *Stream) applyLocked(entry *publishEntry) completion {
 	}
 	state := &s.fastState
 	s.store.FastState(state)
-	if s.config.Retention != jsapi.LimitsPolicy && !s.interestedLocked(state.LastSeq+1, entry.subject) {
-		// Nobody wants it: the sequence is used, the message is not kept.
+	if s.config.Retention == jsapi.InterestPolicy && !s.interestedLocked(state.LastSeq+1, entry.subject) {
+		// Nobody wants it: the sequence is used, the message is not kept. Only
+		// interest retention drops such messages; a work queue keeps them for the
+		// consumer still to come, as the reference does.
 		seq, err := s.store.SkipMsg(state.LastSeq + 1)
 		if err != nil {
 			done.failure = storeError(err)
@@ -256,8 +258,10 @@ func (s *Stream) applyLocked(entry *publishEntry) completion {
 	}
 	if entry.msgID != "" {
 		s.dedupInsertLocked(dedupEntry{id: entry.msgID, seq: seq, timestamp: entry.timestamp})
-		s.lastMsgID = entry.msgID
 	}
+	// Nats-Expected-Last-Msg-Id compares with the last stored message's ID, empty when
+	// that message had none, as the reference's does.
+	s.lastMsgID = entry.msgID
 	switch entry.rollup {
 	case jsapi.RollupSubject:
 		_, _ = s.store.PurgeEx(entry.subject, seq, 0)
@@ -539,7 +543,7 @@ func (s *Stream) recoverDedupLocked() {
 	for i := len(found) - 1; i >= 0; i-- {
 		s.dedupInsertLocked(found[i])
 	}
-	if len(found) > 0 {
+	if len(found) > 0 && found[0].seq == state.LastSeq {
 		s.lastMsgID = found[0].id
 	}
 }
