@@ -132,12 +132,20 @@ func TestJetStreamPublishExpectations(t *testing.T) {
 	if _, err := js.Publish(ctx, "s.c", []byte("4"), jetstream.WithExpectLastMsgID("nope")); !isAPIError(err, 10070) {
 		t.Fatalf("expected last msg id: %v", err)
 	}
-	if _, err := js.Publish(ctx, "s.c", []byte("4"), jetstream.WithExpectLastMsgID("m1"), jetstream.WithMsgID("m2")); err != nil {
+	// The last message has no ID, so m1 no longer matches (nats-server v2.15.2 compares
+	// with the last message's ID, empty when it had none).
+	if _, err := js.Publish(ctx, "s.c", []byte("4"), jetstream.WithExpectLastMsgID("m1")); !isAPIError(err, 10070) {
+		t.Fatalf("expected last msg id after a message without one: %v", err)
+	}
+	if _, err := js.Publish(ctx, "s.c", []byte("4"), jetstream.WithMsgID("m2")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "s.c", []byte("5"), jetstream.WithExpectLastMsgID("m2"), jetstream.WithMsgID("m3")); err != nil {
 		t.Fatal(err)
 	}
 	stream, _ := js.Stream(ctx, "S")
 	info, _ := stream.Info(ctx)
-	if info.State.Msgs != 4 || info.State.LastSeq != 4 {
+	if info.State.Msgs != 5 || info.State.LastSeq != 5 {
 		t.Fatalf("%+v", info.State)
 	}
 }
