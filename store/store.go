@@ -111,10 +111,32 @@ func (sm *StoreMsg) Copy(subject string, hdr, msg []byte, seq uint64, ts, ttl in
 	sm.Seq, sm.TS, sm.TTL = seq, ts, ttl
 }
 
-// MsgSize is the size a message counts for against byte limits and in State: the
-// reference's memory-store formula, the same for every store so the two agree.
+// MsgSize is the size a message counts for against byte limits and in State in a
+// memory store: the reference's memory-store formula (the parts plus 16).
 func MsgSize(subject string, hdr, msg []byte) uint64 {
 	return uint64(len(subject) + len(hdr) + len(msg) + 16)
+}
+
+// FileMsgSize is the size a message counts for in a file store: the reference's
+// file-store record size (length, sequence, timestamp, subject length and hash: 30
+// bytes beyond the parts, and 4 more for the header length when there are headers),
+// which is what its stream infos and byte limits report for file streams.
+func FileMsgSize(subject string, hdr, msg []byte) uint64 {
+	const recordOverhead, headerLengthBytes = 30, 4
+	size := uint64(len(subject)+len(msg)) + recordOverhead
+	if len(hdr) > 0 {
+		size += uint64(len(hdr)) + headerLengthBytes
+	}
+	return size
+}
+
+// MsgSize is the size a message counts for in a store of this type: FileMsgSize for
+// file storage, the memory formula otherwise.
+func (t StorageType) MsgSize(subject string, hdr, msg []byte) uint64 {
+	if t == FileStorage {
+		return FileMsgSize(subject, hdr, msg)
+	}
+	return MsgSize(subject, hdr, msg)
 }
 
 // StreamState is a stream's state as the reference reports it.

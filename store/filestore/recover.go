@@ -694,7 +694,7 @@ func (r *recovery) applyMsg(b *block, body []byte, offset int64) error {
 		r.closePending(rec.seq+1, fmt.Sprintf("message %d", rec.seq))
 		return nil
 	}
-	return r.applyMsgEntry(b, interned, rec.seq, rec.ts, rec.ttl, store.MsgSize(interned, hdr, msg), offset)
+	return r.applyMsgEntry(b, interned, rec.seq, rec.ts, rec.ttl, store.FileMsgSize(interned, hdr, msg), offset)
 }
 
 // applyMsgEntry replays a decoded message, from its record or from the block's index.

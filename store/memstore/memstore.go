@@ -33,6 +33,19 @@ func New(cfg store.StreamConfig) (*Store, error) {
 	return s, nil
 }
 
+// NewCountingAs returns an empty memory store for cfg that counts message bytes with
+// size instead of the memory formula: a model of a file store compares with it
+// (store.FileMsgSize), since the two store types count differently, as the
+// reference's do.
+func NewCountingAs(cfg store.StreamConfig, size func(subject string, hdr, msg []byte) uint64) (*Store, error) {
+	s, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.stream.SetMsgSize(size)
+	return s, nil
+}
+
 // memoryBackend keeps the message bytes by sequence.
 type memoryBackend struct {
 	msgs map[uint64]memoryMsg

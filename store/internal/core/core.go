@@ -83,6 +83,9 @@ type Stream struct {
 	// and FinishTTLs fills the wheel from a saved copy or from ttlBySeq.
 	ttlsDeferred bool
 	update       store.StorageUpdate
+	// msgSize is what a message counts for in bytes: the reference's formula for the
+	// storage type (file records are larger than memory ones).
+	msgSize func(subject string, hdr, msg []byte) uint64
 }
 
 // New returns an empty stream index over backend.
@@ -99,8 +102,13 @@ func New(config store.StreamConfig, backend Backend) *Stream {
 		subjects: stree.NewSubjectTree[subjectState](),
 		ttls:     thw.NewHashWheel(),
 		ttlBySeq: make(map[uint64]int64),
+		msgSize:  config.Storage.MsgSize,
 	}
 }
+
+// SetMsgSize replaces the byte accounting of messages stored from now on; a test
+// model uses it to count a memory store as a file store does.
+func (s *Stream) SetMsgSize(size func(subject string, hdr, msg []byte) uint64) { s.msgSize = size }
 
 func normalize(c store.StreamConfig) store.StreamConfig {
 	if c.MaxMsgs < 0 {
@@ -173,7 +181,7 @@ func (s *Stream) StoreMsg(subj string, hdr, msg []byte, seq uint64, ts, ttl int6
 	if len(subj)+len(hdr)+len(msg) > math.MaxInt32 {
 		return store.ErrMsgTooLarge
 	}
-	size := store.MsgSize(subj, hdr, msg)
+	size := s.msgSize(subj, hdr, msg)
 	return s.storeSized(subj, hdr, msg, seq, ts, ttl, size, replay)
 }
 
