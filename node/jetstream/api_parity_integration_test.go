@@ -333,3 +333,69 @@ func TestIntegrationIdlePullConsumerWaitsForAcks(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestIntegrationPullStatusAnswers proves two pull answers are the reference's: a
+// no_wait request no message can go to (an overflow group's min_pending not reached)
+// ends with 404 No Messages, and a request waiting when its consumer is deleted gets
+// 409 Consumer Deleted without pending counts.
+func TestIntegrationPullStatusAnswers(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	nc, _ := connectJetStream(t, s)
+	rawAnswer(t, nc, "$JS.API.STREAM.CREATE.S", `{"name":"S","subjects":["s.>"]}`)
+	publishAck(t, nc, &nats.Msg{Subject: "s.a", Data: []byte("x")})
+	rawAnswer(t, nc, "$JS.API.CONSUMER.CREATE.S.O", `{"stream_name":"S","config":{"durable_name":"O","ack_policy":"explicit","priority_policy":"overflow","priority_groups":["G"]}}`)
+	answer, err := nc.Request("$JS.API.CONSUMER.MSG.NEXT.S.O", []byte(`{"batch":1,"no_wait":true,"group":"G","min_pending":100}`), 2*time.Second)
+	if err != nil {
+		t.Fatalf("no_wait request with unmet min_pending: %v", err)
+	}
+	if answer.Header.Get("Status") != "404" || answer.Header.Get("Description") != "No Messages" {
+		t.Fatalf("no_wait request with unmet min_pending answered %v", answer.Header)
+	}
+
+	rawAnswer(t, nc, "$JS.API.CONSUMER.CREATE.S.W", `{"stream_name":"S","config":{"durable_name":"W","ack_policy":"explicit","deliver_policy":"new"}}`)
+	inbox := nats.NewInbox()
+	sub, err := nc.SubscribeSync(inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.PublishRequest("$JS.API.CONSUMER.MSG.NEXT.S.W", inbox, []byte(`{"batch":5,"expires":5000000000}`)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if waiting, _ := lookup(rawAnswer(t, nc, "$JS.API.CONSUMER.INFO.S.W", ""), "num_waiting"); waiting == float64(1) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("pull request never waited")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	rawAnswer(t, nc, "$JS.API.CONSUMER.DELETE.S.W", "")
+	deleted, err := sub.NextMsg(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if deleted.Header.Get("Status") != "409" || deleted.Header.Get("Description") != "Consumer Deleted" ||
+		deleted.Header.Get("Nats-Pending-Messages") != "" || deleted.Header.Get("Nats-Pending-Bytes") != "" {
+		t.Fatalf("waiting request of a deleted consumer answered %v", deleted.Header)
+	}
+}
+
+// TestIntegrationStreamBytesByStorage proves stream infos count bytes as the
+// reference's stores: a file record is the parts plus 30 (34 with headers), a memory
+// one the parts plus 16.
+func TestIntegrationStreamBytesByStorage(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	nc, _ := connectJetStream(t, s)
+	rawAnswer(t, nc, "$JS.API.STREAM.CREATE.F", `{"name":"F","subjects":["fs.*"]}`)
+	rawAnswer(t, nc, "$JS.API.STREAM.CREATE.M", `{"name":"M","subjects":["ms.*"],"storage":"memory"}`)
+	publishAck(t, nc, &nats.Msg{Subject: "fs.a", Data: []byte("x")})
+	publishAck(t, nc, &nats.Msg{Subject: "ms.a", Data: []byte("x")})
+	wantField(t, rawAnswer(t, nc, "$JS.API.STREAM.INFO.F", ""), "state.bytes", 35)
+	wantField(t, rawAnswer(t, nc, "$JS.API.STREAM.INFO.M", ""), "state.bytes", 21)
+	msg := &nats.Msg{Subject: "fs.b", Data: []byte("x"), Header: nats.Header{"A": []string{"b"}}}
+	publishAck(t, nc, msg)
+	headerBytes := len("NATS/1.0\r\nA: b\r\n\r\n")
+	wantField(t, rawAnswer(t, nc, "$JS.API.STREAM.INFO.F", ""), "state.bytes", 35+4+1+30+4+headerBytes)
+}

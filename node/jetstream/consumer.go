@@ -9,6 +9,7 @@ import (
 
 	"github.com/natsim/natsim/ds/subject"
 	"github.com/natsim/natsim/env"
+	"github.com/natsim/natsim/proto/header"
 	"github.com/natsim/natsim/proto/jsapi"
 	"github.com/natsim/natsim/store"
 )
@@ -147,6 +148,11 @@ type Consumer struct {
 	flushTimer        env.Timer
 	kickScheduled     bool
 	delayScheduled    bool
+
+	// noTaker says the last delivery pass found a message no waiting pull request
+	// could take (priority group conditions, a pin): as the reference's, a no_wait
+	// request then ends with 404 instead of waiting.
+	noTaker bool
 
 	// Replay and rate limiting.
 	replaying          bool
@@ -580,6 +586,11 @@ func (c *Consumer) stop(remove bool) {
 			description = jsapi.DescriptionConsumerDeleted
 		}
 		for _, request := range c.waiting.all() {
+			if remove {
+				// The reference's "409 Consumer Deleted" carries no pending counts.
+				c.queueLocked(request.reply, "", header.Build(jsapi.StatusConflict, description), nil)
+				continue
+			}
 			c.queueStatusLocked(request.reply, jsapi.StatusConflict, description, request)
 		}
 		c.waiting.clear()

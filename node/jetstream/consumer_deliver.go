@@ -177,6 +177,7 @@ func (c *Consumer) deliverLocked() {
 		c.refreshInterestLocked()
 	}
 	var stallErr error
+	c.noTaker = false
 	for sent := 0; ; sent++ {
 		if sent >= deliverBatchMax || len(c.outbox) >= outboxMax {
 			c.kickLocked()
@@ -315,6 +316,7 @@ func (c *Consumer) sendMessageLocked(next *nextMessage, now time.Time) bool {
 		request = c.nextWaitingLocked(size, now)
 		if request == nil {
 			c.undoLookupLocked(next)
+			c.noTaker = !c.waiting.isEmpty()
 			return false
 		}
 		deliverSubject = request.reply

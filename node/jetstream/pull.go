@@ -382,7 +382,7 @@ func (c *Consumer) processWaitingLocked(endOfStream bool) {
 			}
 			continue
 		}
-		if endOfStream && request.noWait && c.numPending == 0 && len(c.redeliverQueue) == 0 {
+		if endOfStream && request.noWait && (c.noTaker || c.numPending == 0 && len(c.redeliverQueue) == 0) {
 			if request.expires.IsZero() || request.delivered > 0 {
 				c.queueLocked(request.reply, "", header.Build(jsapi.StatusNotFound, jsapi.DescriptionNoMessages), nil)
 				c.lastActivity = now
