@@ -180,6 +180,9 @@ type Store struct {
 	flushWaiters []func(error)
 	flushing     bool
 	spareWaiters []func(error)
+	// flushAbsent counts the interval-mode callbacks called whose writers have not
+	// come back with a new one yet (see flushLoop).
+	flushAbsent int
 	// unlockedWrite is a write block range being written with the lock released.
 	unlockedWrite unlockedWrite
 	timer         env.Timer

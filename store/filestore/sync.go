@@ -53,7 +53,7 @@ func (s *Store) Durable(done func(err error)) {
 		}
 	}
 	if s.config.SyncInterval > 0 {
-		s.flushWaiters = append(s.flushWaiters, done)
+		s.addFlushWaiterLocked(done)
 		if s.flushing {
 			s.mu.Unlock()
 			return
@@ -119,9 +119,17 @@ const syncOverlapWaitersMin = 16
 // three quarters of the batch are back; the callers are then already acknowledged,
 // so it delays only the next round. Under the simulator nothing runs meanwhile and
 // the loop ends at once.
+//
+// A flush waits for seven eighths of every writer it released and not yet back
+// (Store.flushAbsent), not for a part of its own batch: with 64 interval-mode
+// writers, three quarters of the last batch kept batches at about 10 callbacks (one
+// write system call and one round per 10 messages), because the flusher started
+// again as soon as those few were back while the others were still queued to run.
+// Counting all the absent ones grew batches to 20-35 and took the CPU time per
+// message from 1,540 to 1,320 ns (medians of 5 runs on the shared machine).
 const (
 	syncYieldsMax  = 64
-	flushYieldsMax = 16
+	flushYieldsMax = 32
 )
 
 // flushRoundsMax bounds the rounds an interval-mode caller writes for others before
@@ -159,12 +167,34 @@ func (s *Store) flushLoop() {
 			s.spareWaiters = batch[:0]
 		}
 		s.startSyncAheadLocked()
-		for i := 0; i < flushYieldsMax && len(s.flushWaiters) < len(batch)*3/4 && !s.closed; i++ {
-			s.mu.Unlock()
-			runtime.Gosched()
-			s.mu.Lock()
-		}
+		s.awaitAbsentWritersLocked(len(batch))
 	}
+}
+
+// awaitAbsentWritersLocked yields (at most flushYieldsMax times) until seven eighths
+// of the writers of the interval-mode callbacks called (released more now, and
+// those of earlier rounds not back yet) have come back with new ones; see
+// flushYieldsMax. Writers that do not come back (they stopped writing, or wait for
+// something else) are forgotten when the yields run out, so that they cost one wait.
+// A single absent writer is not waited for: it would share the write with nobody.
+func (s *Store) awaitAbsentWritersLocked(released int) {
+	s.flushAbsent += released
+	for range flushYieldsMax {
+		if s.flushAbsent < 2 || s.flushAbsent*7 <= len(s.flushWaiters) || s.closed {
+			return
+		}
+		s.mu.Unlock()
+		runtime.Gosched()
+		s.mu.Lock()
+	}
+	s.flushAbsent = 0
+}
+
+// addFlushWaiterLocked queues an interval-mode callback for the next flush; it
+// counts as the return of a writer released earlier (see awaitAbsentWritersLocked).
+func (s *Store) addFlushWaiterLocked(done func(error)) {
+	s.flushWaiters = append(s.flushWaiters, done)
+	s.flushAbsent = max(s.flushAbsent-1, 0)
 }
 
 // flushUnlocked hands every buffered byte to the OS, writing the write block's new
