@@ -117,6 +117,11 @@ func New(config Config, host Host) (*Manager, error) {
 	if err := m.makeDurableDir(m.rootDir()); err != nil {
 		return nil, fmt.Errorf("jetstream: store directory: %w", err)
 	}
+	// A restore cut short by a crash leaves its spooled chunks behind; no restore
+	// runs before the manager exists, so whatever is there is garbage.
+	if err := config.Env.FS.RemoveAll(m.restoreStagingDir()); err != nil {
+		logger.Warnf("JetStream could not remove unfinished restores in %s: %v", m.restoreStagingDir(), err)
+	}
 	m.consumers = consumerEngineFactory(m)
 	return m, nil
 }
