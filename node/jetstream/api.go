@@ -202,8 +202,21 @@ func (a *Account) apiStreamCreate(request *Request, name string) {
 		request.RespondError(op, apiErr)
 		return
 	}
-	if body.Sealed {
-		request.RespondError(op, jsapi.NewStreamInvalidConfigError(errors.New("stream configuration for create can not be sealed")))
+	// The reference's create checks, in its order, before the stream's directory is
+	// looked at (a name too long for the file system is refused, not tried).
+	var refused *jsapi.Error
+	switch {
+	case strings.ContainsAny(name, `\/`):
+		refused = jsapi.NewStreamNameContainsPathSeparatorsError()
+	case body.Sealed:
+		refused = jsapi.NewStreamInvalidConfigError(errors.New("stream configuration for create can not be sealed"))
+	case body.MirrorDirect && body.Mirror == nil:
+		refused = jsapi.NewStreamInvalidConfigError(errors.New("stream has no mirror but does have mirror direct"))
+	default:
+		refused = jsapi.CheckStreamName(name)
+	}
+	if refused != nil {
+		request.RespondError(op, refused)
 		return
 	}
 	jsapi.SetStaticStreamMetadata(&body.StreamConfig)

@@ -172,6 +172,13 @@ func TestIntegrationConsumerMetadataAndDefaults(t *testing.T) {
 		t.Fatalf("overflow consumer priority_groups = %v, want the group G", groups)
 	}
 
+	ephemeral := rawAnswer(t, nc, "$JS.API.CONSUMER.CREATE.S", `{"stream_name":"S","config":{"ack_policy":"explicit"}}`)
+	wantNoField(t, ephemeral, "config.name")
+	if name, _ := ephemeral["name"].(string); len(name) == 0 {
+		t.Fatalf("ephemeral consumer answered without a name: %v", ephemeral)
+	}
+	wantField(t, ephemeral, "config.inactive_threshold", 5*time.Second)
+
 	rawAnswer(t, nc, "$JS.API.CONSUMER.PAUSE.S.D", `{"pause_until":"2099-01-01T00:00:00Z"}`)
 	wantField(t, rawAnswer(t, nc, "$JS.API.CONSUMER.INFO.S.D", ""), "config.metadata._nats.req.level", "1")
 	rawAnswer(t, nc, "$JS.API.CONSUMER.PAUSE.S.D", `{}`)
@@ -197,6 +204,9 @@ func TestIntegrationStrictRequests(t *testing.T) {
 	wantErrCode(t, rawAnswer(t, nc, "$JS.API.STREAM.CREATE.P", `{"name":"P","sealed":true}`), 10052, "stream configuration for create can not be sealed")
 	wantErrCode(t, rawAnswer(t, nc, "$JS.API.STREAM.CREATE.P", `{"name":"P","num_replicas":3}`), 10074, "replicas > 1 not supported in non-clustered mode")
 	wantErrCode(t, rawAnswer(t, nc, "$JS.API.STREAM.INFO.P", `{"bogus":true}`), 10025, `invalid JSON: json: unknown field "bogus"`)
+	wantErrCode(t, rawAnswer(t, nc, "$JS.API.STREAM.CREATE.P", `{"name":"P","mirror_direct":true}`), 10052, "stream has no mirror but does have mirror direct")
+	long := strings.Repeat("N", 300)
+	wantErrCode(t, rawAnswer(t, nc, "$JS.API.STREAM.CREATE."+long, `{"name":"`+long+`"}`), 10052, "stream name is too long, maximum allowed is 255")
 }
 
 // TestIntegrationErrorAnswerShapes proves error answers keep the fields the

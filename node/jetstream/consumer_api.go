@@ -173,10 +173,10 @@ func (e *consumerAPI) addConsumer(stream *Stream, requested *jsapi.ConsumerConfi
 		return nil, apiErr
 	}
 	if name == "" {
+		// A name the server makes up stays out of the configuration, as the
+		// reference's legacy ephemeral consumers report none.
 		name = jsapi.Hash(newIdentifier(stream.Env().Rand))
-		config.Name = name
-	}
-	if config.Name == "" {
+	} else if config.Name == "" {
 		config.Name = name
 	}
 	stampInactiveThreshold(&config)
