@@ -77,8 +77,13 @@ type Stream struct {
 	last     uint64
 	lastTS   int64
 	subjects *stree.SubjectTree[subjectState]
-	ttls     *thw.HashWheel
-	ttlBySeq map[uint64]int64
+	// recentSubjects maps subjects stored again to their states in subjects (a leaf's
+	// value never moves), keyed by the interned name: a map lookup costs about a
+	// third of a tree walk, which was 7% of the CPU time of 64 writers storing to 64
+	// subjects. At most recentSubjectsMax; a subject leaves it when it leaves the tree.
+	recentSubjects map[string]*subjectState
+	ttls           *thw.HashWheel
+	ttlBySeq       map[uint64]int64
 	// ttlsDeferred says the wheel is not maintained (a journal replay): ttlBySeq is,
 	// and FinishTTLs fills the wheel from a saved copy or from ttlBySeq.
 	ttlsDeferred bool
@@ -95,15 +100,51 @@ func New(config store.StreamConfig, backend Backend) *Stream {
 		first = 1
 	}
 	return &Stream{
-		config:   normalize(config),
-		backend:  backend,
-		first:    first,
-		last:     first - 1,
-		subjects: stree.NewSubjectTree[subjectState](),
-		ttls:     thw.NewHashWheel(),
-		ttlBySeq: make(map[uint64]int64),
-		msgSize:  config.Storage.MsgSize,
+		config:         normalize(config),
+		backend:        backend,
+		first:          first,
+		last:           first - 1,
+		subjects:       stree.NewSubjectTree[subjectState](),
+		recentSubjects: make(map[string]*subjectState),
+		ttls:           thw.NewHashWheel(),
+		ttlBySeq:       make(map[uint64]int64),
+		msgSize:        config.Storage.MsgSize,
 	}
+}
+
+// recentSubjectsMax bounds Stream.recentSubjects; a full map is emptied, so a stream
+// of more subjects than this keeps those seen since.
+const recentSubjectsMax = 256
+
+// findSubject returns the state of a subject in the index, from recentSubjects when
+// it is there.
+func (s *Stream) findSubject(subject []byte) (*subjectState, bool) {
+	if ss, ok := s.recentSubjects[string(subject)]; ok {
+		return ss, true
+	}
+	return s.subjects.Find(subject)
+}
+
+// findSubjectAgain is findSubject for a subject stored again: a state found in the
+// tree is kept in recentSubjects for the next time.
+func (s *Stream) findSubjectAgain(subject []byte) (*subjectState, bool) {
+	if ss, ok := s.recentSubjects[string(subject)]; ok {
+		return ss, true
+	}
+	ss, ok := s.subjects.Find(subject)
+	if ok {
+		if len(s.recentSubjects) >= recentSubjectsMax {
+			clear(s.recentSubjects)
+		}
+		s.recentSubjects[ss.name] = ss
+	}
+	return ss, ok
+}
+
+// deleteSubject removes a subject without messages from the index.
+func (s *Stream) deleteSubject(subject []byte) {
+	delete(s.recentSubjects, string(subject))
+	s.subjects.Delete(subject)
 }
 
 // SetMsgSize replaces the byte accounting of messages stored from now on; a test
@@ -236,7 +277,7 @@ func (s *Stream) checkDiscardNew(subj string, size uint64) error {
 	var atSubjectLimit bool
 	var ss *subjectState
 	if s.config.MaxMsgsPer > 0 {
-		ss, _ = s.subjects.Find([]byte(subj))
+		ss, _ = s.findSubject([]byte(subj))
 		atSubjectLimit = ss != nil && ss.Msgs >= uint64(s.config.MaxMsgsPer)
 	}
 	if atSubjectLimit && s.config.DiscardNewPer {
@@ -265,7 +306,7 @@ func (s *Stream) insert(e *Entry, ttl int64) {
 		s.first = e.Seq
 	}
 	key := []byte(e.Subject)
-	if ss, ok := s.subjects.Find(key); ok {
+	if ss, ok := s.findSubjectAgain(key); ok {
 		ss.Msgs++
 		ss.Last = e.Seq
 		ss.lastStale = false
@@ -335,10 +376,10 @@ func (s *Stream) drop(i int) {
 	s.bytes -= uint64(e.Size)
 	s.holes++
 	key := []byte(e.Subject)
-	if ss, ok := s.subjects.Find(key); ok {
+	if ss, ok := s.findSubject(key); ok {
 		ss.Msgs--
 		if ss.Msgs == 0 {
-			s.subjects.Delete(key)
+			s.deleteSubject(key)
 		} else {
 			if e.Seq == ss.First {
 				ss.firstStale = true
@@ -519,10 +560,10 @@ func (s *Stream) dropQuiet(i int) {
 	s.bytes -= uint64(e.Size)
 	s.holes++
 	key := []byte(e.Subject)
-	if ss, ok := s.subjects.Find(key); ok {
+	if ss, ok := s.findSubject(key); ok {
 		ss.Msgs--
 		if ss.Msgs == 0 {
-			s.subjects.Delete(key)
+			s.deleteSubject(key)
 		} else {
 			ss.firstStale = ss.firstStale || e.Seq == ss.First
 			ss.lastStale = ss.lastStale || e.Seq == ss.Last
@@ -564,7 +605,7 @@ func (s *Stream) Reserve(n int) {
 // Intern returns the subject as the string the index already holds for it, without
 // allocating when the subject is known.
 func (s *Stream) Intern(subject []byte) string {
-	if ss, ok := s.subjects.Find(subject); ok {
+	if ss, ok := s.findSubject(subject); ok {
 		return ss.name
 	}
 	return string(subject)
@@ -574,7 +615,7 @@ func (s *Stream) Intern(subject []byte) string {
 // subject: a subject the index holds was checked when it was stored, so only a new
 // one is checked again.
 func (s *Stream) InternChecked(subj []byte) (string, bool) {
-	if ss, ok := s.subjects.Find(subj); ok {
+	if ss, ok := s.findSubject(subj); ok {
 		return ss.name, true
 	}
 	name := string(subj)
