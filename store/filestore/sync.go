@@ -126,10 +126,12 @@ const syncOverlapWaitersMin = 16
 // write system call and one round per 10 messages), because the flusher started
 // again as soon as those few were back while the others were still queued to run.
 // Counting all the absent ones grew batches to 20-35 and took the CPU time per
-// message from 1,540 to 1,320 ns (medians of 5 runs on the shared machine).
+// message from 1,540 to 1,320 ns (medians of 5 runs on the shared machine); such a
+// wait took 2-5 yields, so 16 stay the bound: writers that come back later (over a
+// network) cost that many useless yields a round.
 const (
 	syncYieldsMax  = 64
-	flushYieldsMax = 32
+	flushYieldsMax = 16
 )
 
 // flushRoundsMax bounds the rounds an interval-mode caller writes for others before
