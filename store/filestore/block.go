@@ -246,6 +246,9 @@ func (s *Store) flushBlock(b *block) error {
 		s.fail(err)
 		return err
 	}
+	if b.index != nil {
+		b.index.checkWritten(b.written, b.buf[b.written:b.size])
+	}
 	b.written = b.size
 	return nil
 }

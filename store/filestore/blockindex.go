@@ -60,6 +60,13 @@ type indexBuilder struct {
 	lastTS      int64
 	subjects    map[string]uint32
 	lastSubject string
+	// contentsCRC is the checksum of the block's first contentsChecked bytes, taken
+	// as they are written (see checkWritten), so that the rollover checksums only
+	// the rest: a whole 8 MiB block took about a millisecond under the store's lock,
+	// with every writer waiting. The builder is dropped when the block's bytes change
+	// in place (an erase), so the bytes checked never change under it.
+	contentsCRC     uint32
+	contentsChecked int64
 }
 
 func newIndexBuilder() *indexBuilder {
@@ -113,11 +120,29 @@ func (x *indexBuilder) encode(id uint32, contents []byte, preallocated int64) []
 	body = append(body, blockIndexFileKind)
 	body = binary.AppendUvarint(body, uint64(id))
 	body = binary.AppendUvarint(body, uint64(len(contents)))
-	body = binary.LittleEndian.AppendUint32(body, crcUpdate(0, contents))
+	body = binary.LittleEndian.AppendUint32(body, x.contentsChecksum(contents))
 	body = binary.AppendUvarint(body, uint64(preallocated))
 	body = binary.AppendUvarint(body, uint64(x.count))
 	body = append(body, x.records...)
 	return appendRecord(nil, body)
+}
+
+// contentsChecksum returns the checksum of a block's contents, from the part
+// checked already.
+func (x *indexBuilder) contentsChecksum(contents []byte) uint32 {
+	if x.contentsChecked > int64(len(contents)) {
+		return crcUpdate(0, contents)
+	}
+	return crcUpdate(x.contentsCRC, contents[x.contentsChecked:])
+}
+
+// checkWritten extends the checksum of the contents over bytes written from start,
+// when it reaches start.
+func (x *indexBuilder) checkWritten(start int64, written []byte) {
+	if x.contentsChecked == start {
+		x.contentsCRC = crcUpdate(x.contentsCRC, written)
+		x.contentsChecked += int64(len(written))
+	}
 }
 
 // indexEntry is one decoded index record.

@@ -223,8 +223,19 @@ func (s *Store) flushUnlocked() error {
 	start, end := w.written, w.size
 	data := w.buf[start:end]
 	s.unlockedWrite = unlockedWrite{block: w, start: start, end: end, rewriteFrom: end}
+	// The write's bytes are checksummed for the block's index file here, with the
+	// lock released, instead of at the rollover (see indexBuilder.contentsCRC).
+	index := w.index
+	checked := index != nil && index.contentsChecked == start
+	var crc uint32
+	if checked {
+		crc = index.contentsCRC
+	}
 	s.mu.Unlock()
 	_, err := w.file.WriteAt(data, start)
+	if checked {
+		crc = crcUpdate(crc, data)
+	}
 	s.mu.Lock()
 	done := s.unlockedWrite
 	s.unlockedWrite = unlockedWrite{}
@@ -249,6 +260,11 @@ func (s *Store) flushUnlocked() error {
 			}
 			w.synced = end
 		}
+	}
+	if checked && w.index == index && index.contentsChecked == start && done.rewriteFrom == end {
+		// Nothing changed the bytes meanwhile (an erase drops the index) and nothing
+		// checksummed them again.
+		index.contentsCRC, index.contentsChecked = crc, end
 	}
 	w.written = max(w.written, end)
 	if s.closed && s.syncsInFlight == 0 {
