@@ -409,3 +409,43 @@ func TestIntegrationStreamBytesByStorage(t *testing.T) {
 	headerBytes := len("NATS/1.0\r\nA: b\r\n\r\n")
 	wantField(t, rawAnswer(t, nc, "$JS.API.STREAM.INFO.F", ""), "state.bytes", 35+4+1+30+4+headerBytes)
 }
+
+// TestIntegrationRollupsAndSchedules proves a subject rollup that is the stream's
+// first message keeps itself (a purge into a new KV bucket leaves its marker), and
+// that a schedule is stored as a subject rollup with Nats-Rollup: sub added, as the
+// reference stores it, replacing the subject's earlier schedule.
+func TestIntegrationRollupsAndSchedules(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	nc, _ := connectJetStream(t, s)
+	rawAnswer(t, nc, "$JS.API.STREAM.CREATE.R", `{"name":"R","subjects":["r.>"],"allow_rollup_hdrs":true}`)
+	publishAck(t, nc, &nats.Msg{Subject: "r.a", Data: []byte("x"), Header: nats.Header{"Nats-Rollup": []string{"sub"}}})
+	wantField(t, rawAnswer(t, nc, "$JS.API.STREAM.INFO.R", ""), "state.messages", 1)
+	publishAck(t, nc, &nats.Msg{Subject: "r.a", Data: []byte("y"), Header: nats.Header{"Nats-Rollup": []string{"sub"}}})
+	info := rawAnswer(t, nc, "$JS.API.STREAM.INFO.R", "")
+	wantField(t, info, "state.messages", 1)
+	wantField(t, info, "state.first_seq", 2)
+
+	rawAnswer(t, nc, "$JS.API.STREAM.CREATE.SC", `{"name":"SC","subjects":["sc.>"],"allow_msg_schedules":true}`)
+	schedule := func(pattern string, extra ...string) map[string]any {
+		msg := &nats.Msg{Subject: "sc.a", Data: []byte("x"), Header: nats.Header{"Nats-Schedule": []string{pattern}, "Nats-Schedule-Target": []string{"sc.t"}}}
+		for i := 0; i+1 < len(extra); i += 2 {
+			msg.Header.Set(extra[i], extra[i+1])
+		}
+		return publishAck(t, nc, msg)
+	}
+	wantField(t, schedule("@at 2099-01-01T00:00:00Z"), "seq", 1)
+	wantField(t, schedule("@every 1h"), "seq", 2)
+	wantErrCode(t, schedule("@every 1h", "Nats-Rollup", "all"), 10192, "")
+	info = rawAnswer(t, nc, "$JS.API.STREAM.INFO.SC", "")
+	wantField(t, info, "state.messages", 1)
+	wantField(t, info, "state.first_seq", 2)
+	var stored struct {
+		Message struct {
+			Header []byte `json:"hdrs"`
+		} `json:"message"`
+	}
+	apiRequest(t, nc, "$JS.API.STREAM.MSG.GET.SC", `{"seq":2}`, &stored)
+	if !strings.Contains(string(stored.Message.Header), "\r\nNats-Rollup: sub\r\n") {
+		t.Fatalf("stored schedule headers %q, want Nats-Rollup: sub added", stored.Message.Header)
+	}
+}

@@ -186,6 +186,20 @@ func (s *Stream) checkPublishLocked(entry *publishEntry) *jsapi.Error {
 	if apiErr != nil {
 		return apiErr
 	}
+	if schedule != nil {
+		// A schedule replaces the subject's earlier ones: as the reference, it is
+		// stored as a subject rollup, the header added when the publisher left it out.
+		if value, ok := header.Get(hdr, jsapi.HeaderRollup); ok && string(value) != jsapi.RollupSubject {
+			return jsapi.NewMessageSchedulesRollupInvalidError()
+		} else if !ok {
+			withRollup, err := header.Set(hdr, jsapi.HeaderRollup, jsapi.RollupSubject)
+			if err != nil {
+				return jsapi.NewMessageSchedulesRollupInvalidError()
+			}
+			entry.header, hdr = withRollup, withRollup
+		}
+		entry.rollup = jsapi.RollupSubject
+	}
 	entry.schedule = schedule
 	if value, ok := header.Get(hdr, jsapi.HeaderTTL); ok {
 		if !config.AllowMsgTTL {
@@ -264,7 +278,10 @@ func (s *Stream) applyLocked(entry *publishEntry) completion {
 	s.lastMsgID = entry.msgID
 	switch entry.rollup {
 	case jsapi.RollupSubject:
-		_, _ = s.store.PurgeEx(entry.subject, seq, 0)
+		// Keep the newest (this one): a purge below seq would take the message
+		// itself when it is the stream's first (the store reads sequence 1 as no
+		// bound), as a rollup into a new KV bucket or schedule is.
+		_, _ = s.store.PurgeEx(entry.subject, 0, 1)
 	case jsapi.RollupAll:
 		_, _ = s.store.PurgeEx("", seq, 0)
 		done.purged = true
