@@ -205,6 +205,9 @@ func TestIntegrationStrictRequests(t *testing.T) {
 	wantErrCode(t, rawAnswer(t, nc, "$JS.API.STREAM.CREATE.P", `{"name":"P","num_replicas":3}`), 10074, "replicas > 1 not supported in non-clustered mode")
 	wantErrCode(t, rawAnswer(t, nc, "$JS.API.STREAM.INFO.P", `{"bogus":true}`), 10025, `invalid JSON: json: unknown field "bogus"`)
 	wantErrCode(t, rawAnswer(t, nc, "$JS.API.STREAM.CREATE.P", `{"name":"P","mirror_direct":true}`), 10052, "stream has no mirror but does have mirror direct")
+	rawAnswer(t, nc, "$JS.API.STREAM.CREATE.Q", `{"name":"Q","subjects":["q"]}`)
+	rawAnswer(t, nc, "$JS.API.CONSUMER.CREATE.Q.D", `{"stream_name":"Q","config":{"durable_name":"D"}}`)
+	wantErrCode(t, rawAnswer(t, nc, "$JS.API.CONSUMER.PAUSE.Q.D", `{"pause_until":"2099-01-01T00:00:00Z","bogus":1}`), 10025, `invalid JSON: json: unknown field "bogus"`)
 	long := strings.Repeat("N", 300)
 	wantErrCode(t, rawAnswer(t, nc, "$JS.API.STREAM.CREATE."+long, `{"name":"`+long+`"}`), 10052, "stream name is too long, maximum allowed is 255")
 }

@@ -412,7 +412,7 @@ func releaseInterest(stream *Stream) {
 func (e *consumerAPI) pause(account *Account, args jsapi.Args, request *Request) {
 	var body jsapi.ConsumerPauseRequest
 	if len(request.Data) > 0 {
-		if err := jsapi.DecodeRequestError(request.Data, &body, false); err != nil {
+		if err := jsapi.DecodeRequestError(request.Data, &body, true); err != nil {
 			request.RespondError(jsapi.OpConsumerPause, err)
 			return
 		}
