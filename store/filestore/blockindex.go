@@ -60,6 +60,8 @@ type indexBuilder struct {
 	lastTS      int64
 	subjects    map[string]uint32
 	lastSubject string
+	// lastSubjectSet says lastSubject is the subject of a message recorded already.
+	lastSubjectSet bool
 	// contentsCRC is the checksum of the block's first contentsChecked bytes, taken
 	// as they are written (see checkWritten), so that the rollover checksums only
 	// the rest: a whole 8 MiB block took about a millisecond under the store's lock,
@@ -91,10 +93,14 @@ func (x *indexBuilder) addRaw(offset int64, body []byte) {
 // addMsg records a message.
 func (x *indexBuilder) addMsg(offset int64, subject string, seq uint64, ts, ttl int64, size uint64) {
 	delta := x.offsetDelta(offset)
-	switch number, known := x.subjects[subject]; {
-	case known && subject == x.lastSubject:
+	if x.lastSubjectSet && subject == x.lastSubject {
+		// The subject of the previous message (known then) needs no map lookup.
 		x.records = append(x.records, indexMsgSame)
 		x.records = binary.AppendUvarint(x.records, delta)
+		x.appendMsgFields(seq, ts, ttl, size)
+		return
+	}
+	switch number, known := x.subjects[subject]; {
 	case known:
 		x.records = append(x.records, indexMsgKnown)
 		x.records = binary.AppendUvarint(x.records, delta)
@@ -106,7 +112,12 @@ func (x *indexBuilder) addMsg(offset int64, subject string, seq uint64, ts, ttl 
 		x.records = binary.AppendUvarint(x.records, uint64(len(subject)))
 		x.records = append(x.records, subject...)
 	}
-	x.lastSubject = subject
+	x.lastSubject, x.lastSubjectSet = subject, true
+	x.appendMsgFields(seq, ts, ttl, size)
+}
+
+// appendMsgFields appends the fields of a message record after its subject.
+func (x *indexBuilder) appendMsgFields(seq uint64, ts, ttl int64, size uint64) {
 	x.records = binary.AppendVarint(x.records, int64(seq-x.lastSeq-1))
 	x.records = binary.AppendVarint(x.records, ts-x.lastTS)
 	x.records = binary.AppendVarint(x.records, ttl)
