@@ -39,7 +39,8 @@ func (c *Consumer) handleAck(subjectName, reply string, _, body []byte) {
 	case jsapi.AckKindTerm:
 		c.terminateLocked(streamSeq, consumerSeq, deliveries, ack.Reason, true)
 	default:
-		answer = false
+		// An unknown acknowledgement changes nothing, but an AckSync still gets its
+		// empty reply, as the reference sends one.
 	}
 	if answer {
 		// A client that asked for a confirmation (AckSync) gets an empty reply once the

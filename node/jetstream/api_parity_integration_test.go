@@ -253,6 +253,15 @@ func TestIntegrationMessageDeleteAndLastMsgID(t *testing.T) {
 	wantErrCode(t, rawAnswer(t, nc, "$JS.API.STREAM.MSG.DELETE.S", `{"seq":1}`), 10057, "no message found")
 	wantErrCode(t, rawAnswer(t, nc, "$JS.API.STREAM.MSG.DELETE.S", `{"seq":1000}`), 10057, "stream store EOF")
 	wantField(t, rawAnswer(t, nc, "$JS.API.INFO", ""), "api.errors", errorsBefore)
+	rawAnswer(t, nc, "$JS.API.CONSUMER.CREATE.S.D", `{"stream_name":"S","config":{"durable_name":"D","ack_policy":"explicit"}}`)
+	delivered, err := nc.Request("$JS.API.CONSUMER.MSG.NEXT.S.D", []byte(`{"batch":1}`), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.Request(delivered.Reply, []byte("+BOGUS"), 5*time.Second); err != nil {
+		t.Fatalf("an unknown ack with a reply gets an empty answer as from the reference: %v", err)
+	}
+	wantField(t, rawAnswer(t, nc, "$JS.API.CONSUMER.INFO.S.D", ""), "num_ack_pending", 1)
 	wantErrCode(t, rawAnswer(t, nc, "$JS.API.STREAM.MSG.DELETE.S", `{}`), 10003, "bad request")
 
 	refused := publishAck(t, nc, &nats.Msg{Subject: "s.b", Header: nats.Header{"Nats-Expected-Last-Msg-Id": []string{"id1"}}})
