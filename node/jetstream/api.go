@@ -570,13 +570,11 @@ func (a *Account) apiStreamMsgGet(request *Request, name string) {
 	if stream == nil {
 		return
 	}
-	set := 0
-	for _, given := range []bool{body.Seq > 0 && body.NextFor == "", body.LastFor != "", body.NextFor != ""} {
-		if given {
-			set++
-		}
-	}
-	if set != 1 || body.Batch > 0 || len(body.MultiLastFor) > 0 {
+	// The reference's combinations: a sequence, a start time, a last or a next
+	// subject (next may start at a sequence or time); batches are for direct gets.
+	seq, start, last, next := body.Seq > 0, body.StartTime != nil, body.LastFor != "", body.NextFor != ""
+	if body.Batch > 0 || body.MaxBytes > 0 || seq && last || !seq && !last && !next && !start ||
+		seq && start || start && last || last && next {
 		request.RespondError(op, jsapi.NewBadRequestError())
 		return
 	}
@@ -587,6 +585,9 @@ func (a *Account) apiStreamMsgGet(request *Request, name string) {
 	}
 	stored := &jsapi.StoredMsg{Subject: message.Subject, Sequence: message.Seq, Header: message.Hdr,
 		Data: message.Msg, Time: time.Unix(0, message.TS).UTC()}
+	if body.NoHeaders {
+		stored.Header = nil
+	}
 	request.uncounted = true // the reference sends found messages outside its API responses
 	request.Respond(&jsapi.MsgGetResponse{Response: jsapi.Response{Type: jsapi.MsgGetResponseType}, Message: stored})
 }
@@ -601,16 +602,22 @@ func msgGetError(err error) *jsapi.Error {
 
 // getMsg loads the message a MSG.GET or single direct get names.
 func (s *Stream) getMsg(body *jsapi.MsgGetRequest) (*store.StoreMsg, error) {
+	// As the reference: a start time becomes the first sequence at or after it
+	// (past the last when none is), which a next subject then starts from.
+	seq := body.Seq
+	if body.StartTime != nil {
+		var state store.StreamState
+		s.store.FastState(&state)
+		seq = sequenceFromTime(s.store, &state, body.StartTime.UnixNano())
+	}
 	switch {
-	case body.LastFor != "":
+	case body.LastFor != "" && seq == 0:
 		return s.store.LoadLastMsg(body.LastFor, nil)
 	case body.NextFor != "":
-		message, _, err := s.store.LoadNextMsg(body.NextFor, subject.HasWildcard(body.NextFor), max(body.Seq, 1), nil)
+		message, _, err := s.store.LoadNextMsg(body.NextFor, subject.HasWildcard(body.NextFor), max(seq, 1), nil)
 		return message, err
-	case body.StartTime != nil:
-		return s.loadFromTime(*body.StartTime)
 	default:
-		return s.store.LoadMsg(body.Seq, nil)
+		return s.store.LoadMsg(seq, nil)
 	}
 }
 

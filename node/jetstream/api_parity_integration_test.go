@@ -461,3 +461,32 @@ func TestIntegrationRollupsAndSchedules(t *testing.T) {
 		t.Fatalf("stored schedule headers %q, want Nats-Rollup: sub added", stored.Message.Header)
 	}
 }
+
+// TestIntegrationMessageGetVariants proves STREAM.MSG.GET and DIRECT.GET take the
+// reference's request forms: a start time alone or before a next subject, not with a
+// sequence or a last subject; a start time past the last message finds nothing; and
+// no_hdr leaves out the stored headers (a direct get then sends no headers at all).
+func TestIntegrationMessageGetVariants(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	nc, _ := connectJetStream(t, s)
+	rawAnswer(t, nc, "$JS.API.STREAM.CREATE.G", `{"name":"G","subjects":["g.*"],"allow_direct":true}`)
+	publishAck(t, nc, &nats.Msg{Subject: "g.a", Data: []byte("1"), Header: nats.Header{"H": []string{"v"}}})
+	publishAck(t, nc, &nats.Msg{Subject: "g.b", Data: []byte("2")})
+	wantField(t, rawAnswer(t, nc, "$JS.API.STREAM.MSG.GET.G", `{"start_time":"2000-01-01T00:00:00Z"}`), "message.seq", 1)
+	wantField(t, rawAnswer(t, nc, "$JS.API.STREAM.MSG.GET.G", `{"start_time":"2000-01-01T00:00:00Z","next_by_subj":"g.b"}`), "message.seq", 2)
+	wantErrCode(t, rawAnswer(t, nc, "$JS.API.STREAM.MSG.GET.G", `{"start_time":"2099-01-01T00:00:00Z"}`), 10037, "no message found")
+	wantErrCode(t, rawAnswer(t, nc, "$JS.API.STREAM.MSG.GET.G", `{"start_time":"2000-01-01T00:00:00Z","seq":1}`), 10003, "bad request")
+	wantErrCode(t, rawAnswer(t, nc, "$JS.API.STREAM.MSG.GET.G", `{"start_time":"2000-01-01T00:00:00Z","last_by_subj":"g.a"}`), 10003, "bad request")
+	wantErrCode(t, rawAnswer(t, nc, "$JS.API.STREAM.MSG.GET.G", `{"seq":1,"max_bytes":10}`), 10003, "bad request")
+	plain := rawAnswer(t, nc, "$JS.API.STREAM.MSG.GET.G", `{"seq":1,"no_hdr":true}`)
+	wantField(t, plain, "message.seq", 1)
+	wantNoField(t, plain, "message.hdrs")
+
+	direct, err := nc.Request("$JS.API.DIRECT.GET.G", []byte(`{"seq":1,"no_hdr":true}`), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(direct.Header) != 0 || string(direct.Data) != "1" {
+		t.Fatalf("direct get with no_hdr answered headers %v data %q, want the data alone", direct.Header, direct.Data)
+	}
+}

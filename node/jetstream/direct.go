@@ -153,8 +153,13 @@ func (s *Stream) directStatus(reply string, code int, description string) {
 
 // directSend answers with one message. numPending >= 0 adds the batch headers.
 func (s *Stream) directSend(reply string, message *store.StoreMsg, noHeaders bool, numPending int64, lastSeq uint64) {
+	if noHeaders {
+		// no_hdr drops every header, the stream's own ones too, as the reference does.
+		s.manager.host.Publish(s.account.name, reply, "", nil, message.Msg)
+		return
+	}
 	hdr := message.Hdr
-	if noHeaders || len(hdr) == 0 {
+	if len(hdr) == 0 {
 		hdr = header.Build(0, "")
 	} else {
 		hdr = append([]byte(nil), hdr...)
