@@ -489,4 +489,11 @@ func TestIntegrationMessageGetVariants(t *testing.T) {
 	if len(direct.Header) != 0 || string(direct.Data) != "1" {
 		t.Fatalf("direct get with no_hdr answered headers %v data %q, want the data alone", direct.Header, direct.Data)
 	}
+	multi, err := nc.Request("$JS.API.DIRECT.GET.G", []byte(`{"multi_last":["g.a","g.b"],"batch":1,"no_hdr":true}`), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if multi.Header.Get("Nats-Num-Pending") != "1" || multi.Header.Get("Nats-Sequence") != "1" {
+		t.Fatalf("multi-last batch of 1 answered %v, want headers with the one match left pending", multi.Header)
+	}
 }

@@ -263,6 +263,9 @@ func (s *Stream) directMultiLast(reply string, body *jsapi.MsgGetRequest) {
 		s.directStatus(reply, jsapi.StatusNotFound, jsapi.DescriptionMessageNotFound)
 		return
 	}
+	// Nats-Num-Pending counts every match still unsent, past a batch's end too, and
+	// the reference's multi-last answers keep their headers whatever no_hdr says.
+	matched := len(sequences)
 	if body.Batch > 0 && len(sequences) > body.Batch {
 		sequences = sequences[:body.Batch]
 	}
@@ -277,7 +280,7 @@ func (s *Stream) directMultiLast(reply string, body *jsapi.MsgGetRequest) {
 		if err != nil {
 			continue
 		}
-		s.directSend(reply, message, body.NoHeaders, int64(len(sequences)-1-i), last)
+		s.directSend(reply, message, false, int64(matched-1-i), last)
 		last = seq
 		sent++
 	}
