@@ -207,7 +207,7 @@ func (l jetStreamLogger) Debugf(format string, args ...any)  { l.logger.Debugf(f
 func jetStreamConfig(s *Server, o *opts.Options) jetstream.Config {
 	config := jetstream.Config{
 		Env: s.env, Logger: jetStreamLogger{s.logger}, StoreDir: o.StoreDir,
-		MaxMemory: o.JetStreamMaxMemory, MaxStore: o.JetStreamMaxStore, Domain: o.JetStreamDomain,
+		MaxMemory: o.JetStreamMaxMemory, MaxStore: o.JetStreamMaxStore, Domain: o.JetStreamDomain, Lenient: !o.JetStreamStrict,
 		ServerMaxAckPending:   o.JetStreamLimits.MaxAckPending,
 		ServerMaxRequestBatch: o.JetStreamLimits.MaxRequestBatch,
 

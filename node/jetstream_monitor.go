@@ -57,13 +57,14 @@ func (s *Server) jetStreamVarz() JetStreamVarz {
 
 // jetStreamConfigInfo is the manager's configuration with what only the options
 // know: the configured sync interval (reported, as the reference does, even when
-// every acknowledgement waits for an fsync) and strict, which is off because this
-// server's API decodes requests leniently unless they ask to be pedantic.
+// every acknowledgement waits for an fsync) and strict (on unless the file says
+// strict: false, as the reference).
 func jetStreamConfigInfo(manager *jetstream.Manager, o *opts.Options) jetstream.JetStreamConfigInfo {
 	config := manager.ConfigInfo()
 	if config.SyncInterval == 0 {
 		config.SyncInterval = o.SyncInterval
 	}
+	config.Strict = o.JetStreamStrict
 	config.UniqueTag = o.JetStreamUniqueTag
 	return config
 }

@@ -113,12 +113,11 @@ func requirePaths(t *testing.T, where string, paths map[string]string, prefix st
 }
 
 // The key sets below are nats-server v2.15.2's for the same configuration and
-// streams, except "strict" (this server's API decodes leniently unless asked to be
-// pedantic) and limits.default_max_consumers (no server default is enforced); this
+// streams, except limits.default_max_consumers (no server default is enforced); this
 // server adds sync_always because it fsyncs before every acknowledgement by default.
 var (
 	referenceJetStreamConfigPaths = map[string]string{"": "object", ".max_memory": "number", ".max_storage": "number",
-		".store_dir": "string", ".sync_interval": "number", ".sync_always": "bool", ".domain": "string", ".compress_ok": "bool"}
+		".store_dir": "string", ".sync_interval": "number", ".sync_always": "bool", ".domain": "string", ".compress_ok": "bool", ".strict": "bool"}
 	referenceJetStreamStatsPaths = map[string]string{"": "object", ".memory": "number", ".storage": "number",
 		".reserved_memory": "number", ".reserved_storage": "number", ".accounts": "number", ".ha_assets": "number",
 		".api": "object", ".api.level": "number", ".api.total": "number", ".api.errors": "number"}

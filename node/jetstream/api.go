@@ -136,7 +136,7 @@ func decodeConfigRequest(request *Request, name string, fillName bool) (jsapi.St
 	var body jsapi.StreamConfigRequest
 	// Requests decode strictly, the reference's default (jetstream { strict: true }):
 	// unknown fields are invalid JSON. An empty body decodes to an empty configuration.
-	if err := jsapi.DecodeRequestError(request.Data, &body, true); err != nil {
+	if err := jsapi.DecodeRequestError(request.Data, &body, request.strict()); err != nil {
 		return body, err
 	}
 	if body.Name == "" && fillName {
@@ -424,7 +424,7 @@ func (a *Account) apiStreamInfo(request *Request, name string) {
 	const op = jsapi.OpStreamInfo
 	var body jsapi.StreamInfoRequest
 	if len(request.Data) > 0 {
-		if apiErr := jsapi.DecodeRequestError(request.Data, &body, true); apiErr != nil {
+		if apiErr := jsapi.DecodeRequestError(request.Data, &body, request.strict()); apiErr != nil {
 			request.RespondError(op, apiErr)
 			return
 		}
@@ -498,7 +498,7 @@ func (a *Account) apiStreamNames(request *Request) {
 	const op = jsapi.OpStreamNames
 	var body jsapi.StreamNamesRequest
 	if len(request.Data) > 0 {
-		if apiErr := jsapi.DecodeRequestError(request.Data, &body, true); apiErr != nil {
+		if apiErr := jsapi.DecodeRequestError(request.Data, &body, request.strict()); apiErr != nil {
 			request.RespondError(op, apiErr)
 			return
 		}
@@ -517,7 +517,7 @@ func (a *Account) apiStreamList(request *Request) {
 	const op = jsapi.OpStreamList
 	var body jsapi.StreamListRequest
 	if len(request.Data) > 0 {
-		if apiErr := jsapi.DecodeRequestError(request.Data, &body, true); apiErr != nil {
+		if apiErr := jsapi.DecodeRequestError(request.Data, &body, request.strict()); apiErr != nil {
 			request.RespondError(op, apiErr)
 			return
 		}
@@ -536,7 +536,7 @@ func (a *Account) apiStreamPurge(request *Request, name string) {
 	const op = jsapi.OpStreamPurge
 	var body jsapi.StreamPurgeRequest
 	if len(request.Data) > 0 {
-		if apiErr := jsapi.DecodeRequestError(request.Data, &body, true); apiErr != nil {
+		if apiErr := jsapi.DecodeRequestError(request.Data, &body, request.strict()); apiErr != nil {
 			request.RespondError(op, apiErr)
 			return
 		}
@@ -562,7 +562,7 @@ func (a *Account) apiStreamPurge(request *Request, name string) {
 func (a *Account) apiStreamMsgGet(request *Request, name string) {
 	const op = jsapi.OpStreamMsgGet
 	var body jsapi.MsgGetRequest
-	if apiErr := jsapi.DecodeRequestError(request.Data, &body, true); apiErr != nil {
+	if apiErr := jsapi.DecodeRequestError(request.Data, &body, request.strict()); apiErr != nil {
 		request.RespondError(op, apiErr)
 		return
 	}
@@ -651,7 +651,7 @@ func (a *Account) apiStreamMsgDelete(request *Request, name string) {
 		request.RespondError(op, jsapi.NewBadRequestError())
 		return
 	}
-	if apiErr := jsapi.DecodeRequestError(request.Data, &body, true); apiErr != nil {
+	if apiErr := jsapi.DecodeRequestError(request.Data, &body, request.strict()); apiErr != nil {
 		request.RespondError(op, apiErr)
 		return
 	}

@@ -69,7 +69,7 @@ func lookupConsumer(account *Account, op jsapi.Op, args jsapi.Args, request *Req
 // reference's checks in the reference's order.
 func (e *consumerAPI) create(account *Account, op jsapi.Op, args jsapi.Args, request *Request) {
 	var body jsapi.CreateConsumerRequest
-	if err := jsapi.DecodeRequestError(request.Data, &body, true); err != nil {
+	if err := jsapi.DecodeRequestError(request.Data, &body, request.strict()); err != nil {
 		request.RespondError(op, err)
 		return
 	}
@@ -303,7 +303,7 @@ func (e *consumerAPI) info(account *Account, args jsapi.Args, request *Request) 
 func pagedConsumers(account *Account, op jsapi.Op, args jsapi.Args, request *Request, limit int) ([]*Consumer, jsapi.Paged, bool) {
 	var body jsapi.ConsumersRequest
 	if len(request.Data) > 0 {
-		if err := jsapi.DecodeRequestError(request.Data, &body, true); err != nil {
+		if err := jsapi.DecodeRequestError(request.Data, &body, request.strict()); err != nil {
 			request.RespondError(op, err)
 			return nil, jsapi.Paged{}, false
 		}
@@ -412,7 +412,7 @@ func releaseInterest(stream *Stream) {
 func (e *consumerAPI) pause(account *Account, args jsapi.Args, request *Request) {
 	var body jsapi.ConsumerPauseRequest
 	if len(request.Data) > 0 {
-		if err := jsapi.DecodeRequestError(request.Data, &body, true); err != nil {
+		if err := jsapi.DecodeRequestError(request.Data, &body, request.strict()); err != nil {
 			request.RespondError(jsapi.OpConsumerPause, err)
 			return
 		}

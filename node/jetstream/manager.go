@@ -23,6 +23,10 @@ type Config struct {
 	Logger Logger
 	// StoreDir is the root; streams live under <StoreDir>/jetstream/<account>/streams/<name>.
 	StoreDir string
+	// Lenient makes API requests decode leniently (jetstream { strict: false }):
+	// unknown fields are ignored instead of refused with 10025. The reference's
+	// default, and the zero value, is strict.
+	Lenient bool
 	// MaxMemory and MaxStore bound the server's memory and file storage; <= 0 means
 	// unlimited.
 	MaxMemory int64

@@ -22,6 +22,11 @@ type Request struct {
 	uncounted bool
 }
 
+// strict reports whether the request's body decodes strictly (see Config.Lenient).
+func (r *Request) strict() bool {
+	return r.account == nil || !r.account.manager.config.Lenient
+}
+
 // Respond sends response (a jsapi response value) to the request's reply subject,
 // in the request's account. A request without a reply gets no response.
 func (r *Request) Respond(response any) {

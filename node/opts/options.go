@@ -688,6 +688,10 @@ func (o *Options) SetDefaults() {
 		o.SyncInterval = DefaultJetStreamSyncInterval
 	}
 	// JetStream limits the file did not set mean "whatever the machine has".
+	// The JetStream API decodes strictly unless the file says strict: false.
+	if !o.inConfig["JetStreamStrict"] {
+		o.JetStreamStrict = true
+	}
 	if o.JetStreamMaxMemory == 0 && !o.inConfig["JetStreamMaxMemory"] {
 		o.JetStreamMaxMemory = JetStreamLimitUnlimited
 	}

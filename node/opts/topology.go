@@ -711,6 +711,7 @@ func (o *Options) processJetStream(r *reader, e *conf.Entry) {
 			o.JetStreamExtHint, _ = r.str(item)
 		case "strict":
 			o.JetStreamStrict, _ = r.boolean(item)
+			o.markInConfig("JetStreamStrict", true)
 		case "unique_tag":
 			if s, ok := r.str(item); ok {
 				o.JetStreamUniqueTag = strings.ToLower(strings.TrimSpace(s))
