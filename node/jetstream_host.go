@@ -52,6 +52,47 @@ func (h *jetStreamHost) Publish(account, subject, reply string, header, data []b
 	set.flush(h.server, nil)
 }
 
+// hostBatchFlushEvery is the number of messages a publish batch buffers before it
+// writes the connections they reached: the first PubAcks of a large batch should not
+// wait for the last ones.
+const hostBatchFlushEvery = 64
+
+// hostPublishBatch sends a run of server messages into one account (a stream's
+// PubAcks), writing the connections once per hostBatchFlushEvery messages.
+type hostPublishBatch struct {
+	host     *jetStreamHost
+	target   *Account
+	set      flushSet
+	buffered int
+}
+
+var _ jetstream.BatchPublisher = (*jetStreamHost)(nil)
+
+// NewPublishBatch implements jetstream.BatchPublisher.
+func (h *jetStreamHost) NewPublishBatch(account string) jetstream.PublishBatch {
+	target := h.server.lookupAccount(account)
+	if target == nil {
+		return nil
+	}
+	return &hostPublishBatch{host: h, target: target}
+}
+
+// Publish routes a message without headers or reply, as jetStreamHost.Publish does.
+func (b *hostPublishBatch) Publish(subject string, data []byte) {
+	pub := publication{subject: []byte(subject), headerBytes: -1, message: data}
+	b.host.client.route(b.target, &pub, &b.set)
+	b.buffered++
+	if b.buffered == hostBatchFlushEvery {
+		b.Flush()
+	}
+}
+
+// Flush writes the connections the buffered messages reached.
+func (b *hostPublishBatch) Flush() {
+	b.set.flush(b.host.server, nil)
+	b.buffered = 0
+}
+
 // Deliver routes a message by deliverSubject in account but writes it to the
 // subscribers under subject, the way consumers deliver stream messages.
 func (h *jetStreamHost) Deliver(account, deliverSubject, subject, reply string, header, data []byte) {

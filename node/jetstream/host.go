@@ -37,6 +37,21 @@ type Host interface {
 	HasInterest(account, subject string) bool
 }
 
+// BatchPublisher is implemented by hosts that can send a run of server messages into
+// one account (a stream's PubAcks) and write the connections they reach once per
+// several messages instead of once per message.
+type BatchPublisher interface {
+	// NewPublishBatch starts a batch into account; nil when the account is unknown.
+	NewPublishBatch(account string) PublishBatch
+}
+
+// PublishBatch publishes messages without headers or replies into one account. The
+// messages go out in order; Flush writes whatever is still buffered.
+type PublishBatch interface {
+	Publish(subject string, data []byte)
+	Flush()
+}
+
 // Logger is the server's logger.
 type Logger interface {
 	Noticef(format string, args ...any)

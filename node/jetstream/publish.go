@@ -397,8 +397,12 @@ func (s *Stream) drain() {
 			s.spareDone = nil
 		}
 		s.doneMu.Unlock()
+		acks := s.newAckBatch()
 		for i := range batch {
-			s.complete(&batch[i])
+			s.complete(&batch[i], acks)
+		}
+		if acks != nil {
+			acks.Flush()
 		}
 		s.doneMu.Lock()
 		if swapped && cap(batch) <= spareCompletionsMax {
@@ -413,7 +417,7 @@ func (s *Stream) drain() {
 }
 
 // complete runs one completion.
-func (s *Stream) complete(done *completion) {
+func (s *Stream) complete(done *completion, acks PublishBatch) {
 	if done.failure == nil && done.err != nil {
 		done.failure = jsapi.NewStreamStoreFailedError(done.err)
 	}
@@ -435,7 +439,22 @@ func (s *Stream) complete(done *completion) {
 		}
 		s.republish(done)
 	}
+	if acks != nil && done.reply != "" && !s.published.Load().NoAck {
+		if body := appendPubAck(nil, &done.ack); body != nil {
+			acks.Publish(done.reply, body)
+			return
+		}
+	}
 	s.respondPublish(done.reply, &done.ack, nil)
+}
+
+// newAckBatch starts a batch for a drain's PubAcks when the host can send them
+// together (BatchPublisher), nil otherwise.
+func (s *Stream) newAckBatch() PublishBatch {
+	if batcher, ok := s.manager.host.(BatchPublisher); ok {
+		return batcher.NewPublishBatch(s.account.name)
+	}
+	return nil
 }
 
 // respondPublish sends a PubAck or a publish error to reply, if there is one.
