@@ -423,11 +423,8 @@ func (a *Account) lookup(request *Request, op jsapi.Op, name string) *Stream {
 func (a *Account) apiStreamInfo(request *Request, name string) {
 	const op = jsapi.OpStreamInfo
 	var body jsapi.StreamInfoRequest
-	if len(request.Data) > 0 {
-		if apiErr := jsapi.DecodeRequestError(request.Data, &body, request.strict()); apiErr != nil {
-			request.RespondError(op, apiErr)
-			return
-		}
+	if !request.decode(op, &body) {
+		return
 	}
 	stream := a.lookup(request, op, name)
 	if stream == nil {
@@ -497,11 +494,8 @@ func listensOn(subjects []string, filter string) bool {
 func (a *Account) apiStreamNames(request *Request) {
 	const op = jsapi.OpStreamNames
 	var body jsapi.StreamNamesRequest
-	if len(request.Data) > 0 {
-		if apiErr := jsapi.DecodeRequestError(request.Data, &body, request.strict()); apiErr != nil {
-			request.RespondError(op, apiErr)
-			return
-		}
+	if !request.decode(op, &body) {
+		return
 	}
 	streams := a.streamsFor(body.Subject)
 	var names []string // null when none match, as the reference answers
@@ -516,11 +510,8 @@ func (a *Account) apiStreamNames(request *Request) {
 func (a *Account) apiStreamList(request *Request) {
 	const op = jsapi.OpStreamList
 	var body jsapi.StreamListRequest
-	if len(request.Data) > 0 {
-		if apiErr := jsapi.DecodeRequestError(request.Data, &body, request.strict()); apiErr != nil {
-			request.RespondError(op, apiErr)
-			return
-		}
+	if !request.decode(op, &body) {
+		return
 	}
 	streams := a.streamsFor(body.Subject)
 	infos := make([]*jsapi.StreamInfo, 0)
@@ -535,11 +526,8 @@ func (a *Account) apiStreamList(request *Request) {
 func (a *Account) apiStreamPurge(request *Request, name string) {
 	const op = jsapi.OpStreamPurge
 	var body jsapi.StreamPurgeRequest
-	if len(request.Data) > 0 {
-		if apiErr := jsapi.DecodeRequestError(request.Data, &body, request.strict()); apiErr != nil {
-			request.RespondError(op, apiErr)
-			return
-		}
+	if !request.decode(op, &body) {
+		return
 	}
 	stream := a.lookup(request, op, name)
 	if stream == nil {
@@ -562,8 +550,7 @@ func (a *Account) apiStreamPurge(request *Request, name string) {
 func (a *Account) apiStreamMsgGet(request *Request, name string) {
 	const op = jsapi.OpStreamMsgGet
 	var body jsapi.MsgGetRequest
-	if apiErr := jsapi.DecodeRequestError(request.Data, &body, request.strict()); apiErr != nil {
-		request.RespondError(op, apiErr)
+	if !request.decode(op, &body) {
 		return
 	}
 	stream := a.lookup(request, op, name)
@@ -651,8 +638,7 @@ func (a *Account) apiStreamMsgDelete(request *Request, name string) {
 		request.RespondError(op, jsapi.NewBadRequestError())
 		return
 	}
-	if apiErr := jsapi.DecodeRequestError(request.Data, &body, request.strict()); apiErr != nil {
-		request.RespondError(op, apiErr)
+	if !request.decode(op, &body) {
 		return
 	}
 	stream := a.lookup(request, op, name)

@@ -69,8 +69,7 @@ func lookupConsumer(account *Account, op jsapi.Op, args jsapi.Args, request *Req
 // reference's checks in the reference's order.
 func (e *consumerAPI) create(account *Account, op jsapi.Op, args jsapi.Args, request *Request) {
 	var body jsapi.CreateConsumerRequest
-	if err := jsapi.DecodeRequestError(request.Data, &body, request.strict()); err != nil {
-		request.RespondError(op, err)
+	if !request.decode(op, &body) {
 		return
 	}
 	consumerName := args.Consumer
@@ -302,11 +301,8 @@ func (e *consumerAPI) info(account *Account, args jsapi.Args, request *Request) 
 // its offset, at most limit of them, with the total.
 func pagedConsumers(account *Account, op jsapi.Op, args jsapi.Args, request *Request, limit int) ([]*Consumer, jsapi.Paged, bool) {
 	var body jsapi.ConsumersRequest
-	if len(request.Data) > 0 {
-		if err := jsapi.DecodeRequestError(request.Data, &body, request.strict()); err != nil {
-			request.RespondError(op, err)
-			return nil, jsapi.Paged{}, false
-		}
+	if !request.decode(op, &body) {
+		return nil, jsapi.Paged{}, false
 	}
 	stream := account.Stream(args.Stream)
 	if stream == nil {
@@ -411,11 +407,8 @@ func releaseInterest(stream *Stream) {
 // pause answers CONSUMER.PAUSE.
 func (e *consumerAPI) pause(account *Account, args jsapi.Args, request *Request) {
 	var body jsapi.ConsumerPauseRequest
-	if len(request.Data) > 0 {
-		if err := jsapi.DecodeRequestError(request.Data, &body, request.strict()); err != nil {
-			request.RespondError(jsapi.OpConsumerPause, err)
-			return
-		}
+	if !request.decode(jsapi.OpConsumerPause, &body) {
+		return
 	}
 	stream, consumer := lookupConsumer(account, jsapi.OpConsumerPause, args, request)
 	if consumer == nil {

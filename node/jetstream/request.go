@@ -27,6 +27,16 @@ func (r *Request) strict() bool {
 	return r.account == nil || !r.account.manager.config.Lenient
 }
 
+// decode decodes the request's body into v (an empty body leaves v as it is) and
+// answers a body that does not decode with op's invalid-JSON error, reporting false.
+func (r *Request) decode(op jsapi.Op, v any) bool {
+	if apiErr := jsapi.DecodeRequestError(r.Data, v, r.strict()); apiErr != nil {
+		r.RespondError(op, apiErr)
+		return false
+	}
+	return true
+}
+
 // Respond sends response (a jsapi response value) to the request's reply subject,
 // in the request's account. A request without a reply gets no response.
 func (r *Request) Respond(response any) {
