@@ -166,9 +166,7 @@ func (s *Store) durableQueuedLocked(done func(error)) {
 			s.released = append(s.released, releasedCallback{done: done, err: err})
 		}
 	case s.config.SyncInterval > 0:
-		s.addFlushWaiterLocked(done)
-		if !s.flushing {
-			s.flushing = true
+		if s.addFlushWaiterLocked(done) {
 			s.config.Tasks.Go(s.flushLoop)
 		}
 	default:

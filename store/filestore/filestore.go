@@ -180,9 +180,12 @@ type Store struct {
 	flushWaiters []func(error)
 	flushing     bool
 	spareWaiters []func(error)
-	// flushAbsent counts the interval-mode callbacks called whose writers have not
-	// come back with a new one yet (see flushLoop).
-	flushAbsent int
+	// flushAbsent counts the interval-mode callbacks taken by a flush whose writers
+	// have not come back with a new one yet; flushDeferred says the next flush waits
+	// for them (see deferFlushLocked), at most until flushTimer fires.
+	flushAbsent   int
+	flushDeferred bool
+	flushTimer    env.Timer
 	// unlockedWrite is a write block range being written with the lock released.
 	unlockedWrite unlockedWrite
 	timer         env.Timer
@@ -845,6 +848,9 @@ func (s *Store) Stop() error {
 	s.closed = true
 	if s.timer != nil {
 		s.timer.Stop()
+	}
+	if s.flushTimer != nil {
+		s.flushTimer.Stop()
 	}
 	// The callbacks waiting for a recovery that is not durable are never called:
 	// their writes may or may not survive a power loss, so neither an error nor

@@ -632,3 +632,114 @@ func TestIntervalSyncAhead(t *testing.T) {
 		t.Fatalf("after power loss: last %d (want at least %d synced ahead), lost %v", state.LastSeq, stored, state.Lost)
 	}
 }
+
+// TestIntervalFlushWaitsForReleasedWriters proves the deferred flush (see "Deferred
+// flushes" in sync.go), driven by hand with a task queue and a manual clock: after a
+// round, the next one waits while fewer than seven eighths of the writers it released
+// are back; the Durable call that brings enough back starts it at once; writers that
+// never come back delay it by flushWaitMax at most (the timer then flushes); a single
+// writer is never waited for; and callbacks still come in the order Durable was called.
+func TestIntervalFlushWaitsForReleasedWriters(t *testing.T) {
+	disk := newDisk(13)
+	tasks := &taskQueue{}
+	clock := &manualClock{now: time.Unix(1000, 0)}
+	cfg := variants()["plain"](disk.FS())
+	cfg.SyncInterval, cfg.Tasks, cfg.Clock = time.Hour, tasks, clock
+	s := mustOpen(t, cfg, store.StreamConfig{Name: "F"})
+	defer func() { _ = s.Stop() }()
+
+	var order []string
+	// writer stores a message and asks for its callback, which records name and then
+	// runs next (a writer coming back from inside its callback, as a woken goroutine
+	// would once the round lets the lock go).
+	var writer func(name string, next func())
+	writer = func(name string, next func()) {
+		if _, _, err := s.StoreMsg("f."+name, nil, []byte(name), 0, 0); err != nil {
+			t.Fatal(err)
+		}
+		s.Durable(func(err error) {
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+			order = append(order, name)
+			if next != nil {
+				next()
+			}
+		})
+	}
+	// A single writer is acknowledged at once, round after round.
+	for i := range 3 {
+		writer(fmt.Sprint("solo", i), nil)
+		if len(order) != i+1 {
+			t.Fatalf("single writer's callback %d not called at once: %v", i, order)
+		}
+	}
+	// Writer 0's callback brings writers a-h (eight) in while its round runs, and the
+	// next round takes all eight. Six of them come back from their callbacks: two of
+	// eight away is too many, so the round after waits.
+	order = nil
+	writer("w0", func() {
+		for _, name := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+			if name < "g" {
+				writer(name, func() { writer(name+"2", nil) })
+			} else {
+				writer(name, nil)
+			}
+		}
+	})
+	want := "[w0 a b c d e f g h]"
+	if got := fmt.Sprint(order); got != want {
+		t.Fatalf("callbacks %s, want %s", got, want)
+	}
+	if !s.flushDeferred || len(s.flushWaiters) != 6 {
+		t.Fatalf("after a round with 2 of 8 writers away: deferred %v, %d waiting", s.flushDeferred, len(s.flushWaiters))
+	}
+	// The seventh back starts the round at once, from its own Durable call.
+	writer("g2", nil)
+	want = "[w0 a b c d e f g h a2 b2 c2 d2 e2 f2 g2]"
+	if got := fmt.Sprint(order); got != want {
+		t.Fatalf("callbacks %s, want %s", got, want)
+	}
+	// h and the seven just released are away. Two come back: the round waits for the
+	// others, and the timer starts it once flushWaitMax has passed, not before.
+	writer("a3", nil)
+	writer("b3", nil)
+	if len(order) != 16 || !s.flushDeferred {
+		t.Fatalf("a flush ran with 6 of 8 writers away: %v", order)
+	}
+	clock.advance(flushWaitMax - time.Microsecond)
+	tasks.runAll()
+	if len(order) != 16 {
+		t.Fatalf("flushed before flushWaitMax: %v", order)
+	}
+	clock.advance(time.Microsecond)
+	tasks.runAll()
+	want = "[w0 a b c d e f g h a2 b2 c2 d2 e2 f2 g2 a3 b3]"
+	if got := fmt.Sprint(order); got != want {
+		t.Fatalf("after flushWaitMax callbacks %s, want %s", got, want)
+	}
+	// The timer forgot half of the writers still away (6 of them, so 3): with the two
+	// it just released, 5 are counted away, and the fourth to come back leaves one
+	// away, which starts the round; g3, back after it, waits for the next.
+	for i, name := range []string{"c3", "d3", "e3", "f3", "g3"} {
+		writer(name, nil)
+		if ran := len(order) > 18; ran != (i >= 3) {
+			t.Fatalf("after %s back: flush ran %v (%v)", name, ran, order)
+		}
+	}
+	want = "[w0 a b c d e f g h a2 b2 c2 d2 e2 f2 g2 a3 b3 c3 d3 e3 f3]"
+	if got := fmt.Sprint(order); got != want || !s.flushDeferred || len(s.flushWaiters) != 1 {
+		t.Fatalf("callbacks %s, want %s; deferred %v with %d waiting", got, want, s.flushDeferred, len(s.flushWaiters))
+	}
+	// Stop answers the one left waiting.
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(order[len(order)-1]); got != "g3" {
+		t.Fatalf("Stop left g3 waiting: %v", order)
+	}
+	s = mustOpen(t, cfg, store.StreamConfig{Name: "F"})
+	if state := s.State(); state.Msgs != 3+1+8+7+2+5 {
+		t.Fatalf("state %+v", state)
+	}
+}
