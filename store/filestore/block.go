@@ -205,10 +205,15 @@ func (s *Store) rollover() error {
 			// recovery rewrites it (see finishRoundLocked).
 			old.markSynced(old.written)
 		}
-		s.writeBlockIndexFile(old, old.buf[:old.size], old.preallocated)
 		if old.index != nil {
 			// The next block's index will likely be as large.
 			s.indexBytesHint = len(old.index.records) + len(old.index.records)/8
+		}
+		queued := s.config.Tasks != nil
+		if queued {
+			s.queueSealLocked(old)
+		} else {
+			s.writeBlockIndexFile(old, old.buf[:old.size], old.preallocated)
 		}
 		old.index = nil
 		s.writeTTLFile()
@@ -219,8 +224,10 @@ func (s *Store) rollover() error {
 		if !handOver {
 			s.cacheBlock(old)
 		}
-		if err := s.writeBlockIndex(); err != nil {
-			return err
+		if !queued {
+			if err := s.writeBlockIndex(); err != nil {
+				return err
+			}
 		}
 		if handOver {
 			s.spareBlockBuffer = old.buf[:0]

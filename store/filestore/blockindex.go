@@ -127,11 +127,16 @@ func (x *indexBuilder) appendMsgFields(seq uint64, ts, ttl int64, size uint64) {
 
 // encode returns the index file's plain bytes for a block of contents.
 func (x *indexBuilder) encode(id uint32, contents []byte, preallocated int64) []byte {
+	return x.encodeChecked(id, int64(len(contents)), x.contentsChecksum(contents), preallocated)
+}
+
+// encodeChecked is encode for contents of the given length and checksum.
+func (x *indexBuilder) encodeChecked(id uint32, length int64, checksum uint32, preallocated int64) []byte {
 	body := make([]byte, 0, len(x.records)+64)
 	body = append(body, blockIndexFileKind)
 	body = binary.AppendUvarint(body, uint64(id))
-	body = binary.AppendUvarint(body, uint64(len(contents)))
-	body = binary.LittleEndian.AppendUint32(body, x.contentsChecksum(contents))
+	body = binary.AppendUvarint(body, uint64(length))
+	body = binary.LittleEndian.AppendUint32(body, checksum)
 	body = binary.AppendUvarint(body, uint64(preallocated))
 	body = binary.AppendUvarint(body, uint64(x.count))
 	body = append(body, x.records...)

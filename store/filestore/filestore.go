@@ -186,6 +186,12 @@ type Store struct {
 	flushAbsent   int
 	flushDeferred bool
 	flushTimer    env.Timer
+	// sealJobs are the writes of sealed blocks' index files and the block index
+	// queued for a task; sealRunning says a runner runs them, holding sealMu while
+	// one writes (see sealjobs.go).
+	sealJobs    []sealJob
+	sealRunning bool
+	sealMu      sync.Mutex
 	// unlockedWrite is a write block range being written with the lock released.
 	unlockedWrite unlockedWrite
 	timer         env.Timer
@@ -835,6 +841,7 @@ func (s *Store) Stop() error {
 		s.mu.Unlock()
 		return store.ErrStoreClosed
 	}
+	s.finishSealJobsLocked()
 	err := s.syncAllLocked()
 	if err == nil && s.syncsInFlight == 0 {
 		err = s.writeBlockIndex()

@@ -70,13 +70,18 @@ func (s *Store) writeBlockIndex() error {
 	if err := s.config.FS.SyncDir(s.msgsDir()); err != nil {
 		return err
 	}
+	return writeFileAtomic(s.config.FS, s.blockIndexPath(), encodeBlockIndex(s.durableBlocksLocked()))
+}
+
+// durableBlocksLocked lists the blocks with synced bytes, for the block index.
+func (s *Store) durableBlocksLocked() []*block {
 	var durable []*block
 	for _, b := range s.blocks {
 		if b.synced > 0 {
 			durable = append(durable, b)
 		}
 	}
-	return writeFileAtomic(s.config.FS, s.blockIndexPath(), encodeBlockIndex(durable))
+	return durable
 }
 
 // readBlockIndex loads the block index; a damaged one is reported and ignored.
