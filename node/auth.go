@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nkeys"
 	"golang.org/x/crypto/bcrypt"
@@ -30,6 +31,8 @@ type authUser struct {
 	permissions *permissions
 	// connectionTypes are the allowed_connection_types (upper case); nil allows all.
 	connectionTypes map[string]struct{}
+	// expires is when a user JWT's authentication ends (zero: never).
+	expires time.Time
 }
 
 // connectionTypeStandard is the allowed_connection_types name of a plain client.
@@ -60,15 +63,25 @@ type authConfig struct {
 	// connectionType is the allowed_connection_types name of the connections this
 	// configuration authenticates ("" for STANDARD clients).
 	connectionType string
+	// trust authenticates user JWTs in operator mode (see operator.go); accounts
+	// are the server's accounts, which the JWTs name.
+	trust    *operatorTrust
+	accounts map[string]*Account
 }
 
 func (a *authConfig) required() bool {
-	return len(a.users) > 0 || len(a.nkeys) > 0 || a.token != ""
+	return len(a.users) > 0 || len(a.nkeys) > 0 || a.token != "" || a.trust != nil
 }
 
-// buildAuth turns the options' users, nkeys, single user and token into lookups.
-func buildAuth(o *opts.Options, accounts map[string]*Account, global *Account) (*authConfig, error) {
-	a := &authConfig{users: make(map[string]*authUser), nkeys: make(map[string]*authUser)}
+// sendsNonce reports whether INFO carries a nonce for clients to sign.
+func (a *authConfig) sendsNonce() bool {
+	return a.required() && (len(a.nkeys) > 0 || a.trust != nil)
+}
+
+// buildAuth turns the options' users, nkeys, single user and token into lookups;
+// trust, in operator mode, authenticates user JWTs.
+func buildAuth(o *opts.Options, accounts map[string]*Account, global *Account, trust *operatorTrust) (*authConfig, error) {
+	a := &authConfig{users: make(map[string]*authUser), nkeys: make(map[string]*authUser), trust: trust, accounts: accounts}
 	accountOf := func(name string) (*Account, error) {
 		if name == "" {
 			return global, nil
@@ -127,6 +140,11 @@ func (a *authConfig) authenticate(options *client.ConnectOptions, nonce string) 
 func (a *authConfig) authenticateCredentials(options *client.ConnectOptions, nonce string) *authUser {
 	if !a.required() {
 		return nil
+	}
+	if a.trust != nil {
+		// Operator mode authenticates user JWTs only: configured users, nkeys and
+		// tokens are refused, as in the reference.
+		return a.trust.authenticate(options, nonce, a.accounts)
 	}
 	if options.Nkey != "" {
 		user := a.nkeys[options.Nkey]

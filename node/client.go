@@ -172,7 +172,7 @@ func (c *clientConn) begin(tooMany bool) {
 	auth := s.authForLocked(c.conn)
 	info := s.baseInfoLocked()
 	var nonce string
-	if auth.required() && len(auth.nkeys) > 0 {
+	if auth.sendsNonce() {
 		nonce = s.newNonceLocked()
 		info.Nonce = nonce
 	}
@@ -522,6 +522,10 @@ func (c *clientConn) processConnect(arguments []byte) error {
 	if user != nil && !alreadyBound {
 		bindError = c.bindAccountLocked(user.account, user)
 	}
+	if user != nil && !user.expires.IsZero() && bindError == "" {
+		// A user JWT's authentication ends at its expiry.
+		c.authTimer = s.env.Clock.AfterFunc(max(user.expires.Sub(s.env.Clock.Now()), 0), c.authExpired)
+	}
 	c.mu.Unlock()
 	if bindError != "" {
 		c.closeConnection(reasonMaxAccountConnections, bindError)
@@ -531,6 +535,12 @@ func (c *clientConn) processConnect(arguments []byte) error {
 		c.queueOwn(client.OKOp)
 	}
 	return nil
+}
+
+// authExpired closes a connection whose user JWT expired.
+func (c *clientConn) authExpired() {
+	c.server.logger.Errorf("%s:%d - cid:%d - %s", c.host, c.port, c.id, errAuthenticationExpired)
+	c.closeConnection(reasonAuthenticationExpired, errAuthenticationExpired)
 }
 
 // processSub adds a subscription.

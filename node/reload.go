@@ -16,6 +16,11 @@ import (
 func (s *Server) Reload(newOptions *opts.Options) error {
 	o := *newOptions
 	o.SetDefaults()
+	trust, err := loadOperatorTrust(s.env.FS, s.env.Clock, &o, s.logger)
+	if err != nil {
+		return err
+	}
+	trust.apply(&o)
 	s.mu.Lock()
 	old := s.options
 	// What cannot change at run time keeps its value.
@@ -29,7 +34,7 @@ func (s *Server) Reload(newOptions *opts.Options) error {
 		accounts[configured.Name].setMappings(compileMappings(configured.Mappings, s.logger))
 	}
 	s.globalAccount.setMappings(compileMappings(o.Mappings, s.logger))
-	auth, err := buildAuth(&o, accounts, s.globalAccount)
+	auth, err := buildAuth(&o, accounts, s.globalAccount, trust)
 	if err != nil {
 		s.mu.Unlock()
 		return err

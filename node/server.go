@@ -103,6 +103,11 @@ func New(e env.Env, options *opts.Options, logger Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	trust, err := loadOperatorTrust(e.FS, e.Clock, &o, logger)
+	if err != nil {
+		return nil, err
+	}
+	trust.apply(&o)
 	keys, err := nkeys.CreatePairWithRand(nkeys.PrefixByteServer, randReader{e.Rand})
 	if err != nil {
 		return nil, fmt.Errorf("node: server id: %w", err)
@@ -123,7 +128,7 @@ func New(e env.Env, options *opts.Options, logger Logger) (*Server, error) {
 	if err := s.configureAccounts(&o); err != nil {
 		return nil, err
 	}
-	auth, err := buildAuth(&o, s.accounts, s.globalAccount)
+	auth, err := buildAuth(&o, s.accounts, s.globalAccount, trust)
 	if err != nil {
 		return nil, err
 	}

@@ -89,7 +89,7 @@ func (s *Server) startWebsocket() error {
 	if w.Username != "" || w.Token != "" || len(w.Users) > 0 || len(w.Nkeys) > 0 {
 		s.mu.Lock()
 		override, err := buildAuth(&opts.Options{Users: w.Users, Nkeys: w.Nkeys, Username: w.Username,
-			Password: w.Password, Authorization: w.Token, NoAuthUser: w.NoAuthUser}, s.accounts, s.globalAccount)
+			Password: w.Password, Authorization: w.Token, NoAuthUser: w.NoAuthUser}, s.accounts, s.globalAccount, nil)
 		s.mu.Unlock()
 		if err != nil {
 			return fmt.Errorf("websocket: %w", err)

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nats-io/jwt/v2"
+
 	"github.com/natsim/natsim/proto/conf"
 )
 
@@ -63,6 +65,8 @@ func (o *Options) processAuthKeys(r *reader, e *conf.Entry, key string) bool {
 		}
 	case "resolver", "account_resolver", "accounts_resolver":
 		o.processResolver(r, e)
+	case "resolver_preload":
+		o.processResolverPreload(r, e)
 	case "resolver_pinned_accounts":
 		if list, ok := r.stringList(e); ok {
 			o.ResolverPinnedAccounts = list
@@ -1153,9 +1157,36 @@ func (o *Options) processResolver(r *reader, e *conf.Entry) {
 	}
 }
 
+// processResolverPreload reads resolver_preload: account public keys to account
+// JWTs. A value that is not an account JWT fails the configuration, as in the
+// reference; whether the JWT is trusted is decided when the server starts.
+func (o *Options) processResolverPreload(r *reader, e *conf.Entry) {
+	if e.Value.Kind != conf.KindMap {
+		r.fail(e.KeyPos, "error parsing resolver_preload, expected a map")
+		return
+	}
+	preloads := make(map[string]string, len(e.Value.Map.Entries))
+	for _, item := range e.Value.Map.Entries {
+		token, ok := r.str(item)
+		if !ok {
+			return
+		}
+		if _, err := jwt.DecodeAccountClaims(token); err != nil {
+			r.fail(item.KeyPos, "invalid account JWT")
+			return
+		}
+		preloads[item.Key] = token
+	}
+	o.ResolverPreloads = preloads
+}
+
 // Validate checks the cross-key rules the reference enforces when a server starts
-// (validateOptions): currently that no_auth_user names a configured user or nkey.
+// (validateOptions): trusted keys and operators are not both given, and no_auth_user
+// names a configured user or nkey.
 func (o *Options) Validate() error {
+	if len(o.TrustedKeys) > 0 && len(o.TrustedOperators) > 0 {
+		return fmt.Errorf("conflicting options for 'TrustedKeys' and 'TrustedOperators'")
+	}
 	if o.NoAuthUser == "" {
 		return nil
 	}

@@ -65,13 +65,12 @@ const minLameDuckDuration = 30 * time.Second
 // deferredKeys are top-level keys of features later issues implement; their values are
 // kept as parsed in Options.Deferred.
 var deferredKeys = map[string]string{
-	"ocsp":             "ocsp",
-	"ocsp_cache":       "ocsp_cache",
-	"proxy_protocol":   "proxy_protocol",
-	"proxies":          "proxies",
-	"feature_flags":    "feature_flags",
-	"resolver_tls":     "resolver_tls",
-	"resolver_preload": "resolver_preload",
+	"ocsp":           "ocsp",
+	"ocsp_cache":     "ocsp_cache",
+	"proxy_protocol": "proxy_protocol",
+	"proxies":        "proxies",
+	"feature_flags":  "feature_flags",
+	"resolver_tls":   "resolver_tls",
 }
 
 func (o *Options) keep(key string, v *conf.Value) {

@@ -112,8 +112,14 @@ func TestConfigKeyFamilies(t *testing.T) {
 				o.Mappings[1].Destinations[0].Weight == 40 && o.Mappings[1].Destinations[1].Subject == "c.$1"
 		}},
 		{"default_sentinel", "default_sentinel: jwt", func(o *Options) bool { return o.DefaultSentinel == "jwt" }},
-		{"operator keys", "trusted_keys: [OA]\noperator: op.jwt\nresolver: MEMORY\nresolver_pinned_accounts: [A]", func(o *Options) bool {
-			return o.TrustedKeys[0] == "OA" && o.TrustedOperators[0] == "op.jwt" && o.AccountResolver.Type == "MEMORY" && o.ResolverPinnedAccounts[0] == "A"
+		{"trusted keys", "trusted_keys: [OA]\nresolver: MEMORY\nresolver_pinned_accounts: [A]", func(o *Options) bool {
+			return o.TrustedKeys[0] == "OA" && o.AccountResolver.Type == "MEMORY" && o.ResolverPinnedAccounts[0] == "A"
+		}},
+		{"operator", "operator: op.jwt\nresolver: MEM", func(o *Options) bool {
+			return o.TrustedOperators[0] == "op.jwt" && o.AccountResolver.Type == "MEMORY"
+		}},
+		{"resolver preload", "resolver_preload { AAPQJQUPKVXGW5CZH5G2HFJULYSKDELAZRVWJA26VDZO7WSBUNIYRFNQ: " + testAccountJWT + " }", func(o *Options) bool {
+			return o.ResolverPreloads["AAPQJQUPKVXGW5CZH5G2HFJULYSKDELAZRVWJA26VDZO7WSBUNIYRFNQ"] == testAccountJWT
 		}},
 		{"resolver url", "resolver: URL(http://h/accounts)", func(o *Options) bool {
 			return o.AccountResolver.Type == "URL" && o.AccountResolver.URL == "http://h/accounts"
@@ -122,8 +128,8 @@ func TestConfigKeyFamilies(t *testing.T) {
 			r := o.AccountResolver
 			return r.Type == "full" && r.Dir == "/jwt" && r.AllowDelete && r.Interval == 2*time.Minute
 		}},
-		{"deferred keys", "ocsp: false\nresolver_preload { A: x }\nfeature_flags { x: true }", func(o *Options) bool {
-			return o.Deferred["ocsp"] != nil && o.Deferred["resolver_preload"] != nil && o.Deferred["feature_flags"] != nil
+		{"deferred keys", "ocsp: false\nresolver_tls { cert_file: c }\nfeature_flags { x: true }", func(o *Options) bool {
+			return o.Deferred["ocsp"] != nil && o.Deferred["resolver_tls"] != nil && o.Deferred["feature_flags"] != nil
 		}},
 		{"case-insensitive keys", "PORT: 1234\nMax_Payload: 10", func(o *Options) bool { return o.Port == 1234 && o.MaxPayload == 10 }},
 		{"top-level variable", "P: 4444\nport: $P", func(o *Options) bool { return o.Port == 4444 }},
@@ -365,6 +371,8 @@ func TestConfigErrors(t *testing.T) {
 		{"accounts { A { exports: [{service: x, accounts: [Q]}] } }", `"Q" account not defined for service export`},
 		{"accounts { A { exports: [{stream: x, response_type: stream}] } }", "Detected response directive on non-service"},
 		{"accounts { A { jetstream: maybe } }", "Expected 'enabled' or 'disabled' for string value, got 'maybe'"},
+		{"resolver: MEM\nresolver_preload {\n  A: garbage\n}", "test.conf:3:3: invalid account JWT"},
+		{"trusted_keys: [OA]\noperator: op.jwt", "conflicting options for 'TrustedKeys' and 'TrustedOperators'"},
 		{"accounts { A { limits: {max_bogus: 1} } }", `Unknown field "max_bogus" parsing account limits`},
 		{"no_auth_user: ghost\naccounts { A { users: [{user: a}] } }", `test.conf:1:1: no_auth_user: "ghost" not present as user or nkey in authorization block or account configuration`},
 		{"no_auth_user: ghost", `no_auth_user: "ghost" present, but users/nkeys are not defined`},

@@ -147,7 +147,7 @@ func renderSnippet(body string) string {
 		"{{ .TLS.CertFile }}", "/tmp/tester/server-cert.pem", "{{ .TLS.KeyFile }}", "/tmp/tester/server-key.pem",
 		"leaf://%s:%d", "leaf://127.0.0.1:30002", `advertise: "%s:`, `advertise: "localhost:`,
 		"[%q]", `["ODSKR7MYFQZ5QQTVKSKUBXBBJSZGN7ZFGWPZYMX6FDZPGGR6B46UCWU3"]`,
-		"%q: %q", `"ADKGAJU55CHYOIF5H432K2Z2ME3NPSJ5S3VY5Q42Q3OTYOCYRRG7WOWV": "eyJ0eXAiOiJKV1QifQ.e30.sig"`,
+		"%q: %q", `"AAPQJQUPKVXGW5CZH5G2HFJULYSKDELAZRVWJA26VDZO7WSBUNIYRFNQ": "`+testAccountJWT+`"`,
 	)
 	return replacer.Replace(body)
 }

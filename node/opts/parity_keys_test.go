@@ -25,7 +25,7 @@ var parityKeys = map[string]map[string]string{
 		"no_system_account": "false", "no_system": "false", "no_sys_acc": "false", "mappings": "{ a: b }", "maps": "{ c: d }", "default_sentinel": "x",
 		"operator": "op.jwt", "operators": "[op.jwt]", "root": "op.jwt", "roots": "[op.jwt]", "root_operator": "op.jwt", "root_operators": "[op.jwt]",
 		"trusted": "[OA]", "trusted_keys": "[OA]", "resolver": "MEMORY", "account_resolver": "MEMORY", "accounts_resolver": "MEMORY",
-		"resolver_tls": "{ cert_file: c }", "resolver_preload": "{ A: jwt }", "resolver_pinned_accounts": "[A]",
+		"resolver_tls": "{ cert_file: c }", "resolver_preload": "{ AAPQJQUPKVXGW5CZH5G2HFJULYSKDELAZRVWJA26VDZO7WSBUNIYRFNQ: " + testAccountJWT + " }", "resolver_pinned_accounts": "[A]",
 		"cluster": "{ port: 6222 }", "gateway": "{ port: 7222 }", "leaf": "{ port: 7422 }", "leafnodes": "{ port: 7422 }",
 		"connect_error_reports": "10", "reconnect_error_reports": "1", "lame_duck_duration": "\"2m\"", "lame_duck_grace_period": "\"10s\"",
 		"jetstream": "enabled", "store_dir": "/data", "storedir": "/data", "default_js_domain": "{ A: D }",
@@ -171,3 +171,7 @@ func TestWrongTypesAreErrors(t *testing.T) {
 		}
 	}
 }
+
+// testAccountJWT is an account JWT (nats.go's test account, signed by its test
+// operator), for keys that take one.
+const testAccountJWT = "eyJ0eXAiOiJqd3QiLCJhbGciOiJlZDI1NTE5In0.eyJqdGkiOiJLWjZIUVRXRlY3WkRZSFo3NklRNUhPM0pINDVRNUdJS0JNMzJTSENQVUJNNk5PNkU3TUhRIiwiaWF0IjoxNTQ0MDcxODg5LCJpc3MiOiJPRDJXMkk0TVZSQTVUR1pMWjJBRzZaSEdWTDNPVEtGV1FKRklYNFROQkVSMjNFNlA0NlMzNDVZWSIsInN1YiI6IkFBUFFKUVVQS1ZYR1c1Q1pINUcySEZKVUxZU0tERUxBWlJWV0pBMjZWRFpPN1dTQlVOSVlSRk5RIiwidHlwZSI6ImFjY291bnQiLCJuYXRzIjp7ImxpbWl0cyI6eyJzdWJzIjotMSwiY29ubiI6LTEsImltcG9ydHMiOi0xLCJleHBvcnRzIjotMSwiZGF0YSI6LTEsInBheWxvYWQiOi0xLCJ3aWxkY2FyZHMiOnRydWV9fX0.8o35JPQgvhgFT84Bi2Z-zAeSiLrzzEZn34sgr1DIBEDTwa-EEiMhvTeos9cvXxoZVCCadqZxAWVwS6paAMj8Bg"

@@ -1,0 +1,453 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/jwt/v2"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
+
+	"github.com/natsim/natsim/env/osenv"
+	"github.com/natsim/natsim/node/opts"
+)
+
+// operatorFixture is an operator with accounts and a way to sign users for them.
+type operatorFixture struct {
+	t        *testing.T
+	operator nkeys.KeyPair
+	opPub    string
+	accounts map[string]nkeys.KeyPair
+	claims   map[string]*jwt.AccountClaims
+}
+
+func newOperatorFixture(t *testing.T) *operatorFixture {
+	op, _ := nkeys.CreateOperator()
+	pub, _ := op.PublicKey()
+	return &operatorFixture{t: t, operator: op, opPub: pub, accounts: map[string]nkeys.KeyPair{}, claims: map[string]*jwt.AccountClaims{}}
+}
+
+// account creates an account key and claims (unlimited connections, no JetStream);
+// edit the claims before preloads encodes them.
+func (f *operatorFixture) account(name string) (string, *jwt.AccountClaims) {
+	kp, _ := nkeys.CreateAccount()
+	pub, _ := kp.PublicKey()
+	claims := jwt.NewAccountClaims(pub)
+	claims.Name = name
+	f.accounts[name], f.claims[name] = kp, claims
+	return pub, claims
+}
+
+// preloads signs every account with the operator key (or signer, when given).
+func (f *operatorFixture) preloads(signer nkeys.KeyPair) map[string]string {
+	if signer == nil {
+		signer = f.operator
+	}
+	out := make(map[string]string)
+	for _, claims := range f.claims {
+		token, err := claims.Encode(signer)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		out[claims.Subject] = token
+	}
+	return out
+}
+
+// user signs a user JWT for an account (with the account key, or signer) and returns
+// it with the user's key pair.
+func (f *operatorFixture) user(account string, edit func(*jwt.UserClaims), signer nkeys.KeyPair) (string, nkeys.KeyPair) {
+	kp, _ := nkeys.CreateUser()
+	pub, _ := kp.PublicKey()
+	claims := jwt.NewUserClaims(pub)
+	if signer == nil {
+		signer = f.accounts[account]
+	} else {
+		claims.IssuerAccount = f.claims[account].Subject
+	}
+	if edit != nil {
+		edit(claims)
+	}
+	token, err := claims.Encode(signer)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return token, kp
+}
+
+// credentials is the nats.go option that logs in with a user JWT and key.
+func credentials(token string, kp nkeys.KeyPair) nats.Option {
+	return nats.UserJWT(func() (string, error) { return token, nil }, func(nonce []byte) ([]byte, error) { return kp.Sign(nonce) })
+}
+
+func (f *operatorFixture) start(configure func(*opts.Options)) *Server {
+	preloads := f.preloads(nil)
+	return startTestServer(f.t, func(o *opts.Options) {
+		o.TrustedKeys = []string{f.opPub}
+		o.AccountResolver = &opts.ResolverOpts{Type: "MEMORY"}
+		o.ResolverPreloads = preloads
+		if configure != nil {
+			configure(o)
+		}
+	})
+}
+
+func wantAuthViolation(t *testing.T, s *Server, what string, options ...nats.Option) {
+	t.Helper()
+	nc, err := nats.Connect(s.ClientURL(), append(options, nats.NoReconnect())...)
+	if err == nil {
+		nc.Close()
+		t.Fatalf("%s: connected", what)
+	}
+	if !strings.Contains(err.Error(), "Authorization Violation") {
+		t.Fatalf("%s: %v, want Authorization Violation", what, err)
+	}
+}
+
+// TestOperatorModeAuthentication proves operator mode (trusted_keys, MEMORY resolver,
+// resolver_preload): a user JWT signed by its account, with the nonce signed by the
+// user, logs in to that account; everything the reference refuses is refused with
+// "Authorization Violation": no credentials, a JWT without a signature, a signature
+// by another key, an expired or not yet valid JWT, an unknown account, a signing key
+// the account does not list, a revoked user, a bearer token where the account
+// disallows them, configured users, and restrictions this server cannot check.
+func TestOperatorModeAuthentication(t *testing.T) {
+	f := newOperatorFixture(t)
+	accountA, claimsA := f.account("A")
+	signing, _ := nkeys.CreateAccount()
+	signingPub, _ := signing.PublicKey()
+	claimsA.SigningKeys.Add(signingPub)
+	f.account("B")
+	revokedToken, revokedKey := f.user("A", nil, nil)
+	revokedClaims, _ := jwt.DecodeUserClaims(revokedToken)
+	claimsA.RevokeAt(revokedClaims.Subject, time.Now().Add(time.Minute))
+	_, claimsNoBearer := f.account("NoBearer")
+	claimsNoBearer.Limits.DisallowBearer = true
+	s := f.start(func(o *opts.Options) {
+		o.Users = []*opts.User{{Username: "alice", Password: "pw"}}
+	})
+
+	token, key := f.user("A", nil, nil)
+	nc := connect(t, s, credentials(token, key))
+	sub, err := nc.SubscribeSync("greet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenB, keyB := f.user("B", nil, nil)
+	ncB := connect(t, s, credentials(tokenB, keyB))
+	if err := ncB.Publish("greet", []byte("from B")); err != nil {
+		t.Fatal(err)
+	}
+	ncB.Flush()
+	if err := nc.Publish("greet", []byte("from A")); err != nil {
+		t.Fatal(err)
+	}
+	if msg, err := sub.NextMsg(2 * time.Second); err != nil || string(msg.Data) != "from A" {
+		t.Fatalf("in account A: %v %v (accounts must be isolated)", msg, err)
+	}
+	s.mu.Lock()
+	var bound string
+	for _, c := range s.clients {
+		if c.user != nil && c.user.nkey == mustUserPub(key) {
+			bound = c.account.Name
+		}
+	}
+	s.mu.Unlock()
+	if bound != accountA {
+		t.Fatalf("user bound to account %q, want %q", bound, accountA)
+	}
+
+	// Signed by the account's signing key, with issuer_account.
+	signed, signedKey := f.user("A", nil, signing)
+	connect(t, s, credentials(signed, signedKey)).Close()
+	// A bearer token needs no signature.
+	bearer, _ := f.user("A", func(c *jwt.UserClaims) { c.BearerToken = true }, nil)
+	connect(t, s, nats.UserJWT(func() (string, error) { return bearer, nil }, func([]byte) ([]byte, error) { return nil, nil })).Close()
+
+	wantAuthViolation(t, s, "no credentials")
+	wantAuthViolation(t, s, "configured user", nats.UserInfo("alice", "pw"))
+	wantAuthViolation(t, s, "JWT without a signature", nats.UserJWT(func() (string, error) { return token, nil }, func([]byte) ([]byte, error) { return nil, nil }))
+	other, _ := nkeys.CreateUser()
+	wantAuthViolation(t, s, "signature by another key", credentials(token, other))
+	expired, expiredKey := f.user("A", func(c *jwt.UserClaims) { c.Expires = time.Now().Add(-time.Minute).Unix() }, nil)
+	wantAuthViolation(t, s, "expired JWT", credentials(expired, expiredKey))
+	early, earlyKey := f.user("A", func(c *jwt.UserClaims) { c.NotBefore = time.Now().Add(time.Hour).Unix() }, nil)
+	wantAuthViolation(t, s, "JWT not yet valid", credentials(early, earlyKey))
+	unlisted, _ := nkeys.CreateAccount()
+	notListed, notListedKey := f.user("A", nil, unlisted)
+	wantAuthViolation(t, s, "unlisted signing key", credentials(notListed, notListedKey))
+	stranger, _ := nkeys.CreateAccount()
+	strangerUser, _ := nkeys.CreateUser()
+	strangerPub, _ := strangerUser.PublicKey()
+	strangerToken, _ := jwt.NewUserClaims(strangerPub).Encode(stranger)
+	wantAuthViolation(t, s, "unknown account", credentials(strangerToken, strangerUser))
+	wantAuthViolation(t, s, "revoked user", credentials(revokedToken, revokedKey))
+	noBearer, _ := f.user("NoBearer", func(c *jwt.UserClaims) { c.BearerToken = true }, nil)
+	wantAuthViolation(t, s, "bearer token where disallowed", nats.UserJWT(func() (string, error) { return noBearer, nil }, func([]byte) ([]byte, error) { return nil, nil }))
+	sourced, sourcedKey := f.user("A", func(c *jwt.UserClaims) { c.Src.Add("10.0.0.0/8") }, nil)
+	wantAuthViolation(t, s, "source network restriction", credentials(sourced, sourcedKey))
+}
+
+func mustUserPub(kp nkeys.KeyPair) string {
+	pub, _ := kp.PublicKey()
+	return pub
+}
+
+// TestOperatorModePermissions proves a user JWT's permissions apply (a publish
+// outside them gets the reference's -ERR and the connection stays), that users
+// without permissions take the account's default permissions, and that a scoped
+// signing key's template replaces the user's own.
+func TestOperatorModePermissions(t *testing.T) {
+	f := newOperatorFixture(t)
+	_, claims := f.account("A")
+	claims.DefaultPermissions.Sub.Deny.Add("secret.>")
+	scopedKey, _ := nkeys.CreateAccount()
+	scopedPub, _ := scopedKey.PublicKey()
+	scope := jwt.NewUserScope()
+	scope.Key = scopedPub
+	scope.Template.Pub.Allow.Add("scoped.>")
+	claims.SigningKeys.AddScopedSigner(scope)
+	s := f.start(nil)
+
+	errs := make(chan error, 10)
+	onError := nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { errs <- err })
+	token, key := f.user("A", func(c *jwt.UserClaims) { c.Pub.Allow.Add("foo") }, nil)
+	nc := connect(t, s, credentials(token, key), onError)
+	if err := nc.Publish("bar", nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errs:
+		if !strings.Contains(err.Error(), `Permissions Violation for Publish to "bar"`) {
+			t.Fatalf("error %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no permissions violation")
+	}
+	if err := nc.Publish("foo", nil); err != nil || nc.Flush() != nil || !nc.IsConnected() {
+		t.Fatal("connection lost after a permissions violation")
+	}
+
+	plain, plainKey := f.user("A", nil, nil)
+	nc2 := connect(t, s, credentials(plain, plainKey), onError)
+	if _, err := nc2.SubscribeSync("secret.x"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errs:
+		if !strings.Contains(err.Error(), `Permissions Violation for Subscription to "secret.x"`) {
+			t.Fatalf("error %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the account's default permissions did not apply")
+	}
+
+	scoped, scopedUser := f.user("A", func(c *jwt.UserClaims) { c.Pub.Allow.Add(">") }, scopedKey)
+	nc3 := connect(t, s, credentials(scoped, scopedUser), onError)
+	if err := nc3.Publish("elsewhere", nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errs:
+		if !strings.Contains(err.Error(), `Permissions Violation for Publish to "elsewhere"`) {
+			t.Fatalf("error %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the scope's template did not replace the user's permissions")
+	}
+}
+
+// TestOperatorModeExpiry proves a connection whose user JWT expires is closed at the
+// expiry with "User Authentication Expired" (nats.go's ErrAuthExpired), and that the
+// client then reconnects with a fresh JWT.
+func TestOperatorModeExpiry(t *testing.T) {
+	f := newOperatorFixture(t)
+	f.account("A")
+	s := f.start(nil)
+	key, _ := nkeys.CreateUser()
+	pub, _ := key.PublicKey()
+	fresh := func() (string, error) {
+		claims := jwt.NewUserClaims(pub)
+		claims.Expires = time.Now().Add(1500 * time.Millisecond).Unix()
+		return claims.Encode(f.accounts["A"])
+	}
+	errs := make(chan error, 10)
+	reconnected := make(chan struct{}, 10)
+	nc := connect(t, s, nats.UserJWT(fresh, func(nonce []byte) ([]byte, error) { return key.Sign(nonce) }),
+		nats.ReconnectWait(50*time.Millisecond),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { errs <- err }),
+		nats.ReconnectHandler(func(*nats.Conn) { reconnected <- struct{}{} }))
+	select {
+	case err := <-errs:
+		if !errors.Is(err, nats.ErrAuthExpired) {
+			t.Fatalf("error %v, want %v", err, nats.ErrAuthExpired)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the connection outlived its JWT")
+	}
+	select {
+	case <-reconnected:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no reconnect with a fresh JWT")
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOperatorModeStartup proves how the trust configuration is read: preloaded
+// accounts not signed by a trusted key or filed under another key are left out (the
+// server starts; their users are refused), trusted keys without a resolver trust no
+// account, an operator JWT given inline trusts its signing keys and names the system
+// account, and the resolvers this server does not serve are refused at start.
+func TestOperatorModeStartup(t *testing.T) {
+	f := newOperatorFixture(t)
+	f.account("A")
+	_, claimsB := f.account("B")
+	preloads := f.preloads(nil)
+	rogue, _ := nkeys.CreateOperator()
+	rogueToken, _ := claimsB.Encode(rogue)
+	preloads[claimsB.Subject] = rogueToken
+	// A's JWT filed under B's key too.
+	swapped := map[string]string{}
+	for k, v := range preloads {
+		swapped[k] = v
+	}
+	s := startTestServer(t, func(o *opts.Options) {
+		o.TrustedKeys = []string{f.opPub}
+		o.AccountResolver = &opts.ResolverOpts{Type: "MEMORY"}
+		o.ResolverPreloads = preloads
+	})
+	tokenA, keyA := f.user("A", nil, nil)
+	connect(t, s, credentials(tokenA, keyA)).Close()
+	tokenB, keyB := f.user("B", nil, nil)
+	wantAuthViolation(t, s, "account signed by an untrusted operator", credentials(tokenB, keyB))
+
+	swapped[claimsB.Subject] = preloads[f.claims["A"].Subject]
+	s2 := startTestServer(t, func(o *opts.Options) {
+		o.TrustedKeys = []string{f.opPub}
+		o.AccountResolver = &opts.ResolverOpts{Type: "MEMORY"}
+		o.ResolverPreloads = swapped
+	})
+	wantAuthViolation(t, s2, "account JWT filed under another key", credentials(tokenB, keyB))
+	connect(t, s2, credentials(tokenA, keyA)).Close()
+
+	s3 := startTestServer(t, func(o *opts.Options) { o.TrustedKeys = []string{f.opPub} })
+	wantAuthViolation(t, s3, "no resolver", credentials(tokenA, keyA))
+
+	// An operator JWT with a signing key that signs the accounts, and a system account.
+	opSigning, _ := nkeys.CreateOperator()
+	opSigningPub, _ := opSigning.PublicKey()
+	sysPub, _ := f.account("SYS")
+	operatorClaims := jwt.NewOperatorClaims(f.opPub)
+	operatorClaims.SigningKeys.Add(opSigningPub)
+	operatorClaims.SystemAccount = sysPub
+	operatorToken, err := operatorClaims.Encode(f.operator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bySigningKey := f.preloads(opSigning)
+	s4 := startTestServer(t, func(o *opts.Options) {
+		o.TrustedOperators = []string{operatorToken}
+		o.AccountResolver = &opts.ResolverOpts{Type: "MEMORY"}
+		o.ResolverPreloads = bySigningKey
+	})
+	connect(t, s4, credentials(tokenA, keyA)).Close()
+	if s4.systemAccount == nil || s4.systemAccount.Name != sysPub {
+		t.Fatalf("system account %v, want the operator JWT's %s", s4.systemAccount, sysPub)
+	}
+
+	for _, resolver := range []*opts.ResolverOpts{{Type: "URL", URL: "http://127.0.0.1:1/jwt/v1/accounts/"}, {Type: "full", Dir: t.TempDir()}} {
+		o := opts.Default()
+		o.TrustedKeys = []string{f.opPub}
+		o.AccountResolver = resolver
+		if _, err := New(osenv.New(), o, nil); err == nil || !strings.Contains(err.Error(), "not supported") {
+			t.Fatalf("resolver %s: %v, want a refusal", resolver.Type, err)
+		}
+	}
+	o := opts.Default()
+	o.TrustedOperators = []string{operatorToken}
+	if _, err := New(osenv.New(), o, nil); err == nil {
+		t.Fatal("an operator JWT without a resolver started")
+	}
+}
+
+// TestOperatorModeAccountJWTs proves what account JWTs carry: a service export and
+// its import connect two accounts, a token-required stream export reaches only the
+// account whose import carries a valid activation, connection limits hold, and
+// JetStream is on exactly for the accounts whose limits enable it.
+func TestOperatorModeAccountJWTs(t *testing.T) {
+	f := newOperatorFixture(t)
+	pubA, claimsA := f.account("A")
+	pubB, claimsB := f.account("B")
+	pubC, claimsC := f.account("C")
+	claimsA.Exports.Add(&jwt.Export{Subject: "svc.>", Type: jwt.Service})
+	claimsA.Exports.Add(&jwt.Export{Subject: "feed", Type: jwt.Stream, TokenReq: true})
+	claimsB.Imports.Add(&jwt.Import{Account: pubA, Subject: "svc.>", Type: jwt.Service})
+	activation := jwt.NewActivationClaims(pubB)
+	activation.ImportSubject = "feed"
+	activation.ImportType = jwt.Stream
+	activationToken, err := activation.Encode(f.accounts["A"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimsB.Imports.Add(&jwt.Import{Account: pubA, Subject: "feed", Type: jwt.Stream, Token: activationToken})
+	claimsC.Imports.Add(&jwt.Import{Account: pubA, Subject: "feed", Type: jwt.Stream})
+	claimsC.Limits.Conn = 1
+	claimsB.Limits.JetStreamLimits = jwt.JetStreamLimits{MemoryStorage: 1 << 20, DiskStorage: 1 << 20, Streams: -1, Consumer: -1}
+	s := f.start(func(o *opts.Options) {
+		o.JetStream = true
+		o.StoreDir = t.TempDir()
+	})
+	userA, keyA := f.user("A", nil, nil)
+	userB, keyB := f.user("B", nil, nil)
+	userC, keyC := f.user("C", nil, nil)
+	ncA := connect(t, s, credentials(userA, keyA))
+	ncB := connect(t, s, credentials(userB, keyB))
+	ncC := connect(t, s, credentials(userC, keyC))
+
+	if _, err := ncA.Subscribe("svc.echo", func(m *nats.Msg) { _ = m.Respond(append([]byte("echo "), m.Data...)) }); err != nil {
+		t.Fatal(err)
+	}
+	ncA.Flush()
+	if reply, err := ncB.Request("svc.echo", []byte("hi"), 2*time.Second); err != nil || string(reply.Data) != "echo hi" {
+		t.Fatalf("service import: %v %v", reply, err)
+	}
+
+	feedB, _ := ncB.SubscribeSync("feed")
+	feedC, _ := ncC.SubscribeSync("feed")
+	ncB.Flush()
+	ncC.Flush()
+	if err := ncA.Publish("feed", []byte("news")); err != nil {
+		t.Fatal(err)
+	}
+	if msg, err := feedB.NextMsg(2 * time.Second); err != nil || string(msg.Data) != "news" {
+		t.Fatalf("activated import: %v %v", msg, err)
+	}
+	if msg, err := feedC.NextMsg(200 * time.Millisecond); err == nil {
+		t.Fatalf("import without an activation got %q", msg.Data)
+	}
+
+	if nc, err := nats.Connect(s.ClientURL(), credentials(userC, keyC), nats.NoReconnect()); err == nil {
+		nc.Close()
+		t.Fatal("a second connection to an account limited to one")
+	} else if !strings.Contains(err.Error(), "maximum account active connections exceeded") {
+		t.Fatalf("over the connection limit: %v", err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	jsB, _ := jetstream.New(ncB)
+	if _, err := jsB.CreateStream(ctx, jetstream.StreamConfig{Name: "S", Subjects: []string{"s"}, Storage: jetstream.MemoryStorage}); err != nil {
+		t.Fatalf("JetStream in an account whose JWT enables it: %v", err)
+	}
+	jsA, _ := jetstream.New(ncA)
+	if _, err := jsA.AccountInfo(ctx); !errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+		t.Fatalf("JetStream in an account without JetStream limits: %v", err)
+	}
+	_ = pubC
+}
