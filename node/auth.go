@@ -33,6 +33,8 @@ type authUser struct {
 	connectionTypes map[string]struct{}
 	// expires is when a user JWT's authentication ends (zero: never).
 	expires time.Time
+	// maxSubs and maxPayload are a user JWT's limits (0: none).
+	maxSubs, maxPayload int
 }
 
 // connectionTypeStandard is the allowed_connection_types name of a plain client.
@@ -129,22 +131,22 @@ func buildAuth(o *opts.Options, accounts map[string]*Account, global *Account, t
 
 // authenticate checks a CONNECT's credentials; nonce is what the server sent in INFO.
 // A user whose allowed_connection_types exclude plain clients is refused.
-func (a *authConfig) authenticate(options *client.ConnectOptions, nonce string) *authUser {
-	user := a.authenticateCredentials(options, nonce)
+func (a *authConfig) authenticate(options *client.ConnectOptions, nonce, host string) *authUser {
+	user := a.authenticateCredentials(options, nonce, host)
 	if user != nil && !user.allows(a.connectionType) {
 		return nil
 	}
 	return user
 }
 
-func (a *authConfig) authenticateCredentials(options *client.ConnectOptions, nonce string) *authUser {
+func (a *authConfig) authenticateCredentials(options *client.ConnectOptions, nonce, host string) *authUser {
 	if !a.required() {
 		return nil
 	}
 	if a.trust != nil {
 		// Operator mode authenticates user JWTs only: configured users, nkeys and
 		// tokens are refused, as in the reference.
-		return a.trust.authenticate(options, nonce, a.accounts)
+		return a.trust.authenticate(options, nonce, host, a.accounts)
 	}
 	if options.Nkey != "" {
 		user := a.nkeys[options.Nkey]

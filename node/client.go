@@ -466,6 +466,9 @@ func (c *clientConn) accountLimits(limits client.Limits) client.Limits {
 	if payloadMax > 0 && (limits.PayloadBytesMax <= 0 || payloadMax < limits.PayloadBytesMax) {
 		limits.PayloadBytesMax = payloadMax
 	}
+	if u := c.user; u != nil && u.maxPayload > 0 && (limits.PayloadBytesMax <= 0 || u.maxPayload < limits.PayloadBytesMax) {
+		limits.PayloadBytesMax = u.maxPayload
+	}
 	return limits
 }
 
@@ -578,6 +581,9 @@ func (c *clientConn) processSub(op *client.Op) error {
 	s.mu.Unlock()
 	if accountMax := account.limitsNow().MaxSubscriptions; accountMax > 0 && (subsMax <= 0 || accountMax < subsMax) {
 		subsMax = accountMax
+	}
+	if user != nil && user.maxSubs > 0 && (subsMax <= 0 || user.maxSubs < subsMax) {
+		subsMax = user.maxSubs
 	}
 	c.mu.Lock()
 	if c.closed {

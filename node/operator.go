@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"net"
 	"sort"
 	"strings"
 	"time"
@@ -28,9 +29,9 @@ import (
 // which fetch accounts at run time, are refused at start rather than ignored.
 //
 // A user JWT that expires while connected closes its connection at the expiry with
-// "User Authentication Expired", as the reference does. User JWT restrictions this
-// server cannot check (source networks, connect times, proxy_required) refuse the
-// connection instead of being ignored.
+// "User Authentication Expired", as the reference does, and so does the end of its
+// connect-time window. A user JWT's source networks, connect times, subscription and
+// payload limits apply; proxy_required refuses the connection (no proxies here).
 
 // errAuthenticationExpired is the -ERR text of a connection whose credentials expired.
 const errAuthenticationExpired = "User Authentication Expired"
@@ -357,7 +358,7 @@ func nilIfEmpty(list jwt.StringList) []string {
 
 // authenticate checks a CONNECT's user JWT and nonce signature against the trusted
 // accounts, and returns the user, bound to its account, or nil.
-func (t *operatorTrust) authenticate(options *client.ConnectOptions, nonce string, accounts map[string]*Account) *authUser {
+func (t *operatorTrust) authenticate(options *client.ConnectOptions, nonce, host string, accounts map[string]*Account) *authUser {
 	if options.JWT == "" {
 		return nil
 	}
@@ -391,20 +392,24 @@ func (t *operatorTrust) authenticate(options *client.ConnectOptions, nonce strin
 			if !ok {
 				return nil
 			}
-			// A scoped key's users take the scope's permissions, whatever theirs say.
+			// A scoped key's users take the scope's permissions and limits, whatever
+			// theirs say.
 			permissions = permissionsFromJWT(&userScope.Template.Permissions)
-			if len(userScope.Template.Src) > 0 || len(userScope.Template.Times) > 0 || userScope.Template.ProxyRequired {
-				return nil
-			}
+			claims.Limits = userScope.Template.Limits
 			claims.BearerToken = userScope.Template.BearerToken
+			claims.ProxyRequired = userScope.Template.ProxyRequired
 			claims.AllowedConnectionTypes = userScope.Template.AllowedConnectionTypes
 		}
 	}
 	if permissions == nil {
 		permissions = permissionsFromJWT(&accountClaims.DefaultPermissions)
 	}
-	if len(claims.Src) > 0 || len(claims.Times) > 0 || claims.ProxyRequired {
-		// Restrictions this server cannot check refuse the connection.
+	if claims.ProxyRequired || !sourceAllowed(claims.Src, host) {
+		// proxy_required: this server takes no proxied connections.
+		return nil
+	}
+	windowEnd, allowed := timeAllowed(claims.Times, claims.Locale, now)
+	if !allowed {
 		return nil
 	}
 	if claims.BearerToken {
@@ -424,5 +429,75 @@ func (t *operatorTrust) authenticate(options *client.ConnectOptions, nonce strin
 	if claims.Expires > 0 {
 		user.expires = time.Unix(claims.Expires, 0)
 	}
+	if !windowEnd.IsZero() && (user.expires.IsZero() || windowEnd.Before(user.expires)) {
+		user.expires = windowEnd
+	}
+	if claims.Limits.Subs > 0 {
+		user.maxSubs = int(claims.Limits.Subs)
+	}
+	if claims.Limits.Payload > 0 {
+		user.maxPayload = int(claims.Limits.Payload)
+	}
 	return user
+}
+
+// sourceAllowed reports whether a client address is in a user JWT's source networks
+// (src); an empty list allows every address.
+func sourceAllowed(networks jwt.CIDRList, host string) bool {
+	if len(networks) == 0 {
+		return true
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return false
+	}
+	for _, network := range networks {
+		if _, cidr, err := net.ParseCIDR(network); err == nil && cidr.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// timeAllowed reports whether now is in one of a user JWT's connect times (times,
+// in times_location or else the server's local zone), and when that window ends;
+// no ranges allow any time, forever. A range whose end is before its start runs
+// over midnight.
+func timeAllowed(ranges []jwt.TimeRange, locale string, now time.Time) (time.Time, bool) {
+	if len(ranges) == 0 {
+		return time.Time{}, true
+	}
+	location := time.Local
+	if locale != "" {
+		var err error
+		if location, err = time.LoadLocation(locale); err != nil {
+			return time.Time{}, false
+		}
+	}
+	now = now.In(location)
+	at := func(clock string) (time.Time, bool) {
+		parsed, err := time.Parse(time.TimeOnly, clock)
+		if err != nil {
+			return time.Time{}, false
+		}
+		return time.Date(now.Year(), now.Month(), now.Day(), parsed.Hour(), parsed.Minute(), parsed.Second(), 0, location), true
+	}
+	for _, r := range ranges {
+		start, okStart := at(r.Start)
+		end, okEnd := at(r.End)
+		if !okStart || !okEnd {
+			continue
+		}
+		if !end.After(start) {
+			if now.Before(start) {
+				start = start.AddDate(0, 0, -1)
+			} else {
+				end = end.AddDate(0, 0, 1)
+			}
+		}
+		if !now.Before(start) && now.Before(end) {
+			return end, true
+		}
+	}
+	return time.Time{}, false
 }

@@ -451,3 +451,74 @@ func TestOperatorModeAccountJWTs(t *testing.T) {
 	}
 	_ = pubC
 }
+
+// TestOperatorModeUserLimits proves a user JWT's restrictions and limits: source
+// networks admit only addresses inside them, connect times admit only inside a window
+// and close the connection when it ends ("User Authentication Expired"), and the
+// subscription and payload limits hold with the reference's errors.
+func TestOperatorModeUserLimits(t *testing.T) {
+	f := newOperatorFixture(t)
+	f.account("A")
+	s := f.start(nil)
+
+	local, localKey := f.user("A", func(c *jwt.UserClaims) { c.Src.Add("127.0.0.0/8") }, nil)
+	connect(t, s, credentials(local, localKey)).Close()
+	remote, remoteKey := f.user("A", func(c *jwt.UserClaims) { c.Src.Add("192.0.2.0/24") }, nil)
+	wantAuthViolation(t, s, "address outside src", credentials(remote, remoteKey))
+
+	now := time.Now().UTC()
+	clock := func(t time.Time) string { return t.Format(time.TimeOnly) }
+	closed, closedKey := f.user("A", func(c *jwt.UserClaims) {
+		c.Locale = "UTC"
+		c.Times = []jwt.TimeRange{{Start: clock(now.Add(-2 * time.Hour)), End: clock(now.Add(-time.Hour))}}
+	}, nil)
+	wantAuthViolation(t, s, "outside the connect times", credentials(closed, closedKey))
+	if now.Add(3*time.Second).Day() == now.Day() && now.Add(-time.Hour).Day() == now.Day() {
+		windowed, windowedKey := f.user("A", func(c *jwt.UserClaims) {
+			c.Locale = "UTC"
+			c.Times = []jwt.TimeRange{{Start: clock(now.Add(-time.Hour)), End: clock(now.Add(2 * time.Second))}}
+		}, nil)
+		errs := make(chan error, 4)
+		connect(t, s, credentials(windowed, windowedKey), nats.NoReconnect(),
+			nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { errs <- err }))
+		select {
+		case err := <-errs:
+			if !errors.Is(err, nats.ErrAuthExpired) {
+				t.Fatalf("at the end of the connect window: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the connection outlived its connect window")
+		}
+	}
+
+	errs := make(chan error, 4)
+	limited, limitedKey := f.user("A", func(c *jwt.UserClaims) { c.Limits.Subs = 1; c.Limits.Payload = 16 }, nil)
+	nc := connect(t, s, credentials(limited, limitedKey), nats.NoReconnect(),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { errs <- err }))
+	if _, err := nc.SubscribeSync("one"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.SubscribeSync("two"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errs:
+		if !strings.Contains(err.Error(), "maximum subscriptions exceeded") {
+			t.Fatalf("second subscription: %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the user's subscription limit did not hold")
+	}
+	if err := nc.Publish("one", make([]byte, 16)); err != nil || nc.Flush() != nil {
+		t.Fatalf("payload at the limit: %v", err)
+	}
+	_ = nc.Publish("one", make([]byte, 17))
+	_ = nc.Flush()
+	deadline := time.Now().Add(2 * time.Second)
+	for !nc.IsClosed() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !nc.IsClosed() || nc.LastError() == nil || !strings.Contains(nc.LastError().Error(), "Maximum Payload Violation") {
+		t.Fatalf("payload over the user's limit: closed %v, last error %v", nc.IsClosed(), nc.LastError())
+	}
+}

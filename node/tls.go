@@ -406,7 +406,7 @@ func (c *clientConn) authenticate(auth *authConfig, options *client.ConnectOptio
 		c.mu.Unlock()
 		return auth.certificateUser(state)
 	}
-	return auth.authenticate(options, nonce)
+	return auth.authenticate(options, nonce, c.host)
 }
 
 // logTLSMode logs the reference's startup lines about client TLS.
