@@ -24,7 +24,9 @@ const replyPrefix = "_R_."
 // Account is an isolated subject space: its own subscriptions, plus the exports it
 // offers and the imports it takes from other accounts.
 type Account struct {
-	Name    string
+	Name string
+	// nameTag is the name in the account's JWT (operator mode); fixed once configured.
+	nameTag string
 	sublist *sublist.Sublist[*subscription]
 	// mappings are the account's subject mappings, replaced whole on reload.
 	mappings atomic.Pointer[[]*subjectMapping]
@@ -34,15 +36,42 @@ type Account struct {
 	mu sync.Mutex
 	// limits are the account's limits (guarded by mu: a reload changes them).
 	limits opts.AccountLimits
-	// streamImporters are the accounts that import a stream from this one.
-	streamImporters []*streamImport
-	// serviceImports are the services this account imports from others.
-	serviceImports []*serviceImport
+	// links are the account's import tables, replaced whole when imports are linked
+	// again (a reload, an account JWT update); read them with streamImporters and
+	// serviceImports.
+	links atomic.Pointer[accountLinks]
 	// responses maps an invented reply subject of this (exporting) account to where the
 	// response goes in the importing account.
 	responses     map[string]*serviceResponse
 	responseOrder []string
 	connections   int
+	// jetStreamNotEnabled answers the account's JetStream API while JetStream runs
+	// without it (see answerJetStreamNotEnabled).
+	jetStreamNotEnabled *subscription
+}
+
+// accountLinks are an account's import tables.
+type accountLinks struct {
+	// streamImporters are the accounts that import a stream from this one.
+	streamImporters []*streamImport
+	// serviceImports are the services this account imports from others.
+	serviceImports []*serviceImport
+}
+
+// streamImporters returns the accounts importing a stream from this one.
+func (a *Account) streamImporters() []*streamImport {
+	if links := a.links.Load(); links != nil {
+		return links.streamImporters
+	}
+	return nil
+}
+
+// serviceImports returns the services this account imports.
+func (a *Account) serviceImports() []*serviceImport {
+	if links := a.links.Load(); links != nil {
+		return links.serviceImports
+	}
+	return nil
 }
 
 // streamImport delivers messages published in the exporting account on subject to the
@@ -99,6 +128,7 @@ func (s *Server) configureAccounts(o *opts.Options) error {
 			accounts[a.Name] = a
 		}
 		a.limits = configured.Limits
+		a.nameTag = configured.NameTag
 		a.setMappings(compileMappings(configured.Mappings, s.logger))
 	}
 	var system *Account
@@ -120,8 +150,16 @@ func (s *Server) configureAccounts(o *opts.Options) error {
 	return nil
 }
 
-// linkImports resolves every import against the exporter's exports.
+// linkImports resolves every import against the exporter's exports and installs
+// the import tables of every account in accounts, replacing those linked before.
 func linkImports(o *opts.Options, accounts map[string]*Account) error {
+	links := make(map[*Account]*accountLinks, len(accounts))
+	linksOf := func(a *Account) *accountLinks {
+		if links[a] == nil {
+			links[a] = &accountLinks{}
+		}
+		return links[a]
+	}
 	for _, configured := range o.Accounts {
 		importer := accounts[configured.Name]
 		for _, im := range configured.Imports {
@@ -143,7 +181,8 @@ func linkImports(o *opts.Options, accounts map[string]*Account) error {
 				if threshold <= 0 {
 					threshold = opts.DefaultServiceResponseThreshold
 				}
-				importer.serviceImports = append(importer.serviceImports, &serviceImport{
+				l := linksOf(importer)
+				l.serviceImports = append(l.serviceImports, &serviceImport{
 					exporter:  exporter,
 					subject:   im.Subject,
 					to:        to,
@@ -152,10 +191,14 @@ func linkImports(o *opts.Options, accounts map[string]*Account) error {
 				})
 				continue
 			}
-			exporter.streamImporters = append(exporter.streamImporters, &streamImport{
+			l := linksOf(exporter)
+			l.streamImporters = append(l.streamImporters, &streamImport{
 				importer: importer, subject: im.Subject, prefix: im.Prefix, to: im.To,
 			})
 		}
+	}
+	for _, a := range accounts {
+		a.links.Store(links[a])
 	}
 	return nil
 }

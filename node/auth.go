@@ -35,6 +35,10 @@ type authUser struct {
 	expires time.Time
 	// maxSubs and maxPayload are a user JWT's limits (0: none).
 	maxSubs, maxPayload int
+	// jwt, issuerKey and tags are a user JWT's, for /connz.
+	jwt       string
+	issuerKey string
+	tags      []string
 }
 
 // connectionTypeStandard is the allowed_connection_types name of a plain client.

@@ -146,8 +146,8 @@ func (c *clientConn) canPublish(subj []byte) bool {
 // of a service response. It reports whether anyone received it.
 func (c *clientConn) route(account *Account, pub *publication, set *flushSet) bool {
 	delivered := c.deliverResult(matchPublished(account, pub.subject), pub, set)
-	if len(account.streamImporters) > 0 {
-		for _, si := range account.streamImporters {
+	if importers := account.streamImporters(); len(importers) > 0 {
+		for _, si := range importers {
 			published := string(pub.subject)
 			if !subject.MatchesFilter(published, si.subject) {
 				continue
@@ -159,7 +159,7 @@ func (c *clientConn) route(account *Account, pub *publication, set *flushSet) bo
 			}
 		}
 	}
-	if len(account.serviceImports) > 0 {
+	if len(account.serviceImports()) > 0 {
 		if c.routeServiceImport(account, pub, set) {
 			delivered = true
 		}
@@ -200,7 +200,7 @@ const (
 // exporting account, with an invented reply that maps back to the requester.
 func (c *clientConn) routeServiceImport(account *Account, pub *publication, set *flushSet) bool {
 	published := string(pub.subject)
-	if si := mostSpecificServiceImport(account.serviceImports, published); si != nil {
+	if si := mostSpecificServiceImport(account.serviceImports(), published); si != nil {
 		forwarded := publication{subject: []byte(transformSubject(si.to, si.subject, published)),
 			headerBytes: pub.headerBytes, message: pub.message}
 		if len(pub.reply) > 0 {

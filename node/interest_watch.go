@@ -132,7 +132,7 @@ func (w *interestWatch) importedLocked(exporters []*Account, importer *Account, 
 	var due []func()
 	for _, exporter := range exporters {
 		subjects := w.byAccount[exporter.Name]
-		for _, si := range exporter.streamImporters {
+		for _, si := range exporter.streamImporters() {
 			if si.importer != importer {
 				continue
 			}

@@ -136,7 +136,7 @@ type importedSubject struct {
 // sources and push consumers), as published messages do.
 func importersOf(account *Account, subj string) []importedSubject {
 	var importers []importedSubject
-	for _, si := range account.streamImporters {
+	for _, si := range account.streamImporters() {
 		if subject.MatchesFilter(subj, si.subject) {
 			importers = append(importers, importedSubject{account: si.importer, subject: si.mapSubject(subj)})
 		}
@@ -350,6 +350,52 @@ func (s *Server) startJetStream() error {
 	s.logger.Noticef("Starting JetStream")
 	s.logger.Noticef("  Store Directory: %q", jetStreamConfig(s, o).StoreDir)
 	return nil
+}
+
+// syncJetStreamAccounts applies a reload's JetStream accounts while JetStream runs:
+// accounts it enables get JetStream (or new limits), and accounts without it, new
+// ones included, answer the API with "JetStream not enabled for account". An account
+// that loses JetStream keeps it until a restart.
+func (s *Server) syncJetStreamAccounts(o *opts.Options) {
+	manager := s.JetStream()
+	if manager == nil {
+		return
+	}
+	names, limits := s.jetStreamAccounts(o)
+	enabled := make(map[string]bool, len(names))
+	for i, name := range names {
+		s.mu.Lock()
+		account := s.accounts[name]
+		s.mu.Unlock()
+		if account == nil {
+			continue
+		}
+		if manager.Account(name) == nil {
+			s.stopAnsweringJetStreamNotEnabled(account)
+		}
+		if _, err := manager.EnableAccount(name, limits[i]); err != nil {
+			s.logger.Errorf("JetStream account %q: %v", name, err)
+			continue
+		}
+		enabled[name] = true
+	}
+	s.mu.Lock()
+	var all []*Account
+	for _, name := range s.sortedAccountNamesLocked() {
+		all = append(all, s.accounts[name])
+	}
+	s.mu.Unlock()
+	for _, account := range all {
+		if enabled[account.Name] || manager.Account(account.Name) != nil {
+			continue
+		}
+		account.mu.Lock()
+		answering := account.jetStreamNotEnabled != nil
+		account.mu.Unlock()
+		if !answering {
+			s.answerJetStreamNotEnabled(account)
+		}
+	}
 }
 
 // stopJetStream stops every stream, keeping its data.

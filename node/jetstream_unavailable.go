@@ -18,7 +18,7 @@ const jetStreamAPIPrefix = "$JS.API.>"
 // account's JetStream through imports, and what it does not import gets "no
 // responders"), and direct gets are never answered.
 func (s *Server) answerJetStreamNotEnabled(account *Account) {
-	if mostSpecificServiceImport(account.serviceImports, jsapi.AccountInfoSubject) != nil {
+	if mostSpecificServiceImport(account.serviceImports(), jsapi.AccountInfoSubject) != nil {
 		return
 	}
 	handler := func(publisher *clientConn, pub publication, set *flushSet) {
@@ -33,5 +33,22 @@ func (s *Server) answerJetStreamNotEnabled(account *Account) {
 		reply := publication{subject: slices.Clone(pub.reply), headerBytes: -1, message: response}
 		publisher.route(account, &reply, set)
 	}
-	_ = account.sublist.Insert(jetStreamAPIPrefix, "", &subscription{subject: jetStreamAPIPrefix, internal: handler})
+	sub := &subscription{subject: jetStreamAPIPrefix, internal: handler}
+	if account.sublist.Insert(jetStreamAPIPrefix, "", sub) == nil {
+		account.mu.Lock()
+		account.jetStreamNotEnabled = sub
+		account.mu.Unlock()
+	}
+}
+
+// stopAnsweringJetStreamNotEnabled removes the answers of answerJetStreamNotEnabled,
+// for an account that gets JetStream.
+func (s *Server) stopAnsweringJetStreamNotEnabled(account *Account) {
+	account.mu.Lock()
+	sub := account.jetStreamNotEnabled
+	account.jetStreamNotEnabled = nil
+	account.mu.Unlock()
+	if sub != nil {
+		_ = account.sublist.Remove(jetStreamAPIPrefix, "", sub)
+	}
 }

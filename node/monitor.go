@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"crypto/tls"
 	"fmt"
 	"runtime"
@@ -23,29 +24,35 @@ const (
 
 // ConnInfo is one connection in /connz, with the reference's JSON field names.
 type ConnInfo struct {
-	CID                    uint64         `json:"cid"`
-	Kind                   string         `json:"kind,omitempty"`
-	Type                   string         `json:"type,omitempty"`
-	IP                     string         `json:"ip"`
-	Port                   int            `json:"port"`
-	Start                  time.Time      `json:"start"`
-	LastActivity           time.Time      `json:"last_activity"`
-	Stop                   *time.Time     `json:"stop,omitempty"`
-	Reason                 string         `json:"reason,omitempty"`
-	RTT                    string         `json:"rtt,omitempty"`
-	Uptime                 string         `json:"uptime"`
-	Idle                   string         `json:"idle"`
-	PendingBytes           int            `json:"pending_bytes"`
-	InMsgs                 int64          `json:"in_msgs"`
-	OutMsgs                int64          `json:"out_msgs"`
-	InBytes                int64          `json:"in_bytes"`
-	OutBytes               int64          `json:"out_bytes"`
-	NumSubs                uint32         `json:"subscriptions"`
-	Name                   string         `json:"name,omitempty"`
-	Lang                   string         `json:"lang,omitempty"`
-	Version                string         `json:"version,omitempty"`
-	AuthorizedUser         string         `json:"authorized_user,omitempty"`
-	Account                string         `json:"account,omitempty"`
+	CID            uint64     `json:"cid"`
+	Kind           string     `json:"kind,omitempty"`
+	Type           string     `json:"type,omitempty"`
+	IP             string     `json:"ip"`
+	Port           int        `json:"port"`
+	Start          time.Time  `json:"start"`
+	LastActivity   time.Time  `json:"last_activity"`
+	Stop           *time.Time `json:"stop,omitempty"`
+	Reason         string     `json:"reason,omitempty"`
+	RTT            string     `json:"rtt,omitempty"`
+	Uptime         string     `json:"uptime"`
+	Idle           string     `json:"idle"`
+	PendingBytes   int        `json:"pending_bytes"`
+	InMsgs         int64      `json:"in_msgs"`
+	OutMsgs        int64      `json:"out_msgs"`
+	InBytes        int64      `json:"in_bytes"`
+	OutBytes       int64      `json:"out_bytes"`
+	NumSubs        uint32     `json:"subscriptions"`
+	Name           string     `json:"name,omitempty"`
+	Lang           string     `json:"lang,omitempty"`
+	Version        string     `json:"version,omitempty"`
+	AuthorizedUser string     `json:"authorized_user,omitempty"`
+	Account        string     `json:"account,omitempty"`
+	// JWT, IssuerKey and Tags describe a user JWT's login, NameTag its account's
+	// JWT name (operator mode).
+	JWT                    string         `json:"jwt,omitempty"`
+	IssuerKey              string         `json:"issuer_key,omitempty"`
+	NameTag                string         `json:"name_tag,omitempty"`
+	Tags                   []string       `json:"tags,omitempty"`
 	TLSVersion             string         `json:"tls_version,omitempty"`
 	TLSCipher              string         `json:"tls_cipher_suite,omitempty"`
 	TLSPeerCerts           []*TLSPeerCert `json:"tls_peer_certs,omitempty"`
@@ -109,6 +116,12 @@ func (c *clientConn) connInfo(closed bool, subsMode int) *ConnInfo {
 	}
 	if c.account != nil && c.account.Name != opts.DefaultGlobalAccount {
 		info.Account = c.account.Name
+	}
+	if c.user != nil && c.user.jwt != "" {
+		info.JWT, info.IssuerKey, info.Tags = c.user.jwt, c.user.issuerKey, c.user.tags
+		if c.account != nil {
+			info.NameTag = c.account.nameTag
+		}
 	}
 	if c.tlsState != nil {
 		info.TLSVersion = tlsVersionName(c.tlsState.Version)
@@ -263,6 +276,7 @@ func (s *Server) Connz(options ConnzOptions) (*Connz, error) {
 		for i, info := range infos {
 			stripped := *info
 			stripped.AuthorizedUser, stripped.Account = "", ""
+			stripped.JWT, stripped.IssuerKey, stripped.NameTag, stripped.Tags = "", "", "", nil
 			infos[i] = &stripped
 		}
 	}
@@ -745,7 +759,7 @@ func (s *Server) Accountz(account string) (*Accountz, error) {
 	a.mu.Unlock()
 	stats := a.sublist.Stats()
 	z.Account = &AccountInfo{Name: a.Name, LastUpdate: s.configTime, IsSystem: a == s.systemAccount,
-		Complete: true, ClientCnt: connections, SubCnt: uint32(a.sublist.Count()), NameTag: a.Name,
+		Complete: true, ClientCnt: connections, SubCnt: uint32(a.sublist.Count()), NameTag: cmp.Or(a.nameTag, a.Name),
 		Sublist: &SublistStats{NumSubs: uint32(stats.Subscriptions), NumCache: uint32(stats.CacheEntries),
 			NumInserts: stats.Inserts, NumRemoves: stats.Removes}}
 	for _, configured := range s.options.Accounts {

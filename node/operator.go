@@ -39,6 +39,15 @@ const errAuthenticationExpired = "User Authentication Expired"
 // reasonAuthenticationExpired is the closed-connection reason of an expired user JWT.
 const reasonAuthenticationExpired = "Authentication Expired"
 
+// The -ERR texts and closed-connection reasons of a connection whose account was
+// deleted, or whose user was revoked, while it was connected.
+const (
+	errAccountExpired           = "Account Authentication Expired"
+	reasonAccountExpired        = "Account Authentication Expired"
+	errAuthenticationRevoked    = "User Authentication Revoked"
+	reasonAuthenticationRevoked = "Authentication Revoked"
+)
+
 // operatorTrust is what operator mode trusts: operator keys and the accounts the
 // resolver holds.
 type operatorTrust struct {
@@ -49,6 +58,8 @@ type operatorTrust struct {
 	// systemAccount is the operator JWT's system account, if any.
 	systemAccount string
 	clock         env.Clock
+	// resolver is the directory store of a full or cache resolver (nil for MEMORY).
+	resolver *dirResolver
 }
 
 // operatorMode reports whether the options trust operators.
@@ -57,10 +68,10 @@ func operatorMode(o *opts.Options) bool {
 }
 
 // loadOperatorTrust reads the trusted operators and the resolver's accounts; nil
-// without operator mode. As in the reference, a preloaded account JWT that is not
-// signed by a trusted key, names another account or is expired is left out (its users
-// are refused), and trusted keys without a resolver trust no account; an operator JWT
-// without a resolver, and any resolver but MEMORY, are errors here.
+// without operator mode. As in the reference, an account JWT that is not signed by a
+// trusted key, names another account or is expired is left out (its users are
+// refused), and trusted keys without a resolver trust no account; an operator JWT
+// without a resolver, and the URL resolver, are errors here.
 func loadOperatorTrust(fs env.FS, clock env.Clock, o *opts.Options, logger Logger) (*operatorTrust, error) {
 	if !operatorMode(o) {
 		return nil, nil
@@ -101,38 +112,66 @@ func loadOperatorTrust(fs env.FS, clock env.Clock, o *opts.Options, logger Logge
 		}
 	}
 	resolver := o.AccountResolver
+	tokens := o.ResolverPreloads
 	switch {
 	case resolver == nil && len(o.TrustedOperators) > 0:
-		return nil, fmt.Errorf("operator JWT without an account resolver: fetching accounts from the operator's account server is not supported, use resolver: MEMORY with resolver_preload")
+		return nil, fmt.Errorf("operator JWT without an account resolver: fetching accounts from the operator's account server is not supported, use a MEMORY or directory (full, cache) resolver")
 	case resolver == nil:
 		return t, nil
+	case resolver.Type == "full" || resolver.Type == "cache":
+		dir, err := newDirResolver(fs, resolver)
+		if err != nil {
+			return nil, err
+		}
+		if err := dir.storePreloads(o.ResolverPreloads); err != nil {
+			return nil, fmt.Errorf("resolver dir %q: %v", resolver.Dir, err)
+		}
+		if tokens, err = dir.load(); err != nil {
+			return nil, fmt.Errorf("resolver dir %q: %v", resolver.Dir, err)
+		}
+		t.resolver = dir
 	case resolver.Type != "MEMORY":
-		return nil, fmt.Errorf("account resolver %s is not supported: use resolver: MEMORY with resolver_preload", resolverName(resolver))
+		return nil, fmt.Errorf("account resolver %s is not supported: use a MEMORY or directory (full, cache) resolver", resolverName(resolver))
 	}
-	keys := make([]string, 0, len(o.ResolverPreloads))
-	for key := range o.ResolverPreloads {
+	t.addAccounts(tokens, logger)
+	return t, nil
+}
+
+// addAccounts trusts the account JWTs (by account public key) that a trusted key
+// signed, that name the account they are filed under and that are not expired; the
+// others are left out with a warning, as the reference leaves them.
+func (t *operatorTrust) addAccounts(tokens map[string]string, logger Logger) {
+	keys := make([]string, 0, len(tokens))
+	for key := range tokens {
 		keys = append(keys, key)
 	}
 	sort.Strings(keys)
 	for _, key := range keys {
-		claims, err := jwt.DecodeAccountClaims(o.ResolverPreloads[key])
-		switch {
-		case err != nil:
-			err = fmt.Errorf("invalid account JWT: %v", err)
-		case claims.Subject != key:
-			err = fmt.Errorf("the JWT is for account %q", claims.Subject)
-		case !t.operators[claims.Issuer]:
-			err = fmt.Errorf("the account JWT is not signed by a trusted operator")
-		default:
-			err = validateClaims(claims, clock.Now())
-		}
+		claims, err := t.checkAccountJWT(key, tokens[key])
 		if err != nil {
-			logger.Warnf("Account %q from resolver_preload not loaded: %v", key, err)
+			logger.Warnf("Account %q from the resolver not loaded: %v", key, err)
 			continue
 		}
 		t.accounts[key] = claims
 	}
-	return t, nil
+}
+
+// checkAccountJWT decodes an account JWT filed under key and checks that a trusted
+// key signed it, for that account, and that it is valid now.
+func (t *operatorTrust) checkAccountJWT(key, token string) (*jwt.AccountClaims, error) {
+	claims, err := jwt.DecodeAccountClaims(token)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("invalid account JWT: %v", err)
+	case key != "" && claims.Subject != key:
+		return nil, fmt.Errorf("the JWT is for account %q", claims.Subject)
+	case !t.operators[claims.Issuer]:
+		return nil, fmt.Errorf("the account JWT is not signed by a trusted operator")
+	}
+	if err := validateClaims(claims, t.clock.Now()); err != nil {
+		return nil, err
+	}
+	return claims, nil
 }
 
 func resolverName(r *opts.ResolverOpts) string {
@@ -192,8 +231,9 @@ func (t *operatorTrust) accountOptions(key string) *opts.Account {
 	claims := t.accounts[key]
 	l := claims.Limits
 	account := &opts.Account{
-		Name: key,
-		Nkey: key,
+		Name:    key,
+		Nkey:    key,
+		NameTag: claims.Name,
 		Limits: opts.AccountLimits{
 			MaxConnections:   int(l.Conn),
 			MaxSubscriptions: int(l.Subs),
@@ -419,7 +459,8 @@ func (t *operatorTrust) authenticate(options *client.ConnectOptions, nonce, host
 	} else if options.Signature == "" || !verifyNonce(claims.Subject, options.Signature, nonce) {
 		return nil
 	}
-	user := &authUser{name: claims.Subject, nkey: claims.Subject, account: account, permissions: newPermissions(permissions)}
+	user := &authUser{name: claims.Subject, nkey: claims.Subject, account: account, permissions: newPermissions(permissions),
+		jwt: options.JWT, issuerKey: claims.Issuer, tags: append([]string(nil), claims.Tags...)}
 	if len(claims.AllowedConnectionTypes) > 0 {
 		user.connectionTypes = make(map[string]struct{}, len(claims.AllowedConnectionTypes))
 		for _, kind := range claims.AllowedConnectionTypes {
@@ -439,6 +480,24 @@ func (t *operatorTrust) authenticate(options *client.ConnectOptions, nonce, host
 		user.maxPayload = int(claims.Limits.Payload)
 	}
 	return user
+}
+
+// refusal tells why a connected JWT user no longer authenticates after the accounts
+// changed, in the reference's words: its account is gone ("Account Authentication
+// Expired") or revoked it ("User Authentication Revoked"); otherwise the given
+// reason and text.
+func (t *operatorTrust) refusal(user *authUser, reason, text string) (string, string) {
+	if user.jwt == "" || user.account == nil {
+		return reason, text
+	}
+	accountClaims := t.accounts[user.account.Name]
+	if accountClaims == nil {
+		return reasonAccountExpired, errAccountExpired
+	}
+	if claims, err := jwt.DecodeUserClaims(user.jwt); err == nil && accountClaims.IsClaimRevoked(claims) {
+		return reasonAuthenticationRevoked, errAuthenticationRevoked
+	}
+	return reason, text
 }
 
 // sourceAllowed reports whether a client address is in a user JWT's source networks

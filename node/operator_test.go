@@ -1,8 +1,14 @@
 package node
 
 import (
+	"bufio"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -159,6 +165,27 @@ func TestOperatorModeAuthentication(t *testing.T) {
 	s.mu.Unlock()
 	if bound != accountA {
 		t.Fatalf("user bound to account %q, want %q", bound, accountA)
+	}
+
+	// /connz with auth shows the JWT login: the JWT, its issuer, the account JWT's
+	// name and the user's tags; without auth, none of it.
+	for _, auth := range []bool{true, false} {
+		connz, err := s.Connz(ConnzOptions{Auth: auth})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, info := range connz.Conns {
+			if auth && info.AuthorizedUser == mustUserPub(key) {
+				found = info.JWT == token && info.IssuerKey == accountA && info.NameTag == "A" && info.Account == accountA
+			}
+			if !auth && (info.JWT != "" || info.IssuerKey != "" || info.NameTag != "" || info.AuthorizedUser != "") {
+				t.Fatalf("/connz without auth shows %+v", info)
+			}
+		}
+		if auth && !found {
+			t.Fatalf("/connz?auth=1 does not show the JWT login: %+v", connz.Conns)
+		}
 	}
 
 	// Signed by the account's signing key, with issuer_account.
@@ -361,7 +388,7 @@ func TestOperatorModeStartup(t *testing.T) {
 		t.Fatalf("system account %v, want the operator JWT's %s", s4.systemAccount, sysPub)
 	}
 
-	for _, resolver := range []*opts.ResolverOpts{{Type: "URL", URL: "http://127.0.0.1:1/jwt/v1/accounts/"}, {Type: "full", Dir: t.TempDir()}} {
+	for _, resolver := range []*opts.ResolverOpts{{Type: "URL", URL: "http://127.0.0.1:1/jwt/v1/accounts/"}} {
 		o := opts.Default()
 		o.TrustedKeys = []string{f.opPub}
 		o.AccountResolver = resolver
@@ -521,4 +548,225 @@ func TestOperatorModeUserLimits(t *testing.T) {
 	if !nc.IsClosed() || nc.LastError() == nil || !strings.Contains(nc.LastError().Error(), "Maximum Payload Violation") {
 		t.Fatalf("payload over the user's limit: closed %v, last error %v", nc.IsClosed(), nc.LastError())
 	}
+}
+
+// claimsReply is a claims update or delete reply.
+type claimsReply struct {
+	Data *struct {
+		Account string `json:"account"`
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	} `json:"data"`
+	Error *struct {
+		Account     string `json:"account"`
+		Code        int    `json:"code"`
+		Description string `json:"description"`
+	} `json:"error"`
+}
+
+func requestClaims(t *testing.T, nc *nats.Conn, subject string, body []byte) claimsReply {
+	t.Helper()
+	msg, err := nc.Request(subject, body, 5*time.Second)
+	if err != nil {
+		t.Fatalf("%s: %v", subject, err)
+	}
+	var reply claimsReply
+	if err := json.Unmarshal(msg.Data, &reply); err != nil {
+		t.Fatalf("%s: %q: %v", subject, msg.Data, err)
+	}
+	return reply
+}
+
+// TestOperatorModeDirResolver proves the full directory resolver: preloads are stored
+// in the directory at start; the system account's claims requests add an account
+// (its users log in at once), look it up, list the stored accounts, and update
+// accounts in place (a new export and import carry messages, JetStream turns on, a
+// revocation closes the revoked user's connection) without a restart; an untrusted
+// JWT is refused; a delete removes an account and closes its connections; and a
+// restart loads what the directory holds.
+func TestOperatorModeDirResolver(t *testing.T) {
+	f := newOperatorFixture(t)
+	sysPub, _ := f.account("SYS")
+	preloads := f.preloads(nil)
+	dir := t.TempDir() + "/jwt"
+	configure := func(o *opts.Options) {
+		o.TrustedKeys = []string{f.opPub}
+		o.SystemAccount = sysPub
+		o.AccountResolver = &opts.ResolverOpts{Type: "full", Dir: dir, AllowDelete: true}
+		o.ResolverPreloads = preloads
+		o.JetStream = true
+		o.StoreDir = t.TempDir()
+	}
+	s := startTestServer(t, configure)
+	if stored, err := readWholeFile(osenv.FS{}, dir+"/"+sysPub+".jwt"); err != nil || string(stored) != preloads[sysPub] {
+		t.Fatalf("preload not stored in the directory: %v", err)
+	}
+	sysToken, sysKey := f.user("SYS", nil, nil)
+	sys := connect(t, s, credentials(sysToken, sysKey))
+
+	pubA, claimsA := f.account("A")
+	pubB, claimsB := f.account("B")
+	tokenA, _ := claimsA.Encode(f.operator)
+	userA, keyA := f.user("A", nil, nil)
+	wantAuthViolation(t, s, "account not pushed yet", credentials(userA, keyA))
+	if reply := requestClaims(t, sys, "$SYS.REQ.CLAIMS.UPDATE", []byte(tokenA)); reply.Data == nil || reply.Data.Code != 200 || reply.Data.Message != "jwt updated" || reply.Data.Account != pubA {
+		t.Fatalf("update A: %+v", reply)
+	}
+	ncA := connect(t, s, credentials(userA, keyA))
+	if msg, err := sys.Request("$SYS.REQ.ACCOUNT."+pubA+".CLAIMS.LOOKUP", nil, 5*time.Second); err != nil || string(msg.Data) != tokenA {
+		t.Fatalf("lookup A: %v %v", msg, err)
+	}
+	list, err := sys.Request("$SYS.REQ.CLAIMS.LIST", nil, 5*time.Second)
+	if err != nil || !strings.Contains(string(list.Data), pubA) || !strings.Contains(string(list.Data), sysPub) {
+		t.Fatalf("list: %v %v", list, err)
+	}
+
+	// A exports a service, B imports it and gets JetStream: both pushed while A's
+	// user stays connected.
+	claimsA.Exports.Add(&jwt.Export{Subject: "svc", Type: jwt.Service})
+	tokenA, _ = claimsA.Encode(f.operator)
+	claimsB.Imports.Add(&jwt.Import{Account: pubA, Subject: "svc", Type: jwt.Service})
+	claimsB.Limits.JetStreamLimits = jwt.JetStreamLimits{MemoryStorage: 1 << 20, DiskStorage: 1 << 20, Streams: -1, Consumer: -1}
+	tokenB, _ := claimsB.Encode(f.operator)
+	for _, push := range []struct{ subject, token string }{{"$SYS.REQ.ACCOUNT." + pubA + ".CLAIMS.UPDATE", tokenA}, {"$SYS.REQ.CLAIMS.UPDATE", tokenB}} {
+		if reply := requestClaims(t, sys, push.subject, []byte(push.token)); reply.Data == nil || reply.Data.Code != 200 {
+			t.Fatalf("update on %s: %+v", push.subject, reply)
+		}
+	}
+	if _, err := ncA.Subscribe("svc", func(m *nats.Msg) { _ = m.Respond([]byte("served")) }); err != nil {
+		t.Fatal(err)
+	}
+	ncA.Flush()
+	userB, keyB := f.user("B", nil, nil)
+	ncB := connect(t, s, credentials(userB, keyB))
+	if reply, err := ncB.Request("svc", nil, 2*time.Second); err != nil || string(reply.Data) != "served" {
+		t.Fatalf("import pushed at run time: %v %v", reply, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	js, _ := jetstream.New(ncB)
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "S", Subjects: []string{"s"}, Storage: jetstream.MemoryStorage}); err != nil {
+		t.Fatalf("JetStream pushed at run time: %v", err)
+	}
+
+	// The subject's account must be the JWT's; an untrusted JWT is refused.
+	if reply := requestClaims(t, sys, "$SYS.REQ.ACCOUNT."+pubA+".CLAIMS.UPDATE", []byte(tokenB)); reply.Error == nil || reply.Data != nil {
+		t.Fatalf("B's JWT on A's subject: %+v", reply)
+	}
+	rogue, _ := nkeys.CreateOperator()
+	rogueToken, _ := claimsA.Encode(rogue)
+	if reply := requestClaims(t, sys, "$SYS.REQ.CLAIMS.UPDATE", []byte(rogueToken)); reply.Error == nil {
+		t.Fatalf("untrusted JWT: %+v", reply)
+	}
+
+	// An account not stored gets an empty lookup answer.
+	unknown, _ := nkeys.CreateAccount()
+	unknownPub, _ := unknown.PublicKey()
+	if msg, err := sys.Request("$SYS.REQ.ACCOUNT."+unknownPub+".CLAIMS.LOOKUP", nil, 5*time.Second); err != nil || len(msg.Data) != 0 {
+		t.Fatalf("lookup of an unknown account: %v %v", msg, err)
+	}
+
+	// Revoking A's user closes its connection with "User Authentication Revoked";
+	// another user of A stays.
+	otherA, otherKeyA := f.user("A", nil, nil)
+	stays := connect(t, s, credentials(otherA, otherKeyA))
+	revokedConn := rawConnect(t, s, userA, keyA)
+	claimsA.Revoke(mustUserPub(keyA))
+	tokenA, _ = claimsA.Encode(f.operator)
+	if reply := requestClaims(t, sys, "$SYS.REQ.CLAIMS.UPDATE", []byte(tokenA)); reply.Data == nil || reply.Data.Code != 200 {
+		t.Fatalf("revocation update: %+v", reply)
+	}
+	if got := readUntilClosed(t, revokedConn); !strings.Contains(got, "-ERR 'User Authentication Revoked'") {
+		t.Fatalf("revoked user got %q", got)
+	}
+	if err := stays.Flush(); err != nil {
+		t.Fatalf("an unrevoked user of the account: %v", err)
+	}
+
+	// A restart loads the pushed accounts from the directory.
+	s.Shutdown()
+	s2 := startTestServer(t, configure)
+	connect(t, s2, credentials(userB, keyB)).Close()
+	sys2 := connect(t, s2, credentials(sysToken, sysKey))
+
+	// Delete B: its connected user gets "Account Authentication Expired", and it is
+	// refused from then on. Deleting the system account is refused.
+	connB := rawConnect(t, s2, userB, keyB)
+	deletion := jwt.NewGenericClaims(f.opPub)
+	deletion.Data["accounts"] = []string{sysPub}
+	deleteToken, _ := deletion.Encode(f.operator)
+	if reply := requestClaims(t, sys2, "$SYS.REQ.CLAIMS.DELETE", []byte(deleteToken)); reply.Error == nil ||
+		reply.Error.Description != "delete accounts request by "+f.opPub+" failed - not allowed to delete system account" {
+		t.Fatalf("delete the system account: %+v", reply)
+	}
+	deletion.Data["accounts"] = []string{pubB}
+	deleteToken, _ = deletion.Encode(f.operator)
+	if reply := requestClaims(t, sys2, "$SYS.REQ.CLAIMS.DELETE", []byte(deleteToken)); reply.Data == nil || reply.Data.Code != 200 || reply.Data.Message != "deleted 1 accounts" {
+		t.Fatalf("delete B: %+v", reply)
+	}
+	if got := readUntilClosed(t, connB); !strings.Contains(got, "-ERR 'Account Authentication Expired'") {
+		t.Fatalf("deleted account's user got %q", got)
+	}
+	wantAuthViolation(t, s2, "deleted account", credentials(userB, keyB))
+	if _, err := readWholeFile(osenv.FS{}, dir+"/"+pubB+".jwt"); err == nil {
+		t.Fatal("deleted account's JWT still stored")
+	}
+}
+
+// rawConnect logs a user in over a plain TCP connection (CONNECT with the JWT and
+// the nonce's signature, then PING) and returns it once PONG came.
+func rawConnect(t *testing.T, s *Server, token string, key nkeys.KeyPair) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.ClientURL(), "nats://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	reader := bufio.NewReader(conn)
+	line, err := reader.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "INFO ") {
+		t.Fatalf("INFO: %q %v", line, err)
+	}
+	var info struct {
+		Nonce string `json:"nonce"`
+	}
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(strings.TrimSpace(line), "INFO ")), &info); err != nil {
+		t.Fatal(err)
+	}
+	sig, _ := key.Sign([]byte(info.Nonce))
+	connectJSON, _ := json.Marshal(map[string]any{"jwt": token, "sig": base64.RawURLEncoding.EncodeToString(sig), "verbose": false, "protocol": 1})
+	if _, err := fmt.Fprintf(conn, "CONNECT %s\r\nPING\r\n", connectJSON); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		line, err := reader.ReadString('\n')
+		if err != nil {
+			t.Fatalf("login: %v", err)
+		}
+		if strings.HasPrefix(line, "PONG") {
+			break
+		}
+		if strings.HasPrefix(line, "-ERR") {
+			t.Fatalf("login: %q", line)
+		}
+	}
+	return &bufferedConn{Conn: conn, reader: reader}
+}
+
+type bufferedConn struct {
+	net.Conn
+	reader *bufio.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.reader.Read(p) }
+
+// readUntilClosed returns what the server sends until it closes the connection.
+func readUntilClosed(t *testing.T, conn net.Conn) string {
+	t.Helper()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	data, err := io.ReadAll(conn)
+	if err != nil {
+		t.Fatalf("connection not closed: read %q, %v", data, err)
+	}
+	return string(data)
 }

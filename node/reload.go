@@ -14,8 +14,11 @@ import (
 // they were. Clients whose credentials no longer authenticate are closed with
 // "Authorization Violation", as the reference does.
 func (s *Server) Reload(newOptions *opts.Options) error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
 	o := *newOptions
 	o.SetDefaults()
+	base := o
 	trust, err := loadOperatorTrust(s.env.FS, s.env.Clock, &o, s.logger)
 	if err != nil {
 		return err
@@ -29,11 +32,16 @@ func (s *Server) Reload(newOptions *opts.Options) error {
 	for _, configured := range o.Accounts {
 		if accounts[configured.Name] == nil {
 			accounts[configured.Name] = newAccount(configured.Name, o.NoSublistCache)
+			accounts[configured.Name].nameTag = configured.NameTag
 		}
 		accounts[configured.Name].setLimits(configured.Limits)
 		accounts[configured.Name].setMappings(compileMappings(configured.Mappings, s.logger))
 	}
 	s.globalAccount.setMappings(compileMappings(o.Mappings, s.logger))
+	if err := linkImports(&o, accounts); err != nil {
+		s.mu.Unlock()
+		return err
+	}
 	auth, err := buildAuth(&o, accounts, s.globalAccount, trust)
 	if err != nil {
 		s.mu.Unlock()
@@ -47,6 +55,7 @@ func (s *Server) Reload(newOptions *opts.Options) error {
 	}
 	s.tlsConfig = tlsConfig
 	s.options = &o
+	s.baseOptions = &base
 	s.auth = auth
 	s.tracing.Store(o.Trace)
 	s.configTime = s.env.Clock.Now()
@@ -58,6 +67,7 @@ func (s *Server) Reload(newOptions *opts.Options) error {
 		c.applyReload(&o, auth)
 	}
 	s.enforceConnectionLimits(&o, clients)
+	s.syncJetStreamAccounts(&o)
 	s.logger.Noticef("Reloaded server configuration")
 	return nil
 }
@@ -84,7 +94,11 @@ func (c *clientConn) applyReload(o *opts.Options, auth *authConfig) {
 	}
 	renewed := c.authenticate(auth, &connectOptions, nonce, o.TLSMap)
 	if renewed == nil {
-		c.closeConnection(reasonAuthenticationFailure, errAuthorizationViolation)
+		reason, text := reasonAuthenticationFailure, errAuthorizationViolation
+		if auth.trust != nil && user != nil {
+			reason, text = auth.trust.refusal(user, reason, text)
+		}
+		c.closeConnection(reason, text)
 		return
 	}
 	c.mu.Lock()

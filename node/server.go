@@ -86,6 +86,15 @@ type Server struct {
 	// tlsConfig secures client connections (nil without TLS), guarded by mu; a
 	// reload replaces it for new connections.
 	tlsConfig *tls.Config
+	// baseOptions are the options as given, before operator mode added the
+	// resolver's accounts (options has them), for a reload after an account JWT
+	// update; guarded by mu. reloadMu serializes reloads.
+	baseOptions *opts.Options
+	reloadMu    sync.Mutex
+	// claimsQueue are the account claims requests waiting for the task that
+	// claimsRunning says runs them (see claims.go); guarded by mu.
+	claimsQueue   []claimsRequest
+	claimsRunning bool
 }
 
 // New builds a server from options (defaults are filled in on a copy). It does not
@@ -103,6 +112,7 @@ func New(e env.Env, options *opts.Options, logger Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	base := o
 	trust, err := loadOperatorTrust(e.FS, e.Clock, &o, logger)
 	if err != nil {
 		return nil, err
@@ -121,6 +131,7 @@ func New(e env.Env, options *opts.Options, logger Logger) (*Server, error) {
 		logger:       logger,
 		id:           id,
 		options:      &o,
+		baseOptions:  &base,
 		clients:      make(map[uint64]*clientConn),
 		shutdownDone: make(chan struct{}),
 		tlsConfig:    tlsConfig,
@@ -218,6 +229,7 @@ func (s *Server) Start() error {
 		return err
 	}
 	s.startSystemServices()
+	s.startClaimsServices()
 	s.logger.Noticef("Listening for client connections on %s", listener.Addr())
 	s.logTLSMode(o)
 	s.logger.Noticef("Server is ready")

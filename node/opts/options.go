@@ -295,6 +295,8 @@ type Account struct {
 	Name string
 	// Nkey is the account's public nkey, if given.
 	Nkey string
+	// NameTag is the name in the account's JWT (operator mode), for monitoring.
+	NameTag string
 	// Users and Nkeys are the account's users; the same pointers are in Options.Users
 	// and Options.Nkeys.
 	Users              []*User
