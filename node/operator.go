@@ -71,8 +71,9 @@ func operatorMode(o *opts.Options) bool {
 // without operator mode. As in the reference, an account JWT that is not signed by a
 // trusted key, names another account or is expired is left out (its users are
 // refused), and trusted keys without a resolver trust no account; an operator JWT
-// without a resolver, and the URL resolver, are errors here.
-func loadOperatorTrust(fs env.FS, clock env.Clock, o *opts.Options, logger Logger) (*operatorTrust, error) {
+// without a resolver, and the URL resolver, are errors here. starting is true when
+// the server starts (not on a reload).
+func loadOperatorTrust(fs env.FS, clock env.Clock, o *opts.Options, logger Logger, starting bool) (*operatorTrust, error) {
 	if !operatorMode(o) {
 		return nil, nil
 	}
@@ -123,8 +124,12 @@ func loadOperatorTrust(fs env.FS, clock env.Clock, o *opts.Options, logger Logge
 		if err != nil {
 			return nil, err
 		}
-		if err := dir.storePreloads(o.ResolverPreloads); err != nil {
-			return nil, fmt.Errorf("resolver dir %q: %v", resolver.Dir, err)
+		// Preloads are stored when the server starts only: a reload (after a claims
+		// delete, say) must not bring back an account deleted since.
+		if starting {
+			if err := dir.storePreloads(o.ResolverPreloads); err != nil {
+				return nil, fmt.Errorf("resolver dir %q: %v", resolver.Dir, err)
+			}
 		}
 		if tokens, err = dir.load(); err != nil {
 			return nil, fmt.Errorf("resolver dir %q: %v", resolver.Dir, err)

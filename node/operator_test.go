@@ -770,3 +770,50 @@ func readUntilClosed(t *testing.T, conn net.Conn) string {
 	}
 	return string(data)
 }
+
+// TestOperatorModeCacheResolver proves where the cache resolver differs from full, as
+// in the reference: it updates only accounts it has loaded ("jwt updated cache",
+// else "jwt update cache skipped" and nothing stored), answers no lookups, and
+// deletes files outright.
+func TestOperatorModeCacheResolver(t *testing.T) {
+	f := newOperatorFixture(t)
+	sysPub, _ := f.account("SYS")
+	pubA, claimsA := f.account("A")
+	preloads := f.preloads(nil)
+	dir := t.TempDir() + "/jwt"
+	s := startTestServer(t, func(o *opts.Options) {
+		o.TrustedKeys = []string{f.opPub}
+		o.SystemAccount = sysPub
+		o.AccountResolver = &opts.ResolverOpts{Type: "cache", Dir: dir, AllowDelete: true}
+		o.ResolverPreloads = preloads
+	})
+	sysToken, sysKey := f.user("SYS", nil, nil)
+	sys := connect(t, s, credentials(sysToken, sysKey))
+
+	pubB, claimsB := f.account("B")
+	tokenB, _ := claimsB.Encode(f.operator)
+	if reply := requestClaims(t, sys, "$SYS.REQ.CLAIMS.UPDATE", []byte(tokenB)); reply.Data == nil || reply.Data.Message != "jwt update cache skipped" {
+		t.Fatalf("update of an account not loaded: %+v", reply)
+	}
+	if _, err := readWholeFile(osenv.FS{}, dir+"/"+pubB+".jwt"); err == nil {
+		t.Fatal("a skipped update was stored")
+	}
+	claimsA.Limits.Conn = 5
+	tokenA, _ := claimsA.Encode(f.operator)
+	if reply := requestClaims(t, sys, "$SYS.REQ.CLAIMS.UPDATE", []byte(tokenA)); reply.Data == nil || reply.Data.Message != "jwt updated cache" {
+		t.Fatalf("update of a loaded account: %+v", reply)
+	}
+	if _, err := sys.Request("$SYS.REQ.ACCOUNT."+pubA+".CLAIMS.LOOKUP", nil, time.Second); !errors.Is(err, nats.ErrNoResponders) {
+		t.Fatalf("lookup on a cache resolver: %v, want no responders", err)
+	}
+	deletion := jwt.NewGenericClaims(f.opPub)
+	deletion.Data["accounts"] = []string{pubA}
+	deleteToken, _ := deletion.Encode(f.operator)
+	if reply := requestClaims(t, sys, "$SYS.REQ.CLAIMS.DELETE", []byte(deleteToken)); reply.Data == nil || reply.Data.Code != 200 {
+		t.Fatalf("delete A: %+v", reply)
+	}
+	names, _ := osenv.FS{}.ReadDir(dir)
+	if fmt.Sprint(names) != fmt.Sprint([]string{sysPub + ".jwt"}) {
+		t.Fatalf("after the delete the directory holds %v", names)
+	}
+}

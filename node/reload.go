@@ -19,7 +19,7 @@ func (s *Server) Reload(newOptions *opts.Options) error {
 	o := *newOptions
 	o.SetDefaults()
 	base := o
-	trust, err := loadOperatorTrust(s.env.FS, s.env.Clock, &o, s.logger)
+	trust, err := loadOperatorTrust(s.env.FS, s.env.Clock, &o, s.logger, false)
 	if err != nil {
 		return err
 	}

@@ -113,7 +113,7 @@ func New(e env.Env, options *opts.Options, logger Logger) (*Server, error) {
 		return nil, err
 	}
 	base := o
-	trust, err := loadOperatorTrust(e.FS, e.Clock, &o, logger)
+	trust, err := loadOperatorTrust(e.FS, e.Clock, &o, logger, true)
 	if err != nil {
 		return nil, err
 	}
