@@ -2,7 +2,7 @@ package node
 
 import (
 	"fmt"
-	"net"
+	"net/netip"
 	"sort"
 	"strings"
 	"time"
@@ -511,12 +511,13 @@ func sourceAllowed(networks jwt.CIDRList, host string) bool {
 	if len(networks) == 0 {
 		return true
 	}
-	ip := net.ParseIP(host)
-	if ip == nil {
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
 		return false
 	}
+	ip = ip.Unmap()
 	for _, network := range networks {
-		if _, cidr, err := net.ParseCIDR(network); err == nil && cidr.Contains(ip) {
+		if prefix, err := netip.ParsePrefix(network); err == nil && prefix.Contains(ip) {
 			return true
 		}
 	}
