@@ -111,6 +111,9 @@ func loadOperatorTrust(fs env.FS, clock env.Clock, o *opts.Options, logger Logge
 		if t.systemAccount == "" {
 			t.systemAccount = claims.SystemAccount
 		}
+		if starting {
+			logOperator(logger, claims, o.SystemAccount)
+		}
 	}
 	resolver := o.AccountResolver
 	tokens := o.ResolverPreloads
@@ -140,6 +143,22 @@ func loadOperatorTrust(fs env.FS, clock env.Clock, o *opts.Options, logger Logge
 	}
 	t.addAccounts(tokens, logger)
 	return t, nil
+}
+
+// logOperator logs a trusted operator JWT at start, as the reference does.
+func logOperator(logger Logger, claims *jwt.OperatorClaims, systemAccount string) {
+	expires := "Never"
+	if claims.Expires > 0 {
+		expires = time.Unix(claims.Expires, 0).String()
+	}
+	logger.Noticef("Trusted Operators")
+	logger.Noticef("  System  : %q", claims.SystemAccount)
+	logger.Noticef("  Operator: %q", claims.Name)
+	logger.Noticef("  Issued  : %v", time.Unix(claims.IssuedAt, 0))
+	logger.Noticef("  Expires : %s", expires)
+	if claims.SystemAccount == "" && systemAccount == "" {
+		logger.Warnf("Trusted Operators should utilize a System Account")
+	}
 }
 
 // addAccounts trusts the account JWTs (by account public key) that a trusted key

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -815,5 +816,51 @@ func TestOperatorModeCacheResolver(t *testing.T) {
 	names, _ := osenv.FS{}.ReadDir(dir)
 	if fmt.Sprint(names) != fmt.Sprint([]string{sysPub + ".jwt"}) {
 		t.Fatalf("after the delete the directory holds %v", names)
+	}
+}
+
+// linesLogger collects log lines with their level.
+type linesLogger struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *linesLogger) add(level, format string, args []any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, level+" "+fmt.Sprintf(format, args...))
+}
+func (l *linesLogger) Noticef(format string, args ...any) { l.add("[INF]", format, args) }
+func (l *linesLogger) Warnf(format string, args ...any)   { l.add("[WRN]", format, args) }
+func (l *linesLogger) Errorf(format string, args ...any)  { l.add("[ERR]", format, args) }
+func (l *linesLogger) Debugf(string, ...any)              {}
+func (l *linesLogger) Tracef(string, ...any)              {}
+
+// TestOperatorModeStartupLog proves the reference's startup lines for a trusted
+// operator JWT, and its warning when no system account is set.
+func TestOperatorModeStartupLog(t *testing.T) {
+	f := newOperatorFixture(t)
+	operatorClaims := jwt.NewOperatorClaims(f.opPub)
+	operatorClaims.Name = "OP"
+	token, _ := operatorClaims.Encode(f.operator)
+	issued, _ := jwt.DecodeOperatorClaims(token)
+	logger := &linesLogger{}
+	o := opts.Default()
+	o.TrustedOperators = []string{token}
+	o.AccountResolver = &opts.ResolverOpts{Type: "MEMORY"}
+	if _, err := New(osenv.New(), o, logger); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"[INF] Trusted Operators",
+		`[INF]   System  : ""`,
+		`[INF]   Operator: "OP"`,
+		"[INF]   Issued  : " + time.Unix(issued.IssuedAt, 0).String(),
+		"[INF]   Expires : Never",
+		"[WRN] Trusted Operators should utilize a System Account",
+	}
+	got := strings.Join(logger.lines, "\n")
+	if !strings.Contains(got, strings.Join(want, "\n")) {
+		t.Fatalf("log:\n%s\nwant in order:\n%s", got, strings.Join(want, "\n"))
 	}
 }
