@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -509,12 +510,17 @@ func (c *clientConn) processConnect(arguments []byte) error {
 		user = c.authenticate(auth, &options, nonce, tlsMap)
 		if user == nil {
 			s.logger.Errorf("%s:%d - cid:%d - authentication error", c.host, c.port, c.id)
+			c.mu.Lock()
+			c.options = options
+			c.mu.Unlock()
 			c.closeConnection(reasonAuthenticationFailure, errAuthorizationViolation)
+			s.sendAuthErrorEvent(c, cmp.Or(options.Username, options.Nkey))
 			return errConnectionClosed
 		}
 	}
 	c.mu.Lock()
 	c.options = options
+	alreadyConnected := c.connectReceived
 	c.connectReceived = true
 	c.headers = options.Headers && !noHeaders
 	if c.authTimer != nil {
@@ -536,6 +542,9 @@ func (c *clientConn) processConnect(arguments []byte) error {
 	}
 	if options.Verbose {
 		c.queueOwn(client.OKOp)
+	}
+	if !alreadyConnected {
+		s.sendConnectEvent(c)
 	}
 	return nil
 }
@@ -834,6 +843,7 @@ func (c *clientConn) closeConnection(reason, errText string) bool {
 	c.closed = true
 	c.closeReason = reason
 	c.stopTime = c.server.env.Clock.Now()
+	connected := c.connectReceived
 	for _, timer := range []env.Timer{c.pingTimer, c.authTimer} {
 		if timer != nil {
 			timer.Stop()
@@ -854,6 +864,9 @@ func (c *clientConn) closeConnection(reason, errText string) bool {
 		account.mu.Lock()
 		account.connections--
 		account.mu.Unlock()
+		if connected {
+			c.server.sendDisconnectEvent(c, account, reason)
+		}
 	}
 	c.server.removeClient(c, info)
 	return true

@@ -95,6 +95,15 @@ type Server struct {
 	// claimsRunning says runs them (see claims.go); guarded by mu.
 	claimsQueue   []claimsRequest
 	claimsRunning bool
+	// eventQueue are the system events waiting for the task eventsRunning says
+	// sends them (guarded by mu); eventsSendMu orders their sending; eventSeq numbers
+	// the server's published messages (see events.go).
+	eventQueue     []systemEvent
+	eventsRunning  bool
+	eventsSendMu   sync.Mutex
+	eventSeq       atomic.Uint64
+	statszTimer    env.Timer
+	statszInterval time.Duration
 }
 
 // New builds a server from options (defaults are filled in on a copy). It does not
@@ -230,6 +239,7 @@ func (s *Server) Start() error {
 	}
 	s.startSystemServices()
 	s.startClaimsServices()
+	s.startStatsz()
 	s.logger.Noticef("Listening for client connections on %s", listener.Addr())
 	s.logTLSMode(o)
 	s.logger.Noticef("Server is ready")
@@ -280,8 +290,14 @@ func (s *Server) Shutdown() {
 	if s.lameDuckTimer != nil {
 		s.lameDuckTimer.Stop()
 	}
+	if s.statszTimer != nil {
+		s.statszTimer.Stop()
+	}
 	clients := s.sortedClientsLocked()
 	s.mu.Unlock()
+	// The SHUTDOWN event goes before the connections do.
+	s.sendServerEvent("SHUTDOWN")
+	s.flushEvents()
 	if listener != nil {
 		_ = listener.Close()
 	}
@@ -323,6 +339,7 @@ func (s *Server) LameDuckMode() {
 	for _, c := range clients {
 		c.sendLameDuckInfo()
 	}
+	s.sendServerEvent("LAMEDUCK")
 	if len(clients) == 0 {
 		s.Shutdown()
 		return

@@ -32,17 +32,19 @@ var systemHandlers = map[string]systemHandler{
 
 // ServerInfo identifies the answering server in system responses.
 type ServerInfo struct {
-	Name      string    `json:"name"`
-	Host      string    `json:"host"`
-	ID        string    `json:"id"`
-	Cluster   string    `json:"cluster,omitempty"`
-	Domain    string    `json:"domain,omitempty"`
-	Version   string    `json:"ver"`
-	Tags      []string  `json:"tags,omitempty"`
-	JetStream bool      `json:"jetstream"`
-	Flags     uint64    `json:"flags"`
-	Seq       uint64    `json:"seq"`
-	Time      time.Time `json:"time"`
+	Name    string `json:"name"`
+	Host    string `json:"host"`
+	ID      string `json:"id"`
+	Cluster string `json:"cluster,omitempty"`
+	Domain  string `json:"domain,omitempty"`
+	Version string `json:"ver"`
+	// FeatureFlags are the reference's feature flags, at its defaults.
+	FeatureFlags map[string]bool `json:"feature_flags,omitempty"`
+	Tags         []string        `json:"tags,omitempty"`
+	JetStream    bool            `json:"jetstream"`
+	Flags        uint64          `json:"flags"`
+	Seq          uint64          `json:"seq"`
+	Time         time.Time       `json:"time"`
 }
 
 // The ServerInfo.Flags bits, as the reference numbers them.
@@ -96,6 +98,7 @@ type ServerStats struct {
 	StaleConnections     int64                 `json:"stale_connections,omitempty"`
 	StaleConnectionStats *StaleConnectionStats `json:"stale_connection_stats,omitempty"`
 	StalledClients       int64                 `json:"stalled_clients,omitempty"`
+	ActiveServers        int                   `json:"active_servers,omitempty"`
 	MaxProcs             int                   `json:"gomaxprocs,omitempty"`
 }
 
@@ -111,7 +114,7 @@ func (s *Server) serverInfo() *ServerInfo {
 	defer s.mu.Unlock()
 	info := s.baseInfoLocked()
 	server := &ServerInfo{Name: s.nameLocked(), Host: info.Host, ID: s.id, Version: Version,
-		Tags: s.options.ServerTags, Time: now.UTC()}
+		FeatureFlags: defaultFeatureFlags(), Tags: s.options.ServerTags, Time: now.UTC()}
 	if s.jetStream != nil {
 		server.JetStream = true
 		// The reference's capability bits: JetStream enabled, binary stream snapshots.
@@ -156,7 +159,7 @@ func (s *Server) statsz() *ServerStatsMsg {
 		ReceivedFromClients: MsgBytes{Msgs: v.InClientMsgs, Bytes: v.InClientBytes},
 		SlowConsumers:       v.SlowConsumers, SlowConsumersStats: v.SlowConsumersStats,
 		StaleConnections: v.StaleConnections, StaleConnectionStats: v.StaleConnectionStats,
-		StalledClients: v.StalledClients, MaxProcs: runtime.GOMAXPROCS(0),
+		StalledClients: v.StalledClients, ActiveServers: 1, MaxProcs: runtime.GOMAXPROCS(0),
 	}}
 }
 
