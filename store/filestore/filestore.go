@@ -845,12 +845,16 @@ func (s *Store) Stop() error {
 	err := s.syncAllLocked()
 	if err == nil && s.syncsInFlight == 0 {
 		err = s.writeBlockIndex()
-		if w := s.writeBlock(); err == nil && w != nil && w.indexWritten != w.size && w.buf != nil {
-			s.writeBlockIndexFile(w, w.buf[:w.size], w.preallocated)
-		}
 		if err == nil {
 			s.writeTTLFile()
 		}
+	}
+	// The write block's index file is checked against the block at the next open, so
+	// it is written even while a group commit or sync ahead still runs (the block
+	// index, which names durable lengths, waits for none to run): without it a Stop
+	// that met a sync ahead left the block to be replayed.
+	if w := s.writeBlock(); err == nil && w != nil && w.indexWritten != w.size && w.buf != nil {
+		s.writeBlockIndexFile(w, w.buf[:w.size], w.preallocated)
 	}
 	s.closed = true
 	if s.timer != nil {

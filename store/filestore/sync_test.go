@@ -743,3 +743,39 @@ func TestIntervalFlushWaitsForReleasedWriters(t *testing.T) {
 		t.Fatalf("state %+v", state)
 	}
 }
+
+// TestStopWritesIndexDuringSyncAhead proves Stop writes the write block's index file
+// even while a sync ahead has not run yet (it waits for no task), so the next open
+// takes every block from its index; the block index (durable lengths) is left for a
+// Stop with no sync in flight.
+func TestStopWritesIndexDuringSyncAhead(t *testing.T) {
+	disk := newDisk(14)
+	tasks := &taskQueue{}
+	cfg := variants()["plain"](disk.FS())
+	cfg.BlockBytesMax, cfg.SyncInterval, cfg.Tasks = 4*syncAheadBytes, time.Hour, tasks
+	s := mustOpen(t, cfg, store.StreamConfig{Name: "A"})
+	payload := make([]byte, 1000)
+	for i := 0; len(tasks.queued) == 0; i++ {
+		if i > 2*syncAheadBytes/len(payload) {
+			t.Fatal("no sync ahead queued")
+		}
+		if _, _, err := s.StoreMsg("ahead", nil, payload, int64(i+1), 0); err != nil {
+			t.Fatal(err)
+		}
+		durable(t, s)
+	}
+	if s.syncsInFlight == 0 {
+		t.Fatal("the sync ahead is not in flight")
+	}
+	blocks := len(s.blocks)
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	tasks.runAll()
+	cfg.Tasks = nil
+	reopened := mustOpen(t, cfg, store.StreamConfig{Name: "A"})
+	defer reopened.Stop()
+	if stats := reopened.Recovery(); stats.BlocksFromIndex != blocks || stats.BlocksReplayed != 0 {
+		t.Fatalf("recovery %+v for %d blocks", stats, blocks)
+	}
+}
