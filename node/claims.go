@@ -264,6 +264,10 @@ func (s *Server) claimsDelete(resolver *dirResolver, body []byte) []byte {
 		if system != nil && key == system.Name {
 			return failed("not allowed to delete system account")
 		}
+		if !nkeys.IsValidPublicAccountKey(key) {
+			// Only account keys name files in the directory.
+			return failed(fmt.Sprintf("%q is not an account public key", key))
+		}
 	}
 	for _, key := range accounts {
 		if resolver.get(key) == "" {

@@ -187,6 +187,8 @@ func (t *operatorTrust) checkAccountJWT(key, token string) (*jwt.AccountClaims, 
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("invalid account JWT: %v", err)
+	case !nkeys.IsValidPublicAccountKey(claims.Subject):
+		return nil, fmt.Errorf("the JWT's subject is not an account public key")
 	case key != "" && claims.Subject != key:
 		return nil, fmt.Errorf("the JWT is for account %q", claims.Subject)
 	case !t.operators[claims.Issuer]:

@@ -700,6 +700,11 @@ func TestOperatorModeDirResolver(t *testing.T) {
 		reply.Error.Description != "delete accounts request by "+f.opPub+" failed - not allowed to delete system account" {
 		t.Fatalf("delete the system account: %+v", reply)
 	}
+	deletion.Data["accounts"] = []string{"../../outside"}
+	deleteToken, _ = deletion.Encode(f.operator)
+	if reply := requestClaims(t, sys2, "$SYS.REQ.CLAIMS.DELETE", []byte(deleteToken)); reply.Error == nil {
+		t.Fatalf("delete of a path, not an account key: %+v", reply)
+	}
 	deletion.Data["accounts"] = []string{pubB}
 	deleteToken, _ = deletion.Encode(f.operator)
 	if reply := requestClaims(t, sys2, "$SYS.REQ.CLAIMS.DELETE", []byte(deleteToken)); reply.Data == nil || reply.Data.Code != 200 || reply.Data.Message != "deleted 1 accounts" {

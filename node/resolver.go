@@ -52,8 +52,10 @@ func newDirResolver(fs env.FS, r *opts.ResolverOpts) (*dirResolver, error) {
 	return &dirResolver{fs: fs, dir: r.Dir, allowDelete: r.AllowDelete, hardDelete: r.HardDelete || cache, cache: cache}, nil
 }
 
+// path names an account's file; account must be an account public key (callers
+// check), which keeps every name inside the directory.
 func (r *dirResolver) path(account string) string {
-	return path.Join(r.dir, account+jwtFileSuffix)
+	return path.Join(r.dir, path.Base(account)+jwtFileSuffix)
 }
 
 // load returns the stored JWTs by account public key.
