@@ -10,6 +10,7 @@ import (
 
 	"github.com/natsim/natsim/ds/subject"
 	"github.com/natsim/natsim/ds/sublist"
+	"github.com/natsim/natsim/env"
 	"github.com/natsim/natsim/node/opts"
 )
 
@@ -48,6 +49,14 @@ type Account struct {
 	// jetStreamNotEnabled answers the account's JetStream API while JetStream runs
 	// without it (see answerJetStreamNotEnabled).
 	jetStreamNotEnabled *subscription
+	// closedIn and closedOut are the messages its closed connections sent and
+	// received, slowConsumers its connections closed as slow consumers (the live
+	// connections' counts are added for the account's statistics, see events.go).
+	closedIn, closedOut MsgBytes
+	slowConsumers       int64
+	// connsTimer sends the account's connection count every 30 seconds while it has
+	// connections (see events.go); guarded by mu.
+	connsTimer env.Timer
 }
 
 // accountLinks are an account's import tables.

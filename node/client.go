@@ -861,8 +861,18 @@ func (c *clientConn) closeConnection(reason, errText string) bool {
 			_ = account.sublist.Remove(sub.subject, sub.queue, sub)
 			c.server.subscriptionChanged(account, sub.subject, sub.queue)
 		}
+		c.mu.Lock()
+		in, out := MsgBytes{Msgs: c.inMsgs, Bytes: c.inBytes}, MsgBytes{Msgs: c.outMsgs, Bytes: c.outBytes}
+		c.mu.Unlock()
 		account.mu.Lock()
 		account.connections--
+		account.closedIn.Msgs += in.Msgs
+		account.closedIn.Bytes += in.Bytes
+		account.closedOut.Msgs += out.Msgs
+		account.closedOut.Bytes += out.Bytes
+		if reason == reasonSlowConsumerPending || reason == reasonSlowConsumerDeadline {
+			account.slowConsumers++
+		}
 		account.mu.Unlock()
 		if connected {
 			c.server.sendDisconnectEvent(c, account, reason)

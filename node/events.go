@@ -211,6 +211,7 @@ func (s *Server) sendConnectEvent(c *clientConn) {
 	if account == nil {
 		return
 	}
+	s.accountConnsChanged(account)
 	subject := accountEventPrefix + account.Name + ".CONNECT"
 	if !s.wantsEvent(subject) {
 		return
@@ -225,6 +226,7 @@ func (s *Server) sendConnectEvent(c *clientConn) {
 
 // sendDisconnectEvent publishes a connected client's disconnect event.
 func (s *Server) sendDisconnectEvent(c *clientConn, account *Account, reason string) {
+	s.accountConnsChanged(account)
 	subject := accountEventPrefix + account.Name + ".DISCONNECT"
 	if !s.wantsEvent(subject) {
 		return
@@ -306,4 +308,246 @@ func (s *Server) sendStatsz() {
 	}
 	s.statszInterval = min(2*s.statszInterval, statszIntervalMax)
 	s.statszTimer.Reset(s.statszInterval)
+}
+
+// accountConnsType is the account connection count event's type.
+const accountConnsType = "io.nats.server.advisory.v1.account_connections"
+
+// accountConnsHeartbeat is how often an account with connections repeats its count
+// when nothing changes.
+const accountConnsHeartbeat = 30 * time.Second
+
+// DataStats counts messages and bytes, with the (here always zero) shares of
+// gateways, routes and leaf nodes.
+type DataStats struct {
+	MsgBytes
+	Gateways MsgBytes `json:"gateways"`
+	Routes   MsgBytes `json:"routes"`
+	Leafs    MsgBytes `json:"leafs"`
+}
+
+// AccountStat is an account's connections and traffic on this server.
+type AccountStat struct {
+	Account       string    `json:"acc"`
+	Name          string    `json:"name"`
+	Conns         int       `json:"conns"`
+	LeafNodes     int       `json:"leafnodes"`
+	TotalConns    int       `json:"total_conns"`
+	NumSubs       uint32    `json:"num_subscriptions"`
+	Sent          DataStats `json:"sent"`
+	Received      DataStats `json:"received"`
+	SlowConsumers int64     `json:"slow_consumers"`
+}
+
+// AccountNumConns is the account connection count event (and CONNS reply).
+type AccountNumConns struct {
+	TypedEvent
+	Server *ServerInfo `json:"server"`
+	AccountStat
+}
+
+// accountStat gathers an account's statistics: its live connections' traffic plus
+// what its closed ones left (sent is what the server sent its clients, received what
+// it received from them).
+func (s *Server) accountStat(account *Account) AccountStat {
+	s.mu.Lock()
+	clients := s.sortedClientsLocked()
+	s.mu.Unlock()
+	var in, out MsgBytes
+	for _, c := range clients {
+		c.mu.Lock()
+		if c.account == account && !c.closed {
+			in.Msgs += c.inMsgs
+			in.Bytes += c.inBytes
+			out.Msgs += c.outMsgs
+			out.Bytes += c.outBytes
+		}
+		c.mu.Unlock()
+	}
+	account.mu.Lock()
+	stat := AccountStat{Account: account.Name, Name: account.Name, Conns: account.connections, TotalConns: account.connections,
+		NumSubs: uint32(account.sublist.Count()), SlowConsumers: account.slowConsumers}
+	in.Msgs += account.closedIn.Msgs
+	in.Bytes += account.closedIn.Bytes
+	out.Msgs += account.closedOut.Msgs
+	out.Bytes += account.closedOut.Bytes
+	account.mu.Unlock()
+	if account.nameTag != "" {
+		stat.Name = account.nameTag
+	}
+	stat.Sent.MsgBytes, stat.Received.MsgBytes = out, in
+	return stat
+}
+
+// accountConnsSubjects are the two subjects of an account's connection count.
+func accountConnsSubjects(account *Account) [2]string {
+	return [2]string{serverEventPrefix + "ACCOUNT." + account.Name + ".CONNS", accountEventPrefix + account.Name + ".SERVER.CONNS"}
+}
+
+// accountConnsChanged publishes an account's connection count after a connect or a
+// disconnect (not for the global account, as the reference), and re-arms its
+// heartbeat.
+func (s *Server) accountConnsChanged(account *Account) {
+	s.mu.Lock()
+	global := s.globalAccount
+	s.mu.Unlock()
+	if account == global {
+		return
+	}
+	s.sendAccountConns(account)
+	account.mu.Lock()
+	defer account.mu.Unlock()
+	switch {
+	case account.connections > 0 && account.connsTimer == nil:
+		account.connsTimer = s.env.Clock.AfterFunc(accountConnsHeartbeat, func() { s.accountConnsHeartbeat(account) })
+	case account.connections > 0:
+		account.connsTimer.Reset(accountConnsHeartbeat)
+	case account.connsTimer != nil:
+		account.connsTimer.Stop()
+	}
+}
+
+// accountConnsHeartbeat repeats an account's count while it has connections.
+func (s *Server) accountConnsHeartbeat(account *Account) {
+	account.mu.Lock()
+	connected := account.connections > 0
+	account.mu.Unlock()
+	s.mu.Lock()
+	stopping := s.shuttingDown
+	s.mu.Unlock()
+	if !connected || stopping {
+		return
+	}
+	s.sendAccountConns(account)
+	account.mu.Lock()
+	if account.connsTimer != nil {
+		account.connsTimer.Reset(accountConnsHeartbeat)
+	}
+	account.mu.Unlock()
+}
+
+// sendAccountConns publishes an account's count on both its subjects, with one id
+// and timestamp.
+func (s *Server) sendAccountConns(account *Account) {
+	subjects := accountConnsSubjects(account)
+	if !s.wantsEvent(subjects[0]) && !s.wantsEvent(subjects[1]) {
+		return
+	}
+	event := TypedEvent{Type: accountConnsType, ID: s.newEventID(), Timestamp: s.env.Clock.Now().UTC()}
+	stat := s.accountStat(account)
+	for _, subject := range subjects {
+		s.queueEvent(subject, &AccountNumConns{TypedEvent: event, Server: s.eventServerInfo(), AccountStat: stat})
+	}
+}
+
+// Account requests: $SYS.REQ.ACCOUNT.<account>.<X> from the system account.
+const accountRequestPattern = "$SYS.REQ.ACCOUNT.*."
+
+// accountRequests are the account-scoped requests, by their last token.
+var accountRequests = map[string]func(s *Server, account *Account, body []byte) any{
+	"CONNZ": func(s *Server, account *Account, body []byte) any {
+		request := map[string]any{}
+		if err := decodeOptional(body, &request); err != nil {
+			return s.wrapResponse(nil, err)
+		}
+		request["acc"] = account.Name
+		forced, _ := json.Marshal(request)
+		response, _ := connzRequest(s, forced)
+		return response
+	},
+	"SUBSZ": func(s *Server, account *Account, body []byte) any {
+		var request struct {
+			Offset int    `json:"offset"`
+			Limit  int    `json:"limit"`
+			Test   string `json:"test"`
+		}
+		if err := decodeOptional(body, &request); err != nil {
+			return s.wrapResponse(nil, err)
+		}
+		return s.wrapResponse(s.Subsz(SubszOptions{Subs: true, Offset: request.Offset, Limit: request.Limit,
+			Test: request.Test, Account: account.Name}), nil)
+	},
+	"STATZ": func(s *Server, account *Account, _ []byte) any {
+		return s.wrapResponse(&AccountStatz{ID: s.id, Now: s.env.Clock.Now().UTC(), Accounts: []AccountStat{s.accountStat(account)}}, nil)
+	},
+	"CONNS": func(s *Server, account *Account, _ []byte) any {
+		return &AccountNumConns{TypedEvent: TypedEvent{Type: accountConnsType, ID: s.newEventID(), Timestamp: s.env.Clock.Now().UTC()},
+			Server: s.eventServerInfo(), AccountStat: s.accountStat(account)}
+	},
+}
+
+// AccountStatz is the STATZ reply of account requests.
+type AccountStatz struct {
+	ID       string        `json:"server_id"`
+	Now      time.Time     `json:"now"`
+	Accounts []AccountStat `json:"account_statz"`
+}
+
+// startAccountRequests subscribes the system account to the account requests, and
+// to $SYS.REQ.ACCOUNT.PING.STATZ (every account with connections).
+func (s *Server) startAccountRequests() {
+	s.mu.Lock()
+	system := s.systemAccount
+	s.mu.Unlock()
+	if system == nil {
+		return
+	}
+	names := make([]string, 0, len(accountRequests))
+	for name := range accountRequests {
+		names = append(names, name)
+	}
+	sortStrings(names)
+	for _, name := range names {
+		subject := accountRequestPattern + name
+		handler := accountRequests[name]
+		_ = system.sublist.Insert(subject, "", &subscription{subject: subject, internal: func(publisher *clientConn, pub publication, set *flushSet) {
+			if len(pub.reply) == 0 {
+				return
+			}
+			body := pub.message
+			if pub.headerBytes > 0 {
+				body = body[pub.headerBytes:]
+			}
+			target := accountOfRequest(string(pub.subject))
+			var response any
+			if target == "PING" {
+				if name != "STATZ" {
+					return
+				}
+				response = s.wrapResponse(&AccountStatz{ID: s.id, Now: s.env.Clock.Now().UTC(), Accounts: s.activeAccountStats()}, nil)
+			} else {
+				account := s.lookupAccount(target)
+				if account == nil {
+					return
+				}
+				response = handler(s, account, body)
+			}
+			data, err := json.Marshal(response)
+			if err != nil {
+				return
+			}
+			reply := publication{subject: append([]byte(nil), pub.reply...), headerBytes: -1, message: data}
+			publisher.route(system, &reply, set)
+		}})
+	}
+}
+
+// activeAccountStats returns the statistics of the accounts with connections, by name.
+func (s *Server) activeAccountStats() []AccountStat {
+	s.mu.Lock()
+	var accounts []*Account
+	for _, name := range s.sortedAccountNamesLocked() {
+		accounts = append(accounts, s.accounts[name])
+	}
+	s.mu.Unlock()
+	stats := []AccountStat{}
+	for _, account := range accounts {
+		account.mu.Lock()
+		connected := account.connections > 0
+		account.mu.Unlock()
+		if connected {
+			stats = append(stats, s.accountStat(account))
+		}
+	}
+	return stats
 }

@@ -239,6 +239,7 @@ func (s *Server) Start() error {
 	}
 	s.startSystemServices()
 	s.startClaimsServices()
+	s.startAccountRequests()
 	s.startStatsz()
 	s.logger.Noticef("Listening for client connections on %s", listener.Addr())
 	s.logTLSMode(o)
