@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -87,7 +88,15 @@ func (a *authConfig) sendsNonce() bool {
 // buildAuth turns the options' users, nkeys, single user and token into lookups;
 // trust, in operator mode, authenticates user JWTs.
 func buildAuth(o *opts.Options, accounts map[string]*Account, global *Account, trust *operatorTrust) (*authConfig, error) {
-	a := &authConfig{users: make(map[string]*authUser), nkeys: make(map[string]*authUser), trust: trust, accounts: accounts}
+	a := &authConfig{users: make(map[string]*authUser), nkeys: make(map[string]*authUser), trust: trust}
+	if trust != nil {
+		// Operator mode: user JWTs only. Configured users, nkeys, the token and
+		// no_auth_user never log in (so neither TLS maps nor skipped CONNECTs reach
+		// them). The accounts are a copy: a reload adds to the server's map while
+		// connections read this one.
+		a.accounts = maps.Clone(accounts)
+		return a, nil
+	}
 	accountOf := func(name string) (*Account, error) {
 		if name == "" {
 			return global, nil

@@ -133,8 +133,9 @@ func (s *Server) runClaimsRequests() {
 func (s *Server) handleClaimsRequest(request claimsRequest) []byte {
 	s.mu.Lock()
 	resolver := s.claimsResolverLocked()
+	stopping := s.shuttingDown
 	s.mu.Unlock()
-	if resolver == nil {
+	if resolver == nil || stopping {
 		return nil
 	}
 	switch {
@@ -210,6 +211,9 @@ func (s *Server) claimsUpdate(resolver *dirResolver, account string, body []byte
 	s.mu.Lock()
 	trust := s.auth.trust
 	s.mu.Unlock()
+	if trust == nil || trust.resolver != resolver {
+		return s.claimsFailure(account, failed, errors.New("the account resolver changed"))
+	}
 	if resolver.cache && trust.accounts[account] == nil {
 		return s.marshalClaims(&claimsResponse{Data: &claimsResponseData{Account: account, Code: 200, Message: "jwt update cache skipped"}})
 	}
@@ -245,6 +249,9 @@ func (s *Server) claimsDelete(resolver *dirResolver, body []byte) []byte {
 	trust := s.auth.trust
 	system := s.systemAccount
 	s.mu.Unlock()
+	if trust == nil {
+		return failed("the account resolver changed")
+	}
 	switch {
 	case !resolver.allowDelete:
 		return failed("delete must be enabled in server config")
@@ -303,7 +310,11 @@ func (s *Server) marshalClaims(response any) []byte {
 func (s *Server) reloadAccounts() error {
 	s.mu.Lock()
 	base := *s.baseOptions
+	stopping := s.shuttingDown
 	s.mu.Unlock()
+	if stopping {
+		return errors.New("server shutting down")
+	}
 	return s.Reload(&base)
 }
 

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/jwt/v2"
+
 	"github.com/natsim/natsim/ds/subject"
 	"github.com/natsim/natsim/env"
 	"github.com/natsim/natsim/node/opts"
@@ -508,13 +510,17 @@ func (c *clientConn) processConnect(arguments []byte) error {
 		nonce := c.nonce
 		c.mu.Unlock()
 		user = c.authenticate(auth, &options, nonce, tlsMap)
+		if user != nil && alreadyBound && !c.sameLogin(user) {
+			// A second CONNECT may renew its credentials, not change who it is.
+			user = nil
+		}
 		if user == nil {
 			s.logger.Errorf("%s:%d - cid:%d - authentication error", c.host, c.port, c.id)
 			c.mu.Lock()
 			c.options = options
 			c.mu.Unlock()
 			c.closeConnection(reasonAuthenticationFailure, errAuthorizationViolation)
-			s.sendAuthErrorEvent(c, cmp.Or(options.Username, options.Nkey))
+			s.sendAuthErrorEvent(c, cmp.Or(options.Username, options.Nkey, jwtSubject(options.JWT)))
 			return errConnectionClosed
 		}
 	}
@@ -528,8 +534,13 @@ func (c *clientConn) processConnect(arguments []byte) error {
 		c.authTimer = nil
 	}
 	var bindError string
-	if user != nil && !alreadyBound {
+	switch {
+	case user != nil && !alreadyBound:
 		bindError = c.bindAccountLocked(user.account, user)
+	case user != nil:
+		// The same login renewed: its permissions and limits are the new ones.
+		c.user, c.publisher = user, user
+		c.parser.SetLimits(c.accountLimits(c.parser.Limits()))
 	}
 	if user != nil && !user.expires.IsZero() && bindError == "" {
 		// A user JWT's authentication ends at its expiry.
@@ -547,6 +558,30 @@ func (c *clientConn) processConnect(arguments []byte) error {
 		s.sendConnectEvent(c)
 	}
 	return nil
+}
+
+// sameLogin reports whether user is the connection's current login: the same
+// account and the same user name or key (a connection bound without a login, to the
+// global account, takes any login of that account).
+func (c *clientConn) sameLogin(user *authUser) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.account != user.account {
+		return false
+	}
+	return c.user == nil || c.user.name == user.name && c.user.nkey == user.nkey
+}
+
+// jwtSubject returns the subject of a user JWT, or "".
+func jwtSubject(token string) string {
+	if token == "" {
+		return ""
+	}
+	claims, err := jwt.DecodeUserClaims(token)
+	if err != nil {
+		return ""
+	}
+	return claims.Subject
 }
 
 // authExpired closes a connection whose user JWT expired.

@@ -102,6 +102,11 @@ func (s *Server) queueEvent(subject string, payload any) {
 		return
 	}
 	s.mu.Lock()
+	if s.eventsStopped {
+		// Nothing follows SHUTDOWN, as in the reference.
+		s.mu.Unlock()
+		return
+	}
 	s.eventQueue = append(s.eventQueue, systemEvent{subject: subject, payload: data})
 	start := !s.eventsRunning
 	s.eventsRunning = true
@@ -296,7 +301,10 @@ func (s *Server) startStatsz() {
 // sendStatsz publishes STATSZ when someone listens, and arms the next one.
 func (s *Server) sendStatsz() {
 	subject := serverEventPrefix + s.id + ".STATSZ"
-	if s.wantsEvent(subject) {
+	s.mu.Lock()
+	stopping := s.shuttingDown
+	s.mu.Unlock()
+	if !stopping && s.wantsEvent(subject) {
 		msg := s.statsz()
 		msg.Server.Seq = s.eventSeq.Add(1)
 		s.queueEvent(subject, msg)

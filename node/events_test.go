@@ -115,6 +115,10 @@ func TestServerEvents(t *testing.T) {
 	if shutdown.ID != s.id || !strings.HasPrefix(shutdown.Version, "2.") {
 		t.Fatalf("shutdown event %+v", shutdown)
 	}
+	// Nothing follows SHUTDOWN: not the disconnects of the connections it closes.
+	if msg, err := events.NextMsg(500 * time.Millisecond); err == nil {
+		t.Fatalf("%s after SHUTDOWN: %s", msg.Subject, msg.Data)
+	}
 }
 
 // TestAccountRequests proves the account-scoped monitoring requests of the system

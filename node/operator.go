@@ -553,7 +553,8 @@ func timeAllowed(ranges []jwt.TimeRange, locale string, now time.Time) (time.Tim
 	if len(ranges) == 0 {
 		return time.Time{}, true
 	}
-	location := time.Local
+	// Without times_location the server's zone is the env clock's.
+	location := now.Location()
 	if locale != "" {
 		var err error
 		if location, err = time.LoadLocation(locale); err != nil {

@@ -756,12 +756,13 @@ func rawConnect(t *testing.T, s *Server, token string, key nkeys.KeyPair) net.Co
 			t.Fatalf("login: %q", line)
 		}
 	}
-	return &bufferedConn{Conn: conn, reader: reader}
+	return &bufferedConn{Conn: conn, reader: reader, nonce: info.Nonce}
 }
 
 type bufferedConn struct {
 	net.Conn
 	reader *bufio.Reader
+	nonce  string
 }
 
 func (c *bufferedConn) Read(p []byte) (int, error) { return c.reader.Read(p) }
@@ -867,5 +868,119 @@ func TestOperatorModeStartupLog(t *testing.T) {
 	got := strings.Join(logger.lines, "\n")
 	if !strings.Contains(got, strings.Join(want, "\n")) {
 		t.Fatalf("log:\n%s\nwant in order:\n%s", got, strings.Join(want, "\n"))
+	}
+}
+
+// TestOperatorModeSecondConnect proves a second CONNECT may renew a login but not
+// change it: another user's valid JWT (another account's, or the same account's) is
+// refused with "Authorization Violation" and the connection closed, while the same
+// user's fresh JWT is taken.
+func TestOperatorModeSecondConnect(t *testing.T) {
+	f := newOperatorFixture(t)
+	f.account("A")
+	f.account("B")
+	s := f.start(nil)
+	tokenA, keyA := f.user("A", nil, nil)
+	tokenB, keyB := f.user("B", nil, nil)
+	otherA, otherKeyA := f.user("A", nil, nil)
+	for _, other := range []struct {
+		name  string
+		token string
+		key   nkeys.KeyPair
+	}{{"another account's user", tokenB, keyB}, {"another user of the account", otherA, otherKeyA}} {
+		conn := rawConnect(t, s, tokenA, keyA).(*bufferedConn)
+		_, _ = fmt.Fprintf(conn, "%s\r\nPING\r\n", connectLine(t, s, conn, other.token, other.key))
+		if got := readUntilClosed(t, conn); !strings.Contains(got, "-ERR 'Authorization Violation'") {
+			t.Fatalf("%s: second CONNECT answered %q", other.name, got)
+		}
+	}
+	conn := rawConnect(t, s, tokenA, keyA).(*bufferedConn)
+	renewed := jwt.NewUserClaims(mustUserPub(keyA))
+	renewedToken, _ := renewed.Encode(f.accounts["A"])
+	_, _ = fmt.Fprintf(conn, "%s\r\nPING\r\n", connectLine(t, s, conn, renewedToken, keyA))
+	_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	for {
+		line, err := conn.reader.ReadString('\n')
+		if err != nil {
+			t.Fatalf("renewed login: %v", err)
+		}
+		if strings.HasPrefix(line, "PONG") {
+			break
+		}
+		if strings.HasPrefix(line, "-ERR") {
+			t.Fatalf("renewed login: %q", line)
+		}
+	}
+}
+
+// connectLine builds a CONNECT for token signed with key over the nonce conn got.
+func connectLine(t *testing.T, s *Server, conn *bufferedConn, token string, key nkeys.KeyPair) string {
+	t.Helper()
+	sig, _ := key.Sign([]byte(conn.nonce))
+	data, _ := json.Marshal(map[string]any{"jwt": token, "sig": base64.RawURLEncoding.EncodeToString(sig), "verbose": false, "protocol": 1})
+	return "CONNECT " + string(data)
+}
+
+// TestOperatorModeRefusesConfiguredLogins proves that in operator mode nothing but a
+// user JWT logs in: a configured no_auth_user is not bound to a client that skips
+// CONNECT, and configured users are refused.
+func TestOperatorModeRefusesConfiguredLogins(t *testing.T) {
+	f := newOperatorFixture(t)
+	f.account("A")
+	s := f.start(func(o *opts.Options) {
+		o.Users = []*opts.User{{Username: "anon", Password: "x"}}
+		o.NoAuthUser = "anon"
+	})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.ClientURL(), "nats://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, _ = conn.Write([]byte("SUB foo 1\r\nPING\r\n"))
+	if got := readUntilClosed(t, conn); !strings.Contains(got, "-ERR 'Authorization Violation'") || strings.Contains(got, "PONG") {
+		t.Fatalf("a client without CONNECT got %q", got)
+	}
+	wantAuthViolation(t, s, "configured user", nats.UserInfo("anon", "x"))
+}
+
+// TestOperatorModeReloadWhileConnecting proves connections and account reloads run
+// together safely (run with -race): clients log in while reloads add accounts.
+func TestOperatorModeReloadWhileConnecting(t *testing.T) {
+	f := newOperatorFixture(t)
+	f.account("A")
+	s := f.start(nil)
+	token, key := f.user("A", nil, nil)
+	done := make(chan struct{})
+	connected := make(chan error, 1)
+	go func() {
+		defer close(connected)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			nc, err := nats.Connect(s.ClientURL(), credentials(token, key), nats.NoReconnect())
+			if err != nil {
+				connected <- err
+				return
+			}
+			nc.Close()
+		}
+	}()
+	for i := range 20 {
+		f.account(fmt.Sprint("extra", i))
+		o := opts.Default()
+		o.Host, o.Port = "127.0.0.1", opts.RandomPort
+		o.TrustedKeys = []string{f.opPub}
+		o.AccountResolver = &opts.ResolverOpts{Type: "MEMORY"}
+		o.ResolverPreloads = f.preloads(nil)
+		if err := s.Reload(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	if err := <-connected; err != nil {
+		t.Fatalf("login during reloads: %v", err)
 	}
 }

@@ -93,6 +93,13 @@ func (c *clientConn) applyReload(o *opts.Options, auth *authConfig) {
 		return
 	}
 	renewed := c.authenticate(auth, &connectOptions, nonce, o.TLSMap)
+	c.mu.Lock()
+	bound := c.account
+	c.mu.Unlock()
+	if renewed != nil && bound != nil && renewed.account != bound {
+		// The credentials now name another account: the connection does not move.
+		renewed = nil
+	}
 	if renewed == nil {
 		reason, text := reasonAuthenticationFailure, errAuthorizationViolation
 		if auth.trust != nil && user != nil {

@@ -100,6 +100,7 @@ type Server struct {
 	// the server's published messages (see events.go).
 	eventQueue     []systemEvent
 	eventsRunning  bool
+	eventsStopped  bool
 	eventsSendMu   sync.Mutex
 	eventSeq       atomic.Uint64
 	statszTimer    env.Timer
@@ -296,8 +297,11 @@ func (s *Server) Shutdown() {
 	}
 	clients := s.sortedClientsLocked()
 	s.mu.Unlock()
-	// The SHUTDOWN event goes before the connections do.
+	// The SHUTDOWN event goes before the connections do, and is the last.
 	s.sendServerEvent("SHUTDOWN")
+	s.mu.Lock()
+	s.eventsStopped = true
+	s.mu.Unlock()
 	s.flushEvents()
 	if listener != nil {
 		_ = listener.Close()

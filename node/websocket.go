@@ -562,7 +562,8 @@ func (s *Server) authForLocked(conn env.Conn) *authConfig {
 	if !ok {
 		return s.auth
 	}
-	if w.side.override != nil {
+	if w.side.override != nil && s.auth.trust == nil {
+		// In operator mode the websocket block's own users do not log in either.
 		return w.side.override
 	}
 	auth := *s.auth
