@@ -116,32 +116,25 @@ func (s *Server) queueEvent(subject string, payload any) {
 	}
 }
 
-// runEvents sends the queued events in order until none is left.
-func (s *Server) runEvents() {
-	s.eventsSendMu.Lock()
-	defer s.eventsSendMu.Unlock()
-	for {
-		s.mu.Lock()
-		if len(s.eventQueue) == 0 {
-			s.eventsRunning = false
-			s.mu.Unlock()
-			return
-		}
-		event := s.eventQueue[0]
-		s.eventQueue = s.eventQueue[1:]
-		s.mu.Unlock()
-		s.systemReply(event.subject, event.payload)
-	}
-}
+// runEvents is the events task: it sends the queued events in order until none is
+// left.
+func (s *Server) runEvents() { s.sendQueuedEvents(true) }
 
 // flushEvents sends what is queued now, from the caller (Shutdown: the events must
 // go before the connections do).
-func (s *Server) flushEvents() {
+func (s *Server) flushEvents() { s.sendQueuedEvents(false) }
+
+// sendQueuedEvents sends the queued events in order; the events task (task) marks
+// itself done when the queue is empty.
+func (s *Server) sendQueuedEvents(task bool) {
 	s.eventsSendMu.Lock()
 	defer s.eventsSendMu.Unlock()
 	for {
 		s.mu.Lock()
 		if len(s.eventQueue) == 0 {
+			if task {
+				s.eventsRunning = false
+			}
 			s.mu.Unlock()
 			return
 		}
@@ -396,10 +389,7 @@ func accountConnsSubjects(account *Account) [2]string {
 // disconnect (not for the global account, as the reference), and re-arms its
 // heartbeat.
 func (s *Server) accountConnsChanged(account *Account) {
-	s.mu.Lock()
-	global := s.globalAccount
-	s.mu.Unlock()
-	if account == global {
+	if account == s.globalAccountForEvents() {
 		return
 	}
 	s.sendAccountConns(account)
