@@ -219,3 +219,28 @@ func TestPubAckOnlyAfterDurable(t *testing.T) {
 		})
 	}
 }
+
+// TestStoppedStoreAnswersNothing proves a message that reaches a stream whose store
+// has stopped under it (a shutdown or a delete while the message was on its way) gets
+// no answer, as a stopped stream in the reference answers nothing, instead of a
+// "store is closed" error its publisher would take for a failure of this message.
+func TestStoppedStoreAnswersNothing(t *testing.T) {
+	random := durableRand{rand.New(rand.NewPCG(3, 3))}
+	disk := simfs.New(random, simfs.Config{Name: "stopped"})
+	world := openDurableWorld(t, disk, random, true)
+	world.host.mu.Lock()
+	handler := world.host.handlers["s"]
+	world.host.mu.Unlock()
+	if err := world.stream.store.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	handler(&Msg{Subject: "s", Reply: "reply.late", Data: []byte("late")})
+	world.tasks.runAll()
+	world.host.mu.Lock()
+	defer world.host.mu.Unlock()
+	for _, msg := range world.host.published {
+		if msg.Subject == "reply.late" {
+			t.Fatalf("a message that met a stopped store was answered: %s", msg.Data)
+		}
+	}
+}

@@ -249,7 +249,7 @@ func (s *Stream) applyLocked(entry *publishEntry) completion {
 		// consumer still to come, as the reference does.
 		seq, err := s.store.SkipMsg(state.LastSeq + 1)
 		if err != nil {
-			done.failure = storeError(err)
+			done.fail(err)
 			return done
 		}
 		done.ack = jsapi.PubAck{Stream: s.config.Name, Sequence: seq, Domain: s.manager.config.Domain}
@@ -263,7 +263,7 @@ func (s *Stream) applyLocked(entry *publishEntry) completion {
 	}
 	seq, _, err := s.store.StoreMsg(entry.subject, entry.header, entry.data, entry.timestamp, entry.ttl)
 	if err != nil {
-		done.failure = storeError(err)
+		done.fail(err)
 		return done
 	}
 	s.scheduleStoredLocked(entry.subject, seq, entry.schedule, entry.data)
@@ -294,6 +294,17 @@ func (s *Stream) applyLocked(entry *publishEntry) completion {
 	done.timestamp = entry.timestamp
 	done.previous = subjectPrevious
 	return done
+}
+
+// fail records a store failure. A closed store means the stream stopped (a
+// shutdown, a delete) while the message was on its way: as in the reference, whose
+// stopped stream no longer listens, it is not answered at all.
+func (done *completion) fail(err error) {
+	if errors.Is(err, store.ErrStoreClosed) {
+		done.unanswered = true
+		return
+	}
+	done.failure = storeError(err)
 }
 
 // storeError maps a store failure to the API error the reference gives.
@@ -419,7 +430,10 @@ func (s *Stream) drain() {
 // complete runs one completion.
 func (s *Stream) complete(done *completion, acks PublishBatch) {
 	if done.failure == nil && done.err != nil {
-		done.failure = jsapi.NewStreamStoreFailedError(done.err)
+		done.fail(done.err)
+	}
+	if done.unanswered {
+		return
 	}
 	if done.failure != nil {
 		s.respondPublish(done.reply, nil, done.failure)

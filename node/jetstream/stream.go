@@ -55,6 +55,8 @@ type completion struct {
 	reply   string
 	ack     jsapi.PubAck
 	failure *jsapi.Error
+	// unanswered drops the answer: the stream stopped under the message (see fail).
+	unanswered bool
 	// stored is set for a new message the consumers have not been told about; the
 	// message follows for republishing.
 	stored    bool
