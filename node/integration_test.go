@@ -163,6 +163,8 @@ type rawConn struct {
 	t      testing.TB
 	conn   net.Conn
 	reader *bufio.Reader
+	// info is the server's first INFO line.
+	info string
 }
 
 func dialRaw(t testing.TB, s *Server) *rawConn {
@@ -173,8 +175,8 @@ func dialRaw(t testing.TB, s *Server) *rawConn {
 	}
 	t.Cleanup(func() { conn.Close() })
 	r := &rawConn{t: t, conn: conn, reader: bufio.NewReader(conn)}
-	if line := r.line(); !strings.HasPrefix(line, "INFO {") {
-		t.Fatalf("first line %q", line)
+	if r.info = r.line(); !strings.HasPrefix(r.info, "INFO {") {
+		t.Fatalf("first line %q", r.info)
 	}
 	return r
 }

@@ -1,14 +1,12 @@
 package node
 
 import (
-	"bufio"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -677,7 +675,7 @@ func TestOperatorModeDirResolver(t *testing.T) {
 	if reply := requestClaims(t, sys, "$SYS.REQ.CLAIMS.UPDATE", []byte(tokenA)); reply.Data == nil || reply.Data.Code != 200 {
 		t.Fatalf("revocation update: %+v", reply)
 	}
-	if got := readUntilClosed(t, revokedConn); !strings.Contains(got, "-ERR 'User Authentication Revoked'") {
+	if got := revokedConn.untilClosed(); !strings.Contains(got, "-ERR 'User Authentication Revoked'") {
 		t.Fatalf("revoked user got %q", got)
 	}
 	if err := stays.Flush(); err != nil {
@@ -710,7 +708,7 @@ func TestOperatorModeDirResolver(t *testing.T) {
 	if reply := requestClaims(t, sys2, "$SYS.REQ.CLAIMS.DELETE", []byte(deleteToken)); reply.Data == nil || reply.Data.Code != 200 || reply.Data.Message != "deleted 1 accounts" {
 		t.Fatalf("delete B: %+v", reply)
 	}
-	if got := readUntilClosed(t, connB); !strings.Contains(got, "-ERR 'Account Authentication Expired'") {
+	if got := connB.untilClosed(); !strings.Contains(got, "-ERR 'Account Authentication Expired'") {
 		t.Fatalf("deleted account's user got %q", got)
 	}
 	wantAuthViolation(t, s2, "deleted account", credentials(userB, keyB))
@@ -719,61 +717,51 @@ func TestOperatorModeDirResolver(t *testing.T) {
 	}
 }
 
-// rawConnect logs a user in over a plain TCP connection (CONNECT with the JWT and
-// the nonce's signature, then PING) and returns it once PONG came.
-func rawConnect(t *testing.T, s *Server, token string, key nkeys.KeyPair) net.Conn {
+// rawConnect logs a user in over a plain TCP connection (see login).
+func rawConnect(t *testing.T, s *Server, token string, key nkeys.KeyPair) *rawConn {
 	t.Helper()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(s.ClientURL(), "nats://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	reader := bufio.NewReader(conn)
-	line, err := reader.ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "INFO ") {
-		t.Fatalf("INFO: %q %v", line, err)
-	}
+	r := dialRaw(t, s)
+	r.login(token, key)
+	return r
+}
+
+// connectLine builds a CONNECT for token, with the nonce of r's INFO signed by key.
+func (r *rawConn) connectLine(token string, key nkeys.KeyPair) string {
+	r.t.Helper()
 	var info struct {
 		Nonce string `json:"nonce"`
 	}
-	if err := json.Unmarshal([]byte(strings.TrimPrefix(strings.TrimSpace(line), "INFO ")), &info); err != nil {
-		t.Fatal(err)
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(r.info, "INFO ")), &info); err != nil {
+		r.t.Fatal(err)
 	}
 	sig, _ := key.Sign([]byte(info.Nonce))
-	connectJSON, _ := json.Marshal(map[string]any{"jwt": token, "sig": base64.RawURLEncoding.EncodeToString(sig), "verbose": false, "protocol": 1})
-	if _, err := fmt.Fprintf(conn, "CONNECT %s\r\nPING\r\n", connectJSON); err != nil {
-		t.Fatal(err)
-	}
+	data, _ := json.Marshal(map[string]any{"jwt": token, "sig": base64.RawURLEncoding.EncodeToString(sig), "verbose": false, "protocol": 1})
+	return "CONNECT " + string(data)
+}
+
+// login sends CONNECT with token and the nonce's signature, then PING, and returns
+// once PONG came; an -ERR fails the test.
+func (r *rawConn) login(token string, key nkeys.KeyPair) {
+	r.t.Helper()
+	r.send(r.connectLine(token, key) + "\r\nPING\r\n")
 	for {
-		line, err := reader.ReadString('\n')
-		if err != nil {
-			t.Fatalf("login: %v", err)
-		}
+		line := r.line()
 		if strings.HasPrefix(line, "PONG") {
-			break
+			return
 		}
 		if strings.HasPrefix(line, "-ERR") {
-			t.Fatalf("login: %q", line)
+			r.t.Fatalf("login: %q", line)
 		}
 	}
-	return &bufferedConn{Conn: conn, reader: reader, nonce: info.Nonce}
 }
 
-type bufferedConn struct {
-	net.Conn
-	reader *bufio.Reader
-	nonce  string
-}
-
-func (c *bufferedConn) Read(p []byte) (int, error) { return c.reader.Read(p) }
-
-// readUntilClosed returns what the server sends until it closes the connection.
-func readUntilClosed(t *testing.T, conn net.Conn) string {
-	t.Helper()
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	data, err := io.ReadAll(conn)
+// untilClosed returns what the server sends until it closes the connection.
+func (r *rawConn) untilClosed() string {
+	r.t.Helper()
+	_ = r.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	data, err := io.ReadAll(r.reader)
 	if err != nil {
-		t.Fatalf("connection not closed: read %q, %v", data, err)
+		r.t.Fatalf("connection not closed: read %q, %v", data, err)
 	}
 	return string(data)
 }
@@ -888,37 +876,16 @@ func TestOperatorModeSecondConnect(t *testing.T) {
 		token string
 		key   nkeys.KeyPair
 	}{{"another account's user", tokenB, keyB}, {"another user of the account", otherA, otherKeyA}} {
-		conn := rawConnect(t, s, tokenA, keyA).(*bufferedConn)
-		_, _ = fmt.Fprintf(conn, "%s\r\nPING\r\n", connectLine(t, s, conn, other.token, other.key))
-		if got := readUntilClosed(t, conn); !strings.Contains(got, "-ERR 'Authorization Violation'") {
+		conn := rawConnect(t, s, tokenA, keyA)
+		conn.send(conn.connectLine(other.token, other.key) + "\r\nPING\r\n")
+		if got := conn.untilClosed(); !strings.Contains(got, "-ERR 'Authorization Violation'") {
 			t.Fatalf("%s: second CONNECT answered %q", other.name, got)
 		}
 	}
-	conn := rawConnect(t, s, tokenA, keyA).(*bufferedConn)
+	conn := rawConnect(t, s, tokenA, keyA)
 	renewed := jwt.NewUserClaims(mustUserPub(keyA))
 	renewedToken, _ := renewed.Encode(f.accounts["A"])
-	_, _ = fmt.Fprintf(conn, "%s\r\nPING\r\n", connectLine(t, s, conn, renewedToken, keyA))
-	_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
-	for {
-		line, err := conn.reader.ReadString('\n')
-		if err != nil {
-			t.Fatalf("renewed login: %v", err)
-		}
-		if strings.HasPrefix(line, "PONG") {
-			break
-		}
-		if strings.HasPrefix(line, "-ERR") {
-			t.Fatalf("renewed login: %q", line)
-		}
-	}
-}
-
-// connectLine builds a CONNECT for token signed with key over the nonce conn got.
-func connectLine(t *testing.T, s *Server, conn *bufferedConn, token string, key nkeys.KeyPair) string {
-	t.Helper()
-	sig, _ := key.Sign([]byte(conn.nonce))
-	data, _ := json.Marshal(map[string]any{"jwt": token, "sig": base64.RawURLEncoding.EncodeToString(sig), "verbose": false, "protocol": 1})
-	return "CONNECT " + string(data)
+	conn.login(renewedToken, keyA)
 }
 
 // TestOperatorModeRefusesConfiguredLogins proves that in operator mode nothing but a
@@ -931,13 +898,9 @@ func TestOperatorModeRefusesConfiguredLogins(t *testing.T) {
 		o.Users = []*opts.User{{Username: "anon", Password: "x"}}
 		o.NoAuthUser = "anon"
 	})
-	conn, err := net.Dial("tcp", strings.TrimPrefix(s.ClientURL(), "nats://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_, _ = conn.Write([]byte("SUB foo 1\r\nPING\r\n"))
-	if got := readUntilClosed(t, conn); !strings.Contains(got, "-ERR 'Authorization Violation'") || strings.Contains(got, "PONG") {
+	conn := dialRaw(t, s)
+	conn.send("SUB foo 1\r\nPING\r\n")
+	if got := conn.untilClosed(); !strings.Contains(got, "-ERR 'Authorization Violation'") || strings.Contains(got, "PONG") {
 		t.Fatalf("a client without CONNECT got %q", got)
 	}
 	wantAuthViolation(t, s, "configured user", nats.UserInfo("anon", "x"))
